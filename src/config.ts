@@ -1,0 +1,423 @@
+/**
+ * The one place the executor's environment is read and validated. Everything else receives a typed
+ * {@link ExecutorConfig}; nothing else touches `process.env` for executor settings.
+ *
+ * A bad value stops startup with one message that names every offending variable.
+ */
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+/** A Cloud Tasks queue's full resource name. */
+export type QueuePath = `projects/${string}/locations/${string}/queues/${string}`;
+
+const QUEUE_PATH_RE = /^projects\/([a-z][a-z0-9-]{4,61}[a-z0-9]|[A-Za-z0-9_.:-]+)\/locations\/([A-Za-z0-9-]+)\/queues\/([A-Za-z0-9-]{1,100})$/;
+const QUEUE_ID_RE = /^[A-Za-z0-9-]{1,100}$/;
+
+/** Every environment variable the executor reads, with its meaning (used by docs and infra checks). */
+export const CONFIG_VARIABLES = {
+  PORT: 'TCP port to listen on (Cloud Run sets it).',
+  HOST: 'Interface to bind; 0.0.0.0 in containers.',
+  MAX_ATTEMPTS: "This tier's attempt budget; the queue's max_attempts must be greater (or -1).",
+  TIER: 'Number of this tier in the chain (1 = first); forwarded tasks carry it onwards.',
+  GOOGLE_CLOUD_PROJECT: 'Project of the queues given by short name.',
+  TASKS_LOCATION: 'Location of the queues given by short name (default: NOTIFIER_LOCATION).',
+  NOTIFIER_QUEUE: 'Queue that carries notifications to webhooks (short id or full path).',
+  NOTIFIER_LOCATION: 'Location of NOTIFIER_QUEUE when it is a short id.',
+  NOTIFY_URL: 'Webhook for notifications of jobs that name none.',
+  PROBLEM_QUEUE: 'Next tier\'s queue (short id or full path); unset on the last tier.',
+  PROBLEM_SERVICE: "Next tier's URL (the target of forwarded tasks); set together with PROBLEM_QUEUE.",
+  DEAD_LETTER_QUEUE: 'Queue that receives undecodable bodies (short id or full path).',
+  DEAD_LETTER_URL: 'Target URL of dead-letter tasks; required with DEAD_LETTER_QUEUE (keep that queue paused to hold them for inspection).',
+  EXECUTOR_QUEUE: 'This tier\'s own queue, for the startup drift check (short id or full path).',
+  TASKS_SERVICE_ACCOUNT: 'Service account whose OIDC token is attached to every task this executor creates.',
+  CLOUD_TASKS_EMULATOR_HOST: 'host:port of a Cloud Tasks emulator (plaintext gRPC, no Google credentials).',
+  AUTH_AUDIENCE: 'Expected OIDC audience (default: the URL of the request, as Cloud Tasks sets it).',
+  AUTH_ALLOWED_EMAILS: 'Comma-separated service accounts allowed to push (default: TASKS_SERVICE_ACCOUNT).',
+  AUTH_ISSUER: 'Expected token issuer, or a comma-separated list (default: https://accounts.google.com).',
+  AUTH_JWKS_URL: "JWKS URL of the issuer's keys (default: Google's certificates).",
+  AUTH_DISABLED: 'true to accept unauthenticated pushes (local use only).',
+  WORKER_MODULE: 'Path of an ES module exporting the handler, or the built-in `demo`.',
+  WORKER_URL: 'URL of an HTTP worker that receives each job as a POST.',
+  WORKER_COMMAND: 'Command run per job, job on stdin: a JSON array of argv, or words split on spaces.',
+  WORKER_TIMEOUT_SECONDS: 'Time limit for one run of the work (default 300).',
+  WORKER_MAX_OUTPUT_BYTES: "Cap on a command's captured stdout and an HTTP worker's response body (default 65536).",
+  SHUTDOWN_GRACE_SECONDS: 'On SIGTERM, how long in-flight work may finish (default 8, under Cloud Run\'s 10).',
+  LOG_LEVEL: 'trace | debug | info | warn | error | fatal | silent (default info).',
+} as const;
+
+/** Name of an environment variable the executor understands. */
+export type ConfigVariable = keyof typeof CONFIG_VARIABLES;
+
+/** Which unit of work runs per delivery. */
+export type WorkerConfig =
+  | { kind: 'module'; module: string }
+  | { kind: 'http'; url: string }
+  | { kind: 'command'; argv: readonly string[] };
+
+/** Inbound (push) authentication. */
+export type AuthConfig =
+  | { disabled: true }
+  | {
+      disabled: false;
+      /** Expected `aud`; undefined means "the URL the request was sent to". */
+      audience?: string;
+      /** Service account emails allowed to push. Never empty. */
+      allowedEmails: readonly string[];
+      /** Expected `iss` values. */
+      issuers: readonly string[];
+      /** Where to fetch signing keys; undefined means Google's public certificates. */
+      jwksUrl?: string;
+    };
+
+/** Validated executor configuration. */
+export interface ExecutorConfig {
+  /** TCP port. */
+  port: number;
+  /** Interface to bind. */
+  host: string;
+  /** This tier's attempt budget (≥ 1). */
+  maxAttempts: number;
+  /** This tier's number in the chain, when set explicitly. */
+  tier?: number;
+  /** GOOGLE_CLOUD_PROJECT: for queue paths given by short id, and log trace fields. */
+  project?: string;
+  /** Location of queues given by short id (TASKS_LOCATION, else NOTIFIER_LOCATION). */
+  tasksLocation?: string;
+  /** Notifier queue; undefined means notifications cannot be sent (startup warns). */
+  notifierQueue?: QueuePath;
+  /** Default webhook for jobs that name none. */
+  notifyUrl?: string;
+  /** The next tier, if any. */
+  next?: { queue: QueuePath; url: string };
+  /** Dead-letter queue for undecodable bodies. */
+  deadLetterQueue?: QueuePath;
+  /** Target URL of dead-letter tasks. */
+  deadLetterUrl?: string;
+  /** This tier's own queue, for the drift check. */
+  executorQueue?: QueuePath;
+  /** Service account whose OIDC token created tasks carry. */
+  tasksServiceAccount?: string;
+  /** `host:port` of an emulator; undefined means Google. */
+  emulatorHost?: string;
+  /** Inbound authentication. */
+  auth: AuthConfig;
+  /** The work. */
+  worker: WorkerConfig;
+  /** Time limit for one run of the work, in milliseconds. */
+  workerTimeoutMs: number;
+  /** Cap on captured worker output, in bytes. */
+  workerMaxOutputBytes: number;
+  /** SIGTERM grace period, in milliseconds. */
+  shutdownGraceMs: number;
+  /** pino level. */
+  logLevel: string;
+}
+
+const GOOGLE_ISSUERS = ['https://accounts.google.com', 'accounts.google.com'] as const;
+
+const blankToUndefined = (v: unknown): unknown => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+
+const optionalString = z.preprocess(blankToUndefined, z.string().trim().optional());
+
+const positiveInt = (name: string, fallback: number) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined) return fallback;
+        const n = Number(v);
+        if (!/^\s*\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n < 1) {
+          ctx.addIssue({ code: 'custom', message: `${name} must be a positive integer, got '${v}'` });
+          return z.NEVER;
+        }
+        return n;
+      }),
+  );
+
+const url = (name: string) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .optional()
+      .refine((v) => v === undefined || /^https?:\/\/[^\s/]+/.test(v) && URL.canParse(v), {
+        message: `${name} must be an http(s) URL`,
+      }),
+  );
+
+const bool = (name: string) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined) return false;
+        const s = v.trim().toLowerCase();
+        if (['true', '1', 'yes'].includes(s)) return true;
+        if (['false', '0', 'no'].includes(s)) return false;
+        ctx.addIssue({ code: 'custom', message: `${name} must be true or false, got '${v}'` });
+        return z.NEVER;
+      }),
+  );
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+const envSchema = z.object({
+  PORT: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined) return 8080;
+        const n = Number(v);
+        if (!/^\s*\d+\s*$/.test(v) || n > 65535) {
+          ctx.addIssue({ code: 'custom', message: `PORT must be an integer from 0 to 65535, got '${v}'` });
+          return z.NEVER;
+        }
+        return n;
+      }),
+  ),
+  HOST: optionalString,
+  MAX_ATTEMPTS: positiveInt('MAX_ATTEMPTS', 20),
+  TIER: z.preprocess(blankToUndefined, z.string().optional()).transform((v, ctx) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!/^\s*\d+\s*$/.test(v) || n < 1) {
+      ctx.addIssue({ code: 'custom', message: `TIER must be a positive integer, got '${v}'` });
+      return z.NEVER;
+    }
+    return n;
+  }),
+  GOOGLE_CLOUD_PROJECT: optionalString,
+  TASKS_LOCATION: optionalString,
+  NOTIFIER_QUEUE: optionalString,
+  NOTIFIER_LOCATION: optionalString,
+  NOTIFY_URL: url('NOTIFY_URL'),
+  PROBLEM_QUEUE: optionalString,
+  PROBLEM_SERVICE: url('PROBLEM_SERVICE'),
+  DEAD_LETTER_QUEUE: optionalString,
+  DEAD_LETTER_URL: url('DEAD_LETTER_URL'),
+  EXECUTOR_QUEUE: optionalString,
+  TASKS_SERVICE_ACCOUNT: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .trim()
+      .optional()
+      .refine((v) => v === undefined || /^[^@\s]+@[^@\s]+$/.test(v), {
+        message: 'TASKS_SERVICE_ACCOUNT must be a service account email',
+      }),
+  ),
+  CLOUD_TASKS_EMULATOR_HOST: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .trim()
+      .optional()
+      .refine((v) => v === undefined || /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(v), {
+        message: 'CLOUD_TASKS_EMULATOR_HOST must be host:port, e.g. localhost:8123',
+      }),
+  ),
+  AUTH_AUDIENCE: optionalString,
+  AUTH_ALLOWED_EMAILS: optionalString,
+  AUTH_ISSUER: optionalString,
+  AUTH_JWKS_URL: url('AUTH_JWKS_URL'),
+  AUTH_DISABLED: bool('AUTH_DISABLED'),
+  WORKER_MODULE: optionalString,
+  WORKER_URL: url('WORKER_URL'),
+  WORKER_COMMAND: optionalString,
+  WORKER_TIMEOUT_SECONDS: positiveInt('WORKER_TIMEOUT_SECONDS', 300),
+  WORKER_MAX_OUTPUT_BYTES: positiveInt('WORKER_MAX_OUTPUT_BYTES', 65536),
+  SHUTDOWN_GRACE_SECONDS: positiveInt('SHUTDOWN_GRACE_SECONDS', 8),
+  LOG_LEVEL: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .optional()
+      .refine((v) => v === undefined || (LOG_LEVELS as readonly string[]).includes(v), {
+        message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`,
+      }),
+  ),
+});
+
+/**
+ * Accepts a full `projects/…/locations/…/queues/…` path or a short queue id plus project and
+ * location. Returns the path, or pushes a problem naming the variable and returns undefined.
+ */
+export function resolveQueuePath(
+  variable: string,
+  value: string | undefined,
+  project: string | undefined,
+  location: string | undefined,
+  problems: string[],
+  locationVariable = 'TASKS_LOCATION',
+): QueuePath | undefined {
+  if (value === undefined) return undefined;
+  if (value.startsWith('projects/')) {
+    if (!QUEUE_PATH_RE.test(value)) {
+      problems.push(`${variable} must be projects/PROJECT/locations/LOCATION/queues/QUEUE or a queue id, got '${value}'`);
+      return undefined;
+    }
+    return value as QueuePath;
+  }
+  if (!QUEUE_ID_RE.test(value)) {
+    problems.push(`${variable} must be a queue id ([A-Za-z0-9-], at most 100) or a full queue path, got '${value}'`);
+    return undefined;
+  }
+  const missing = [project === undefined ? 'GOOGLE_CLOUD_PROJECT' : undefined, location === undefined ? locationVariable : undefined].filter(
+    (m): m is string => m !== undefined,
+  );
+  if (missing.length > 0) {
+    problems.push(`${variable} is a short queue id ('${value}'): set ${missing.join(' and ')}, or give a full queue path`);
+    return undefined;
+  }
+  return `projects/${project}/locations/${location}/queues/${value}` as QueuePath;
+}
+
+/** Splits WORKER_COMMAND into argv: a JSON array of strings, or words separated by whitespace. */
+export function parseCommand(value: string): string[] | undefined {
+  if (value.startsWith('[')) {
+    try {
+      const parsed: unknown = JSON.parse(value);
+      if (Array.isArray(parsed) && parsed.length > 0 && parsed.every((a) => typeof a === 'string' && a !== '')) {
+        return parsed as string[];
+      }
+    } catch {
+      // fall through to the error below
+    }
+    return undefined;
+  }
+  const words = value.split(/\s+/).filter((w) => w !== '');
+  return words.length > 0 ? words : undefined;
+}
+
+/**
+ * Reads and validates the executor's configuration from an environment. Throws a
+ * {@link ConfigError} (code `EXECUTOR_CONFIG_INVALID`) listing every problem at once.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExecutorConfig {
+  const parsed = envSchema.safeParse(env);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const variable = String(issue.path[0] ?? 'environment');
+      problems.push(issue.message.startsWith(variable) ? issue.message : `${variable}: ${issue.message}`);
+    }
+    throw new ConfigError('EXECUTOR_CONFIG_INVALID', problems, 'Invalid executor configuration');
+  }
+  const e = parsed.data;
+  const project = e.GOOGLE_CLOUD_PROJECT;
+  const location = e.TASKS_LOCATION ?? e.NOTIFIER_LOCATION;
+
+  const notifierQueue = resolveQueuePath(
+    'NOTIFIER_QUEUE',
+    e.NOTIFIER_QUEUE,
+    project,
+    e.NOTIFIER_LOCATION ?? e.TASKS_LOCATION,
+    problems,
+    'NOTIFIER_LOCATION',
+  );
+  const problemQueue = resolveQueuePath('PROBLEM_QUEUE', e.PROBLEM_QUEUE, project, location, problems);
+  const deadLetterQueue = resolveQueuePath('DEAD_LETTER_QUEUE', e.DEAD_LETTER_QUEUE, project, location, problems);
+  const executorQueue = resolveQueuePath('EXECUTOR_QUEUE', e.EXECUTOR_QUEUE, project, location, problems);
+
+  if ((e.PROBLEM_QUEUE === undefined) !== (e.PROBLEM_SERVICE === undefined)) {
+    problems.push(
+      e.PROBLEM_QUEUE === undefined
+        ? 'PROBLEM_SERVICE is set but PROBLEM_QUEUE is not: set both to chain to the next tier, or neither on the last tier'
+        : 'PROBLEM_QUEUE is set but PROBLEM_SERVICE is not: set the next tier\'s URL too, or unset PROBLEM_QUEUE on the last tier',
+    );
+  }
+
+  if (e.DEAD_LETTER_QUEUE !== undefined && e.DEAD_LETTER_URL === undefined) {
+    problems.push(
+      'DEAD_LETTER_QUEUE is set but DEAD_LETTER_URL is not: every task needs a target URL (pause the dead-letter queue to hold tasks for inspection)',
+    );
+  }
+
+  const workers = [
+    e.WORKER_MODULE !== undefined ? 'WORKER_MODULE' : undefined,
+    e.WORKER_URL !== undefined ? 'WORKER_URL' : undefined,
+    e.WORKER_COMMAND !== undefined ? 'WORKER_COMMAND' : undefined,
+  ].filter((w): w is string => w !== undefined);
+  let worker: WorkerConfig | undefined;
+  if (workers.length !== 1) {
+    problems.push(
+      workers.length === 0
+        ? 'No work configured: set exactly one of WORKER_MODULE (a module path or `demo`), WORKER_URL or WORKER_COMMAND'
+        : `Set exactly one of WORKER_MODULE, WORKER_URL, WORKER_COMMAND; got ${workers.join(' and ')}`,
+    );
+  } else if (e.WORKER_MODULE !== undefined) {
+    worker = { kind: 'module', module: e.WORKER_MODULE };
+  } else if (e.WORKER_URL !== undefined) {
+    worker = { kind: 'http', url: e.WORKER_URL };
+  } else if (e.WORKER_COMMAND !== undefined) {
+    const argv = parseCommand(e.WORKER_COMMAND);
+    if (argv === undefined) {
+      problems.push(`WORKER_COMMAND must be a non-empty JSON array of strings or words separated by spaces, got '${e.WORKER_COMMAND}'`);
+    } else {
+      worker = { kind: 'command', argv };
+    }
+  }
+
+  const issuers = e.AUTH_ISSUER?.split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+
+  let auth: AuthConfig | undefined;
+  if (e.AUTH_DISABLED) {
+    auth = { disabled: true };
+  } else {
+    const allowed = (e.AUTH_ALLOWED_EMAILS ?? e.TASKS_SERVICE_ACCOUNT ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+    const badEmails = allowed.filter((s) => !/^[^@\s]+@[^@\s]+$/.test(s));
+    if (badEmails.length > 0) {
+      problems.push(`AUTH_ALLOWED_EMAILS must be a comma-separated list of emails, got '${badEmails.join(', ')}'`);
+    } else if (allowed.length === 0) {
+      problems.push(
+        'Inbound auth is not configured: set AUTH_ALLOWED_EMAILS (or TASKS_SERVICE_ACCOUNT) to the account whose OIDC token Cloud Tasks attaches, or AUTH_DISABLED=true for local use',
+      );
+    } else {
+      auth = {
+        disabled: false,
+        allowedEmails: allowed,
+        issuers: issuers ?? [...GOOGLE_ISSUERS],
+        ...(e.AUTH_AUDIENCE !== undefined ? { audience: e.AUTH_AUDIENCE } : {}),
+        ...(e.AUTH_JWKS_URL !== undefined ? { jwksUrl: e.AUTH_JWKS_URL } : {}),
+      };
+    }
+  }
+
+  if (problems.length > 0 || worker === undefined || auth === undefined) {
+    throw new ConfigError('EXECUTOR_CONFIG_INVALID', problems, 'Invalid executor configuration');
+  }
+
+  return {
+    port: e.PORT,
+    host: e.HOST ?? '0.0.0.0',
+    maxAttempts: e.MAX_ATTEMPTS,
+    ...(e.TIER !== undefined ? { tier: e.TIER } : {}),
+    ...(project !== undefined ? { project } : {}),
+    ...(location !== undefined ? { tasksLocation: location } : {}),
+    ...(notifierQueue !== undefined ? { notifierQueue } : {}),
+    ...(e.NOTIFY_URL !== undefined ? { notifyUrl: e.NOTIFY_URL } : {}),
+    ...(problemQueue !== undefined && e.PROBLEM_SERVICE !== undefined ? { next: { queue: problemQueue, url: e.PROBLEM_SERVICE } } : {}),
+    ...(deadLetterQueue !== undefined ? { deadLetterQueue } : {}),
+    ...(e.DEAD_LETTER_URL !== undefined ? { deadLetterUrl: e.DEAD_LETTER_URL } : {}),
+    ...(executorQueue !== undefined ? { executorQueue } : {}),
+    ...(e.TASKS_SERVICE_ACCOUNT !== undefined ? { tasksServiceAccount: e.TASKS_SERVICE_ACCOUNT } : {}),
+    ...(e.CLOUD_TASKS_EMULATOR_HOST !== undefined ? { emulatorHost: e.CLOUD_TASKS_EMULATOR_HOST } : {}),
+    auth,
+    worker,
+    workerTimeoutMs: e.WORKER_TIMEOUT_SECONDS * 1000,
+    workerMaxOutputBytes: e.WORKER_MAX_OUTPUT_BYTES,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
+    logLevel: e.LOG_LEVEL ?? 'info',
+  };
+}

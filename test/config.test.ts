@@ -1,0 +1,162 @@
+import { describe, expect, it } from 'vitest';
+import { CONFIG_VARIABLES, loadConfig, parseCommand, resolveQueuePath } from '../src/config.js';
+import { ConfigError } from '../src/errors.js';
+
+const BASE = { WORKER_MODULE: 'demo', AUTH_DISABLED: 'true' };
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).code).toBe('EXECUTOR_CONFIG_INVALID');
+    return [...(err as ConfigError).problems];
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    expect(loadConfig(BASE)).toEqual({
+      port: 8080,
+      host: '0.0.0.0',
+      maxAttempts: 20,
+      auth: { disabled: true },
+      worker: { kind: 'module', module: 'demo' },
+      workerTimeoutMs: 300_000,
+      workerMaxOutputBytes: 65536,
+      shutdownGraceMs: 8000,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads a full tier configuration, resolving short queue ids', () => {
+    const c = loadConfig({
+      PORT: '9000',
+      MAX_ATTEMPTS: '5',
+      TIER: '2',
+      GOOGLE_CLOUD_PROJECT: 'proj',
+      NOTIFIER_QUEUE: 'notifier',
+      NOTIFIER_LOCATION: 'europe-west1',
+      PROBLEM_QUEUE: 'incoming-3',
+      PROBLEM_SERVICE: 'https://tier-3.run.app',
+      DEAD_LETTER_QUEUE: 'projects/other/locations/us-east1/queues/dlq',
+      DEAD_LETTER_URL: 'https://dlq.example.test/',
+      TASKS_SERVICE_ACCOUNT: 'tasks@proj.iam.gserviceaccount.com',
+      CLOUD_TASKS_EMULATOR_HOST: 'localhost:8123',
+      WORKER_URL: 'http://127.0.0.1:9999/work',
+    });
+    expect(c).toMatchObject({
+      port: 9000,
+      maxAttempts: 5,
+      tier: 2,
+      project: 'proj',
+      notifierQueue: 'projects/proj/locations/europe-west1/queues/notifier',
+      next: { queue: 'projects/proj/locations/europe-west1/queues/incoming-3', url: 'https://tier-3.run.app' },
+      deadLetterQueue: 'projects/other/locations/us-east1/queues/dlq',
+      emulatorHost: 'localhost:8123',
+      worker: { kind: 'http', url: 'http://127.0.0.1:9999/work' },
+      auth: {
+        disabled: false,
+        allowedEmails: ['tasks@proj.iam.gserviceaccount.com'],
+        issuers: ['https://accounts.google.com', 'accounts.google.com'],
+      },
+    });
+  });
+
+  it('builds inbound auth from the AUTH_ variables', () => {
+    const c = loadConfig({
+      WORKER_MODULE: 'demo',
+      AUTH_ALLOWED_EMAILS: 'a@x.test, b@y.test',
+      AUTH_AUDIENCE: 'https://me.test/',
+      AUTH_ISSUER: 'http://localhost:8123',
+      AUTH_JWKS_URL: 'http://localhost:8123/jwks',
+    });
+    expect(c.auth).toEqual({
+      disabled: false,
+      allowedEmails: ['a@x.test', 'b@y.test'],
+      issuers: ['http://localhost:8123'],
+      audience: 'https://me.test/',
+      jwksUrl: 'http://localhost:8123/jwks',
+    });
+  });
+
+  it('accepts several issuers', () => {
+    const c = loadConfig({ WORKER_MODULE: 'demo', AUTH_ALLOWED_EMAILS: 'a@x.test', AUTH_ISSUER: 'https://a.test, https://b.test' });
+    expect(c.auth).toMatchObject({ issuers: ['https://a.test', 'https://b.test'] });
+  });
+
+  it('refuses to start without auth configuration unless AUTH_DISABLED=true', () => {
+    expect(problems({ WORKER_MODULE: 'demo' })).toEqual([expect.stringContaining('AUTH_DISABLED=true')]);
+  });
+
+  it('names every offending variable at once', () => {
+    const p = problems({
+      PORT: '70000',
+      MAX_ATTEMPTS: 'abc',
+      WORKER_TIMEOUT_SECONDS: '0',
+      AUTH_DISABLED: 'maybe',
+      LOG_LEVEL: 'loud',
+      CLOUD_TASKS_EMULATOR_HOST: 'http://x',
+      NOTIFY_URL: 'nope',
+      WORKER_MODULE: 'demo',
+    }).join('\n');
+    for (const v of ['PORT', 'MAX_ATTEMPTS', 'WORKER_TIMEOUT_SECONDS', 'AUTH_DISABLED', 'LOG_LEVEL', 'CLOUD_TASKS_EMULATOR_HOST', 'NOTIFY_URL']) {
+      expect(p).toContain(v);
+    }
+    expect(p).toContain("MAX_ATTEMPTS must be a positive integer, got 'abc'");
+  });
+
+  it('names every cross-variable problem at once', () => {
+    const p = problems({
+      AUTH_DISABLED: 'true',
+      WORKER_MODULE: 'demo',
+      WORKER_URL: 'http://127.0.0.1/x',
+      PROBLEM_QUEUE: 'incoming-2',
+      DEAD_LETTER_QUEUE: 'projects/p/locations/l/queues/dlq',
+      NOTIFIER_QUEUE: 'bad queue!',
+    }).join('\n');
+    expect(p).toContain('Set exactly one of WORKER_MODULE, WORKER_URL, WORKER_COMMAND');
+    expect(p).toContain('PROBLEM_QUEUE is set but PROBLEM_SERVICE is not');
+    expect(p).toContain('PROBLEM_QUEUE is a short queue id');
+    expect(p).toContain('DEAD_LETTER_QUEUE is set but DEAD_LETTER_URL is not');
+    expect(p).toContain('NOTIFIER_QUEUE must be a queue id');
+  });
+
+  it('requires some work', () => {
+    expect(problems({ AUTH_DISABLED: 'true' })).toEqual([expect.stringContaining('No work configured')]);
+  });
+
+  it('parses WORKER_COMMAND as a JSON array or words', () => {
+    expect(loadConfig({ AUTH_DISABLED: 'true', WORKER_COMMAND: '["/bin/echo","a b"]' }).worker).toEqual({ kind: 'command', argv: ['/bin/echo', 'a b'] });
+    expect(loadConfig({ AUTH_DISABLED: 'true', WORKER_COMMAND: 'python3  work.py' }).worker).toEqual({ kind: 'command', argv: ['python3', 'work.py'] });
+    expect(problems({ AUTH_DISABLED: 'true', WORKER_COMMAND: '["x", 1]' }).join()).toContain('WORKER_COMMAND');
+    expect(parseCommand('[]')).toBeUndefined();
+  });
+
+  it('treats blank values as unset', () => {
+    expect(loadConfig({ ...BASE, PORT: '', MAX_ATTEMPTS: '  ', NOTIFIER_QUEUE: '' }).maxAttempts).toBe(20);
+  });
+
+  it('documents every variable it reads', () => {
+    const read = ['PORT', 'HOST', 'MAX_ATTEMPTS', 'TIER', 'GOOGLE_CLOUD_PROJECT', 'NOTIFIER_QUEUE', 'NOTIFIER_LOCATION', 'PROBLEM_QUEUE', 'PROBLEM_SERVICE', 'DEAD_LETTER_QUEUE', 'TASKS_SERVICE_ACCOUNT', 'CLOUD_TASKS_EMULATOR_HOST', 'AUTH_AUDIENCE', 'AUTH_ALLOWED_EMAILS', 'AUTH_ISSUER', 'AUTH_JWKS_URL', 'AUTH_DISABLED', 'WORKER_MODULE', 'WORKER_URL', 'WORKER_COMMAND'];
+    for (const v of read) expect(Object.keys(CONFIG_VARIABLES)).toContain(v);
+  });
+});
+
+describe('resolveQueuePath', () => {
+  it('accepts full paths and short ids with project and location', () => {
+    const problems: string[] = [];
+    expect(resolveQueuePath('Q', 'projects/p/locations/l/queues/q', undefined, undefined, problems)).toBe('projects/p/locations/l/queues/q');
+    expect(resolveQueuePath('Q', 'q', 'p', 'l', problems)).toBe('projects/p/locations/l/queues/q');
+    expect(resolveQueuePath('Q', undefined, 'p', 'l', problems)).toBeUndefined();
+    expect(problems).toEqual([]);
+  });
+  it('names the variable and what is missing', () => {
+    const problems: string[] = [];
+    resolveQueuePath('NOTIFIER_QUEUE', 'q', undefined, undefined, problems, 'NOTIFIER_LOCATION');
+    resolveQueuePath('X', 'projects/p/queues/q', 'p', 'l', problems);
+    expect(problems[0]).toContain('set GOOGLE_CLOUD_PROJECT and NOTIFIER_LOCATION');
+    expect(problems[1]).toContain('X must be projects/PROJECT/locations/LOCATION/queues/QUEUE');
+  });
+});
