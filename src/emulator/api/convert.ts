@@ -1,0 +1,441 @@
+/**
+ * Conversions between the internal model and the two wire forms of the v2 API:
+ * - gRPC objects as @grpc/proto-loader gives them (camelCase fields, enums as names, int64 as
+ *   numbers, bytes as Buffer, Duration/Timestamp as { seconds, nanos });
+ * - REST/JSON in the proto3 JSON mapping (camelCase, Durations "3.5s", Timestamps RFC 3339,
+ *   bytes base64, enums as names, or numbers when the client asks `$alt=json;enum-encoding=int`).
+ * Inputs are validated here (zod on REST) so the engine only sees well-typed values.
+ */
+import { z } from 'zod';
+import type { HttpMethod, PushAuth, QueueInput, QueueRecord, QueueState, TaskInput, TaskRecord, TaskView } from '../model.js';
+import { invalidArgument } from './status.js';
+
+// ---- enums --------------------------------------------------------------------------------------
+
+const QUEUE_STATES = ['STATE_UNSPECIFIED', 'RUNNING', 'PAUSED', 'DISABLED'] as const;
+const HTTP_METHODS = ['HTTP_METHOD_UNSPECIFIED', 'POST', 'GET', 'HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+const VIEWS = ['VIEW_UNSPECIFIED', 'BASIC', 'FULL'] as const;
+
+function enumValue<T extends readonly string[]>(values: T, v: unknown, field: string): T[number] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < values.length) return values[v];
+  if (typeof v === 'string') {
+    if ((values as readonly string[]).includes(v)) return v;
+    if (/^\d+$/.test(v) && Number(v) < values.length) return values[Number(v)];
+  }
+  throw invalidArgument(`Invalid value for ${field}: ${JSON.stringify(v)} (expected one of ${values.join(', ')}).`);
+}
+
+/** Parses a task view from either wire; BASIC when unset. */
+export function parseView(v: unknown): TaskView {
+  const view = enumValue(VIEWS, v, 'response_view');
+  return view === 'FULL' ? 'FULL' : 'BASIC';
+}
+
+function httpMethodOf(v: unknown): HttpMethod {
+  const m = enumValue(HTTP_METHODS, v, 'http_request.http_method');
+  return m === undefined || m === 'HTTP_METHOD_UNSPECIFIED' ? 'POST' : m;
+}
+
+function queueStateOf(v: unknown): QueueState | undefined {
+  const s = enumValue(QUEUE_STATES, v, 'queue.state');
+  return s === undefined || s === 'STATE_UNSPECIFIED' ? undefined : s;
+}
+
+// ---- durations and timestamps -------------------------------------------------------------------
+
+/** google.protobuf.Duration / Timestamp as proto-loader decodes them. */
+interface SecondsNanos {
+  seconds?: number | string | null;
+  nanos?: number | null;
+}
+
+function secondsNanosToMs(v: SecondsNanos | null | undefined): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  const seconds = Number(v.seconds ?? 0);
+  const nanos = Number(v.nanos ?? 0);
+  if (!Number.isFinite(seconds) || !Number.isFinite(nanos)) throw invalidArgument('Invalid Duration or Timestamp value.');
+  return seconds * 1000 + Math.round(nanos / 1e6);
+}
+
+function msToSecondsNanos(ms: number): { seconds: number; nanos: number } {
+  const seconds = Math.floor(ms / 1000);
+  return { seconds, nanos: Math.round((ms - seconds * 1000) * 1e6) };
+}
+
+/** Parses a proto3 JSON Duration ("3.5s"); numbers are taken as seconds. */
+export function parseDurationJson(v: string | number, field: string): number {
+  if (typeof v === 'number' && Number.isFinite(v)) return Math.round(v * 1000);
+  const m = typeof v === 'string' ? /^\s*(-?\d+(?:\.\d{1,9})?)s\s*$/.exec(v) : null;
+  if (!m) throw invalidArgument(`Invalid duration for ${field}: ${JSON.stringify(v)} (expected e.g. "0.1s" or "3600s").`);
+  return Math.round(Number(m[1]) * 1000);
+}
+
+/** Formats milliseconds as a proto3 JSON Duration ("0.100s", "3600s"). */
+export function formatDurationJson(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(3)}s`;
+}
+
+function parseTimestampJson(v: string, field: string): number {
+  // RFC 3339 with optional fraction (up to nanoseconds) and offset; Date.parse keeps milliseconds.
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i.test(v)) {
+    throw invalidArgument(`Invalid timestamp for ${field}: ${JSON.stringify(v)} (expected RFC 3339, e.g. "2024-01-01T00:00:00Z").`);
+  }
+  const trimmed = v.replace(/(\.\d{3})\d+/, '$1');
+  const ms = Date.parse(trimmed);
+  if (Number.isNaN(ms)) throw invalidArgument(`Invalid timestamp for ${field}: ${JSON.stringify(v)}.`);
+  return ms;
+}
+
+const formatTimestampJson = (ms: number): string => new Date(ms).toISOString();
+
+// ---- gRPC in ------------------------------------------------------------------------------------
+
+/** A Queue message as proto-loader decodes it (only the fields we read). */
+export interface GrpcQueue {
+  name?: string;
+  appEngineRoutingOverride?: unknown;
+  rateLimits?: { maxDispatchesPerSecond?: number; maxBurstSize?: number; maxConcurrentDispatches?: number } | null;
+  retryConfig?: {
+    maxAttempts?: number;
+    maxRetryDuration?: SecondsNanos | null;
+    minBackoff?: SecondsNanos | null;
+    maxBackoff?: SecondsNanos | null;
+    maxDoublings?: number;
+  } | null;
+  state?: string | number;
+  stackdriverLoggingConfig?: { samplingRatio?: number } | null;
+}
+
+/** A Task message as proto-loader decodes it. */
+export interface GrpcTask {
+  name?: string;
+  httpRequest?: {
+    url?: string;
+    httpMethod?: string | number;
+    headers?: Record<string, string> | null;
+    body?: Buffer | Uint8Array | null;
+    oauthToken?: { serviceAccountEmail?: string; scope?: string } | null;
+    oidcToken?: { serviceAccountEmail?: string; audience?: string } | null;
+  } | null;
+  appEngineHttpRequest?: unknown;
+  scheduleTime?: SecondsNanos | null;
+  dispatchDeadline?: SecondsNanos | null;
+}
+
+/** Queue input from a gRPC Queue message. */
+export function queueFromGrpc(q: GrpcQueue | null | undefined): QueueInput {
+  if (q === undefined || q === null) throw invalidArgument('queue is required.');
+  const input: QueueInput = {};
+  if (q.name) input.name = q.name;
+  if (q.appEngineRoutingOverride) input.appEngineRoutingOverride = true;
+  if (q.rateLimits) {
+    input.rateLimits = {};
+    if (q.rateLimits.maxDispatchesPerSecond !== undefined) input.rateLimits.maxDispatchesPerSecond = q.rateLimits.maxDispatchesPerSecond;
+    if (q.rateLimits.maxConcurrentDispatches !== undefined) input.rateLimits.maxConcurrentDispatches = q.rateLimits.maxConcurrentDispatches;
+  }
+  if (q.retryConfig) {
+    const r = q.retryConfig;
+    input.retryConfig = {};
+    if (r.maxAttempts !== undefined) input.retryConfig.maxAttempts = r.maxAttempts;
+    if (r.maxDoublings !== undefined) input.retryConfig.maxDoublings = r.maxDoublings;
+    const minB = secondsNanosToMs(r.minBackoff);
+    const maxB = secondsNanosToMs(r.maxBackoff);
+    const maxD = secondsNanosToMs(r.maxRetryDuration);
+    if (minB !== undefined) input.retryConfig.minBackoffMs = minB;
+    if (maxB !== undefined) input.retryConfig.maxBackoffMs = maxB;
+    if (maxD !== undefined) input.retryConfig.maxRetryDurationMs = maxD;
+  }
+  const state = queueStateOf(q.state);
+  if (state) input.state = state;
+  if (q.stackdriverLoggingConfig) input.stackdriverSamplingRatio = q.stackdriverLoggingConfig.samplingRatio ?? 0;
+  return input;
+}
+
+/** Task input from a gRPC Task message. */
+export function taskFromGrpc(t: GrpcTask | null | undefined): TaskInput {
+  if (t === undefined || t === null) throw invalidArgument('task is required.');
+  const input: TaskInput = {};
+  if (t.name) input.name = t.name;
+  if (t.appEngineHttpRequest) input.appEngine = true;
+  const h = t.httpRequest;
+  if (h) {
+    let auth: PushAuth | undefined;
+    if (h.oidcToken) auth = { kind: 'oidc', serviceAccountEmail: h.oidcToken.serviceAccountEmail ?? '', audience: h.oidcToken.audience ?? '' };
+    else if (h.oauthToken) auth = { kind: 'oauth', serviceAccountEmail: h.oauthToken.serviceAccountEmail ?? '', scope: h.oauthToken.scope ?? '' };
+    input.http = { url: h.url ?? '', httpMethod: httpMethodOf(h.httpMethod), headers: { ...(h.headers ?? {}) } };
+    if (h.body && h.body.length > 0) input.http.body = Buffer.from(h.body);
+    if (auth) input.http.auth = auth;
+  }
+  const schedule = secondsNanosToMs(t.scheduleTime);
+  if (schedule !== undefined && schedule !== 0) input.scheduleTimeMs = schedule;
+  const deadline = secondsNanosToMs(t.dispatchDeadline);
+  if (deadline !== undefined && deadline !== 0) input.dispatchDeadlineMs = deadline;
+  return input;
+}
+
+// ---- gRPC out -----------------------------------------------------------------------------------
+
+/** A Queue message for grpc-js. */
+export function queueToGrpc(q: QueueRecord): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    name: q.name,
+    rateLimits: { ...q.rateLimits },
+    retryConfig: {
+      maxAttempts: q.retryConfig.maxAttempts,
+      maxRetryDuration: msToSecondsNanos(q.retryConfig.maxRetryDurationMs),
+      minBackoff: msToSecondsNanos(q.retryConfig.minBackoffMs),
+      maxBackoff: msToSecondsNanos(q.retryConfig.maxBackoffMs),
+      maxDoublings: q.retryConfig.maxDoublings,
+    },
+    state: q.state,
+  };
+  if (q.purgeTimeMs !== undefined) out.purgeTime = msToSecondsNanos(q.purgeTimeMs);
+  if (q.stackdriverSamplingRatio !== undefined) out.stackdriverLoggingConfig = { samplingRatio: q.stackdriverSamplingRatio };
+  return out;
+}
+
+/**
+ * A Task message for grpc-js. With `numericEnums` the enums are their numbers, which makes the
+ * object directly encodable by protobufjs' `Type.encode` (no `fromObject` pass).
+ */
+export function taskToGrpc(t: TaskRecord, view: TaskView, numericEnums = false): Record<string, unknown> {
+  const http: Record<string, unknown> = {
+    url: t.http.url,
+    httpMethod: numericEnums ? HTTP_METHODS.indexOf(t.http.httpMethod) : t.http.httpMethod,
+    headers: t.http.headers,
+  };
+  if (view === 'FULL' && t.http.body !== undefined) http.body = t.http.body;
+  const auth = t.http.auth;
+  if (auth?.kind === 'oidc') http.oidcToken = { serviceAccountEmail: auth.serviceAccountEmail, audience: auth.audience ?? '' };
+  if (auth?.kind === 'oauth') http.oauthToken = { serviceAccountEmail: auth.serviceAccountEmail, scope: auth.scope ?? '' };
+  const out: Record<string, unknown> = {
+    name: t.name,
+    httpRequest: http,
+    scheduleTime: msToSecondsNanos(t.scheduleTimeMs),
+    createTime: msToSecondsNanos(t.createTimeMs),
+    dispatchDeadline: msToSecondsNanos(t.dispatchDeadlineMs),
+    dispatchCount: t.dispatchCount,
+    responseCount: t.responseCount,
+    view: numericEnums ? VIEWS.indexOf(view) : view,
+  };
+  if (t.firstAttempt) out.firstAttempt = { dispatchTime: msToSecondsNanos(t.firstAttempt.dispatchTimeMs) };
+  if (t.lastAttempt) {
+    const a = t.lastAttempt;
+    const last: Record<string, unknown> = {
+      scheduleTime: msToSecondsNanos(a.scheduleTimeMs),
+      dispatchTime: msToSecondsNanos(a.dispatchTimeMs),
+    };
+    if (a.responseTimeMs !== undefined) last.responseTime = msToSecondsNanos(a.responseTimeMs);
+    if (a.responseStatus) last.responseStatus = { code: a.responseStatus.code, message: a.responseStatus.message };
+    out.lastAttempt = last;
+  }
+  return out;
+}
+
+// ---- REST in ------------------------------------------------------------------------------------
+
+const snakeToCamel = (k: string): string => k.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+
+/**
+ * proto3 JSON parsers accept the original snake_case field names as well as lowerCamelCase;
+ * normalise to camelCase, leaving the keys of map fields (HTTP headers) untouched.
+ */
+export function camelizeKeys(v: unknown, mapKeys = false): unknown {
+  if (Array.isArray(v)) return v.map((x) => camelizeKeys(x));
+  if (v === null || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
+    const key = mapKeys ? k : snakeToCamel(k);
+    out[key] = key === 'headers' && !mapKeys ? camelizeKeys(val, true) : mapKeys ? val : camelizeKeys(val);
+  }
+  return out;
+}
+
+const num = z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/).transform(Number)]);
+const int = z.union([z.number().int(), z.string().regex(/^-?\d+$/).transform(Number)]);
+const duration = z.union([z.string(), z.number()]);
+const enumLike = z.union([z.string(), z.number()]);
+
+const restQueueSchema = z.strictObject({
+  name: z.string().optional(),
+  appEngineRoutingOverride: z.record(z.string(), z.unknown()).optional(),
+  rateLimits: z
+    .strictObject({ maxDispatchesPerSecond: num.optional(), maxBurstSize: int.optional(), maxConcurrentDispatches: int.optional() })
+    .optional(),
+  retryConfig: z
+    .strictObject({
+      maxAttempts: int.optional(),
+      maxRetryDuration: duration.optional(),
+      minBackoff: duration.optional(),
+      maxBackoff: duration.optional(),
+      maxDoublings: int.optional(),
+    })
+    .optional(),
+  state: enumLike.optional(),
+  purgeTime: z.string().optional(),
+  stackdriverLoggingConfig: z.strictObject({ samplingRatio: num.optional() }).optional(),
+});
+
+const restTaskSchema = z.strictObject({
+  name: z.string().optional(),
+  httpRequest: z
+    .strictObject({
+      url: z.string().optional(),
+      httpMethod: enumLike.optional(),
+      headers: z.record(z.string(), z.string()).optional(),
+      body: z.string().optional(),
+      oauthToken: z.strictObject({ serviceAccountEmail: z.string().optional(), scope: z.string().optional() }).optional(),
+      oidcToken: z.strictObject({ serviceAccountEmail: z.string().optional(), audience: z.string().optional() }).optional(),
+    })
+    .optional(),
+  appEngineHttpRequest: z.record(z.string(), z.unknown()).optional(),
+  scheduleTime: z.string().optional(),
+  dispatchDeadline: duration.optional(),
+  // Output-only fields a client may echo back; ignored as production does.
+  createTime: z.string().optional(),
+  dispatchCount: int.optional(),
+  responseCount: int.optional(),
+  firstAttempt: z.unknown().optional(),
+  lastAttempt: z.unknown().optional(),
+  view: enumLike.optional(),
+});
+
+/** Turns a zod failure into production's INVALID_ARGUMENT wording. */
+function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const path = [what, ...issue.path.map(String)].join('.');
+  if (issue.code === 'unrecognized_keys') {
+    throw invalidArgument(`Invalid JSON payload received. Unknown name "${issue.keys.join('", "')}" at '${path}': Cannot find field.`);
+  }
+  throw invalidArgument(`Invalid JSON payload received. Invalid value at '${path}': ${issue.message}.`);
+}
+
+/** Queue input from a REST Queue JSON object. */
+export function queueFromJson(json: unknown): QueueInput {
+  if (json === undefined || json === null) throw invalidArgument('queue is required.');
+  const q = parseOrThrow(restQueueSchema, camelizeKeys(json), 'queue');
+  const input: QueueInput = {};
+  if (q.name) input.name = q.name;
+  if (q.appEngineRoutingOverride && Object.keys(q.appEngineRoutingOverride).length > 0) input.appEngineRoutingOverride = true;
+  if (q.rateLimits) {
+    input.rateLimits = {};
+    if (q.rateLimits.maxDispatchesPerSecond !== undefined) input.rateLimits.maxDispatchesPerSecond = q.rateLimits.maxDispatchesPerSecond;
+    if (q.rateLimits.maxConcurrentDispatches !== undefined) input.rateLimits.maxConcurrentDispatches = q.rateLimits.maxConcurrentDispatches;
+  }
+  if (q.retryConfig) {
+    const r = q.retryConfig;
+    input.retryConfig = {};
+    if (r.maxAttempts !== undefined) input.retryConfig.maxAttempts = r.maxAttempts;
+    if (r.maxDoublings !== undefined) input.retryConfig.maxDoublings = r.maxDoublings;
+    if (r.minBackoff !== undefined) input.retryConfig.minBackoffMs = parseDurationJson(r.minBackoff, 'retryConfig.minBackoff');
+    if (r.maxBackoff !== undefined) input.retryConfig.maxBackoffMs = parseDurationJson(r.maxBackoff, 'retryConfig.maxBackoff');
+    if (r.maxRetryDuration !== undefined) {
+      input.retryConfig.maxRetryDurationMs = parseDurationJson(r.maxRetryDuration, 'retryConfig.maxRetryDuration');
+    }
+  }
+  const state = queueStateOf(q.state);
+  if (state) input.state = state;
+  if (q.stackdriverLoggingConfig) input.stackdriverSamplingRatio = q.stackdriverLoggingConfig.samplingRatio ?? 0;
+  return input;
+}
+
+/** Task input from a REST Task JSON object. */
+export function taskFromJson(json: unknown): TaskInput {
+  if (json === undefined || json === null) throw invalidArgument('task is required.');
+  const t = parseOrThrow(restTaskSchema, camelizeKeys(json), 'task');
+  const input: TaskInput = {};
+  if (t.name) input.name = t.name;
+  if (t.appEngineHttpRequest) input.appEngine = true;
+  const h = t.httpRequest;
+  if (h) {
+    input.http = { url: h.url ?? '', httpMethod: httpMethodOf(h.httpMethod), headers: { ...(h.headers ?? {}) } };
+    if (h.body !== undefined && h.body !== '') {
+      if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(h.body)) {
+        throw invalidArgument("Invalid JSON payload received. Invalid value at 'task.http_request.body' (TYPE_BYTES): not base64.");
+      }
+      input.http.body = Buffer.from(h.body, h.body.includes('-') || h.body.includes('_') ? 'base64url' : 'base64');
+    }
+    if (h.oidcToken) {
+      input.http.auth = { kind: 'oidc', serviceAccountEmail: h.oidcToken.serviceAccountEmail ?? '', audience: h.oidcToken.audience ?? '' };
+    } else if (h.oauthToken) {
+      input.http.auth = { kind: 'oauth', serviceAccountEmail: h.oauthToken.serviceAccountEmail ?? '', scope: h.oauthToken.scope ?? '' };
+    }
+  }
+  if (t.scheduleTime !== undefined) {
+    const ms = parseTimestampJson(t.scheduleTime, 'task.schedule_time');
+    if (ms !== 0) input.scheduleTimeMs = ms;
+  }
+  if (t.dispatchDeadline !== undefined) {
+    const ms = parseDurationJson(t.dispatchDeadline, 'task.dispatch_deadline');
+    if (ms !== 0) input.dispatchDeadlineMs = ms;
+  }
+  return input;
+}
+
+// ---- REST out -----------------------------------------------------------------------------------
+
+/** How enums are written in REST responses. */
+export interface JsonStyle {
+  numericEnums: boolean;
+}
+
+function enumOut<T extends readonly string[]>(values: T, v: T[number], style: JsonStyle): string | number {
+  return style.numericEnums ? values.indexOf(v) : v;
+}
+
+/** A Queue in proto3 JSON. */
+export function queueToJson(q: QueueRecord, style: JsonStyle): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    name: q.name,
+    rateLimits: { ...q.rateLimits },
+    retryConfig: {
+      maxAttempts: q.retryConfig.maxAttempts,
+      maxRetryDuration: formatDurationJson(q.retryConfig.maxRetryDurationMs),
+      minBackoff: formatDurationJson(q.retryConfig.minBackoffMs),
+      maxBackoff: formatDurationJson(q.retryConfig.maxBackoffMs),
+      maxDoublings: q.retryConfig.maxDoublings,
+    },
+    state: enumOut(QUEUE_STATES, q.state, style),
+  };
+  if (q.purgeTimeMs !== undefined) out.purgeTime = formatTimestampJson(q.purgeTimeMs);
+  if (q.stackdriverSamplingRatio !== undefined) out.stackdriverLoggingConfig = { samplingRatio: q.stackdriverSamplingRatio };
+  return out;
+}
+
+/** A Task in proto3 JSON. */
+export function taskToJson(t: TaskRecord, view: TaskView, style: JsonStyle): Record<string, unknown> {
+  const http: Record<string, unknown> = {
+    url: t.http.url,
+    httpMethod: enumOut(HTTP_METHODS, t.http.httpMethod, style),
+    headers: t.http.headers,
+  };
+  if (view === 'FULL' && t.http.body !== undefined) http.body = t.http.body.toString('base64');
+  const auth = t.http.auth;
+  if (auth?.kind === 'oidc') http.oidcToken = { serviceAccountEmail: auth.serviceAccountEmail, ...(auth.audience ? { audience: auth.audience } : {}) };
+  if (auth?.kind === 'oauth') http.oauthToken = { serviceAccountEmail: auth.serviceAccountEmail, ...(auth.scope ? { scope: auth.scope } : {}) };
+  const out: Record<string, unknown> = {
+    name: t.name,
+    httpRequest: http,
+    scheduleTime: formatTimestampJson(t.scheduleTimeMs),
+    createTime: formatTimestampJson(t.createTimeMs),
+    dispatchDeadline: formatDurationJson(t.dispatchDeadlineMs),
+    dispatchCount: t.dispatchCount,
+    responseCount: t.responseCount,
+    view: enumOut(VIEWS, view, style),
+  };
+  if (t.firstAttempt) out.firstAttempt = { dispatchTime: formatTimestampJson(t.firstAttempt.dispatchTimeMs) };
+  if (t.lastAttempt) {
+    const a = t.lastAttempt;
+    const last: Record<string, unknown> = {
+      scheduleTime: formatTimestampJson(a.scheduleTimeMs),
+      dispatchTime: formatTimestampJson(a.dispatchTimeMs),
+    };
+    if (a.responseTimeMs !== undefined) last.responseTime = formatTimestampJson(a.responseTimeMs);
+    if (a.responseStatus) last.responseStatus = { code: a.responseStatus.code, message: a.responseStatus.message };
+    out.lastAttempt = last;
+  }
+  return out;
+}

@@ -1,0 +1,245 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../../log.js';
+import type { Engine } from '../engine/engine.js';
+import { parseQueueName } from '../names.js';
+import type { OidcSigner } from '../oidc.js';
+import { parseView, queueFromJson, queueToJson, taskFromJson, taskToJson, type JsonStyle } from './convert.js';
+import { invalidArgument, notFound, STATUS, toApiError, type ApiError } from './status.js';
+
+/** What the REST handler needs besides the engine. */
+export interface RestContext {
+  engine: Engine;
+  signer: OidcSigner;
+  logger: Logger;
+  /** Extra read-only endpoints for humans and scripts (stats, dropped tasks). */
+  inspect: () => Record<string, unknown>;
+}
+
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+interface Route {
+  method: string;
+  parent: string;
+  queue?: string;
+  task?: string;
+  kind: 'queues' | 'queue' | 'tasks' | 'task';
+  verb?: string;
+}
+
+/** Matches projects/P/locations/L/queues[/Q[/tasks[/T]]][:verb]. */
+function route(method: string, fullPath: string): Route | undefined {
+  let path = fullPath;
+  let verb: string | undefined;
+  const colon = path.lastIndexOf(':');
+  if (colon > path.lastIndexOf('/')) {
+    verb = path.slice(colon + 1);
+    path = path.slice(0, colon);
+  }
+  const s = path.split('/');
+  if (s.length < 5 || s.length > 8 || s.some((x) => x === '') || s[0] !== 'projects' || s[2] !== 'locations' || s[4] !== 'queues') {
+    return undefined;
+  }
+  const parent = s.slice(0, 4).join('/');
+  const base = verb === undefined ? { method, parent } : { method, parent, verb };
+  if (s.length === 5) return { ...base, kind: 'queues' };
+  const queue = s.slice(0, 6).join('/');
+  if (s.length === 6) return { ...base, kind: 'queue', queue };
+  if (s[6] !== 'tasks') return undefined;
+  if (s.length === 7) return { ...base, kind: 'tasks', queue };
+  return { ...base, kind: 'task', queue, task: path };
+}
+
+/**
+ * The REST/JSON face of the v2 API, shaped exactly as the official client's REST transport
+ * (google-gax fallback) sends requests: `/v2/…` paths, `:verb` suffixes, query parameters for GET
+ * and for the update mask, proto3 JSON bodies. The same paths without `/v2` serve firebase-admin.
+ * Errors come back as Google's error JSON.
+ */
+export function makeRestHandler(ctx: RestContext): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    handle(ctx, req, res).catch((err: unknown) => {
+      ctx.logger.error({ err }, 'REST handler failed');
+      if (!res.headersSent) sendError(res, toApiError(err));
+      else res.destroy();
+    });
+  };
+}
+
+async function handle(ctx: RestContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const method = req.method ?? 'GET';
+  const url = new URL(req.url ?? '/', 'http://emulator');
+  let path: string;
+  try {
+    path = decodeURIComponent(url.pathname);
+  } catch {
+    sendError(res, invalidArgument(`Malformed URL path '${url.pathname}'.`));
+    return;
+  }
+
+  if (method === 'GET' || method === 'HEAD') {
+    if (path === '/.well-known/openid-configuration') return sendJson(res, 200, ctx.signer.openidConfiguration());
+    if (path === '/.well-known/jwks.json') return sendJson(res, 200, ctx.signer.jwks());
+    if (path === '/' || path === '/healthz') return sendJson(res, 200, { status: 'ok', service: 'cloud-tasks-emulator' });
+    if (path === '/emulator/stats') return sendJson(res, 200, ctx.inspect());
+  }
+
+  const resourcePath = path.replace(/^\/(v2\/)?/, '');
+  const r = route(method, resourcePath);
+  if (r === undefined) {
+    sendError(res, notFound(`No API method matches ${method} ${path}. Paths look like /v2/projects/P/locations/L/queues/Q/tasks.`));
+    return;
+  }
+  let body: unknown;
+  try {
+    body = await readJson(req);
+  } catch (err) {
+    sendError(res, toApiError(err));
+    return;
+  }
+  const style: JsonStyle = { numericEnums: /enum-encoding=int/.test(url.searchParams.get('$alt') ?? '') };
+  const q = url.searchParams;
+  const param = (camel: string, snake: string): string | undefined => q.get(camel) ?? q.get(snake) ?? undefined;
+  const intParam = (camel: string, snake: string): number | undefined => {
+    const v = param(camel, snake);
+    if (v === undefined || v === '') return undefined;
+    if (!/^-?\d+$/.test(v)) throw invalidArgument(`Invalid value for ${snake}: '${v}' is not an integer.`);
+    return Number(v);
+  };
+  const obj = (body ?? {}) as Record<string, unknown>;
+
+  try {
+    const result = dispatchRoute(ctx.engine, r, obj, style, param, intParam);
+    sendJson(res, 200, result);
+  } catch (err) {
+    const e = toApiError(err);
+    if (e.status === 'INTERNAL') ctx.logger.error({ err, method, path }, 'REST request failed');
+    else ctx.logger.debug({ method, path, status: e.status, reason: e.message }, 'REST request rejected');
+    sendError(res, e);
+  }
+}
+
+function dispatchRoute(
+  engine: Engine,
+  r: Route,
+  body: Record<string, unknown>,
+  style: JsonStyle,
+  param: (camel: string, snake: string) => string | undefined,
+  intParam: (camel: string, snake: string) => number | undefined,
+): unknown {
+  const view = (): ReturnType<typeof parseView> => parseView(body.responseView ?? body.response_view ?? param('responseView', 'response_view'));
+  const m = r.method;
+  const notAllowed = (): ApiError => notFound(`No API method for ${m} on this resource.`);
+  switch (r.kind) {
+    case 'queues':
+      if (r.verb !== undefined) throw notAllowed();
+      if (m === 'GET') {
+        const page = engine.listQueues(r.parent, intParam('pageSize', 'page_size'), param('pageToken', 'page_token') || undefined, param('filter', 'filter'));
+        return withToken({ queues: page.items.map((x) => queueToJson(x, style)) }, page.nextPageToken);
+      }
+      if (m === 'POST') return queueToJson(engine.createQueue(r.parent, queueFromJson(body)), style);
+      throw notAllowed();
+    case 'queue': {
+      const name = r.queue!;
+      if (r.verb === undefined) {
+        if (m === 'GET') return queueToJson(engine.getQueue(name), style);
+        if (m === 'DELETE') {
+          engine.deleteQueue(name);
+          return {};
+        }
+        if (m === 'PATCH') {
+          // The client moves queue.name into the path; the body holds the rest of the queue.
+          const input = queueFromJson(body);
+          input.name = name;
+          const mask = param('updateMask', 'update_mask');
+          return queueToJson(engine.updateQueue(input, mask ? mask.split(',') : undefined), style);
+        }
+        throw notAllowed();
+      }
+      if (m !== 'POST') throw notAllowed();
+      switch (r.verb) {
+        case 'purge':
+          return queueToJson(engine.purgeQueue(name), style);
+        case 'pause':
+          return queueToJson(engine.pauseQueue(name), style);
+        case 'resume':
+          return queueToJson(engine.resumeQueue(name), style);
+        case 'getIamPolicy':
+          engine.getQueue(parseQueueName(name).name);
+          return { version: 1, etag: Buffer.from('emulator').toString('base64') };
+        case 'setIamPolicy':
+          engine.getQueue(parseQueueName(name).name);
+          return body.policy ?? {};
+        case 'testIamPermissions':
+          engine.getQueue(parseQueueName(name).name);
+          return { permissions: Array.isArray(body.permissions) ? body.permissions : [] };
+        default:
+          throw notFound(`Unknown method :${r.verb} on a queue.`);
+      }
+    }
+    case 'tasks': {
+      if (r.verb !== undefined) throw notFound(`Unknown method :${r.verb} on a task collection.`);
+      if (m === 'GET') {
+        const v = view();
+        const page = engine.listTasks(r.queue!, intParam('pageSize', 'page_size'), param('pageToken', 'page_token') || undefined);
+        return withToken({ tasks: page.items.map((t) => taskToJson(t, v, style)) }, page.nextPageToken);
+      }
+      if (m === 'POST') {
+        const v = view();
+        return taskToJson(engine.createTask(r.queue!, taskFromJson(body.task)), v, style);
+      }
+      throw notAllowed();
+    }
+    case 'task': {
+      const name = r.task!;
+      if (r.verb === undefined) {
+        if (m === 'GET') return taskToJson(engine.getTask(name), view(), style);
+        if (m === 'DELETE') {
+          engine.deleteTask(name);
+          return {};
+        }
+        throw notAllowed();
+      }
+      if (r.verb === 'run' && m === 'POST') return taskToJson(engine.runTask(name), view(), style);
+      throw notFound(`Unknown method :${r.verb} on a task.`);
+    }
+  }
+}
+
+function withToken<T extends Record<string, unknown>>(out: T, token: string): T {
+  return token ? { ...out, nextPageToken: token } : out;
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw invalidArgument(`Request body larger than ${MAX_BODY_BYTES} bytes.`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  // The official client's REST transport sends "" as the body of GET and DELETE requests.
+  if (text === '' || text === '""' || text === 'null') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw invalidArgument(`Invalid JSON payload received. ${(err as Error).message}`);
+  }
+  if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed))) {
+    throw invalidArgument('Invalid JSON payload received. The request body must be a JSON object.');
+  }
+  return parsed;
+}
+
+function sendJson(res: ServerResponse, status: number, payload: unknown): void {
+  const text = JSON.stringify(payload);
+  res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Google's REST error body: `{"error":{"code":404,"message":"…","status":"NOT_FOUND"}}`. */
+function sendError(res: ServerResponse, e: ApiError): void {
+  const http = STATUS[e.status].http;
+  sendJson(res, http, { error: { code: http, message: e.message, status: e.status } });
+}

@@ -1,0 +1,81 @@
+import { invalidArgument } from './api/status.js';
+
+/** The parts of a queue resource name `projects/P/locations/L/queues/Q`. */
+export interface QueueName {
+  project: string;
+  location: string;
+  queue: string;
+  /** The full resource name. */
+  name: string;
+}
+
+/** The parts of a task resource name `projects/P/locations/L/queues/Q/tasks/T`. */
+export interface TaskName extends QueueName {
+  task: string;
+  /** The full resource name of the task. */
+  taskName: string;
+}
+
+// Production's rules: project ids may hold letters, digits, hyphens, colons (domain-scoped
+// projects) and periods; location ids letters, digits and hyphens; queue ids [A-Za-z0-9-]{1,100};
+// task ids [A-Za-z0-9_-]{1,500}.
+const PROJECT = /^[A-Za-z0-9][A-Za-z0-9.:-]{0,99}$/;
+const LOCATION = /^[A-Za-z0-9-]{1,100}$/;
+const QUEUE_ID = /^[A-Za-z0-9-]{1,100}$/;
+const TASK_ID = /^[A-Za-z0-9_-]{1,500}$/;
+
+/** True when `id` is a valid queue id (the last segment of a queue name). */
+export const isQueueId = (id: string): boolean => QUEUE_ID.test(id);
+/** True when `id` is a valid task id (the last segment of a task name). */
+export const isTaskId = (id: string): boolean => TASK_ID.test(id);
+
+/** Parses `projects/P/locations/L` (a queue's parent). */
+export function parseLocationName(parent: string): { project: string; location: string; name: string } {
+  const parts = parent.split('/');
+  if (parts.length !== 4 || parts[0] !== 'projects' || parts[2] !== 'locations' || !PROJECT.test(parts[1]!) || !LOCATION.test(parts[3]!)) {
+    throw invalidArgument(`Invalid parent '${parent}': it must have the form projects/PROJECT_ID/locations/LOCATION_ID.`);
+  }
+  return { project: parts[1]!, location: parts[3]!, name: parent };
+}
+
+/** Parses and validates a full queue name. */
+export function parseQueueName(name: string): QueueName {
+  const parts = name.split('/');
+  if (parts.length !== 6 || parts[0] !== 'projects' || parts[2] !== 'locations' || parts[4] !== 'queues') {
+    throw invalidArgument(
+      `Invalid queue name '${name}': it must have the form projects/PROJECT_ID/locations/LOCATION_ID/queues/QUEUE_ID.`,
+    );
+  }
+  const [, project, , location, , queue] = parts as [string, string, string, string, string, string];
+  if (!PROJECT.test(project)) throw invalidArgument(`Invalid project id '${project}' in queue name '${name}'.`);
+  if (!LOCATION.test(location)) throw invalidArgument(`Invalid location id '${location}' in queue name '${name}'.`);
+  if (!QUEUE_ID.test(queue)) {
+    throw invalidArgument(
+      `Invalid queue id '${queue}' in '${name}': a queue id is 1 to 100 letters, digits or hyphens ([A-Za-z0-9-]).`,
+    );
+  }
+  return { project, location, queue, name };
+}
+
+/** Parses and validates a full task name. */
+export function parseTaskName(taskName: string): TaskName {
+  const parts = taskName.split('/');
+  if (parts.length !== 8 || parts[6] !== 'tasks') {
+    throw invalidArgument(
+      `Invalid task name '${taskName}': it must have the form projects/PROJECT_ID/locations/LOCATION_ID/queues/QUEUE_ID/tasks/TASK_ID.`,
+    );
+  }
+  const queue = parseQueueName(parts.slice(0, 6).join('/'));
+  const task = parts[7]!;
+  if (!TASK_ID.test(task)) {
+    throw invalidArgument(
+      `Invalid task id '${task}' in '${taskName}': a task id is 1 to 500 letters, digits, hyphens or underscores ([A-Za-z0-9_-]).`,
+    );
+  }
+  return { ...queue, task, taskName };
+}
+
+/** Short id (last path segment) of a resource name. */
+export function shortId(name: string): string {
+  return name.slice(name.lastIndexOf('/') + 1);
+}

@@ -1,0 +1,180 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import type { QueueInput } from './model.js';
+import { isQueueId, parseQueueName } from './names.js';
+
+/** A duration in a queues file: "0.1s", "250ms", "5m", "1h", or a number of seconds. */
+export type FileDuration = string | number;
+
+/** One queue of a queues file (REST field names). */
+export interface QueuesFileQueue {
+  /** Short id, or full projects/P/locations/L/queues/Q. */
+  name: string;
+  /** RUNNING (default), PAUSED, or DISABLED. */
+  state?: 'RUNNING' | 'PAUSED' | 'DISABLED';
+  rateLimits?: { maxDispatchesPerSecond?: number; maxConcurrentDispatches?: number };
+  retryConfig?: {
+    maxAttempts?: number;
+    minBackoff?: FileDuration;
+    maxBackoff?: FileDuration;
+    maxDoublings?: number;
+    maxRetryDuration?: FileDuration;
+  };
+}
+
+/** The queues file: queues created when the emulator starts. */
+export interface QueuesFile {
+  /** Project of short queue names (default 'local-project'). */
+  project?: string;
+  /** Location of short queue names (default 'us-central1'). */
+  location?: string;
+  queues: QueuesFileQueue[];
+}
+
+const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/;
+
+const duration = z.union([
+  z.number().nonnegative('must be a non-negative number of seconds'),
+  z.string().regex(DURATION, 'must be a duration like "0.1s", "250ms", "5m" or "1h"'),
+]);
+
+const queueSchema = z.strictObject({
+  name: z.string().min(1, 'is required'),
+  state: z.enum(['RUNNING', 'PAUSED', 'DISABLED']).optional(),
+  rateLimits: z
+    .strictObject({
+      maxDispatchesPerSecond: z.number().positive('must be > 0').max(500, 'must be at most 500 (the Cloud Tasks limit)').optional(),
+      maxConcurrentDispatches: z.number().int('must be an integer').positive('must be > 0').max(5000, 'must be at most 5000 (the Cloud Tasks limit)').optional(),
+    })
+    .optional(),
+  retryConfig: z
+    .strictObject({
+      maxAttempts: z
+        .number()
+        .int('must be an integer')
+        .refine((n) => n === -1 || n > 0, 'must be -1 (unlimited) or a positive integer')
+        .optional(),
+      minBackoff: duration.optional(),
+      maxBackoff: duration.optional(),
+      maxDoublings: z.number().int('must be an integer').nonnegative('must be >= 0').optional(),
+      maxRetryDuration: duration.optional(),
+    })
+    .optional(),
+});
+
+const fileSchema = z.strictObject({
+  project: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.:-]{0,99}$/, 'must be a project id').optional(),
+  location: z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'must be a location id like us-central1').optional(),
+  queues: z.array(queueSchema).default([]),
+});
+
+/** Seconds (number) or a duration string → milliseconds. */
+export function durationToMs(v: FileDuration): number {
+  if (typeof v === 'number') return Math.round(v * 1000);
+  const m = DURATION.exec(v)!;
+  const n = Number(m[1]);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(n * unit);
+}
+
+/** A queue of the file, resolved to its parent and the engine's input. */
+export interface ResolvedQueue {
+  parent: string;
+  input: QueueInput;
+}
+
+/**
+ * Parses and validates a queues file (a path to YAML, YAML text via `{ text }`, or already-parsed
+ * content). Every problem is reported at once, each naming the queue and the field.
+ */
+export function loadQueuesFile(source: unknown): ResolvedQueue[] {
+  let raw: unknown = source;
+  let origin = 'queues file';
+  if (typeof source === 'string') {
+    origin = `queues file ${source}`;
+    let text: string;
+    try {
+      text = readFileSync(source, 'utf8');
+    } catch (err) {
+      throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', [`cannot read ${source}: ${(err as Error).message}`], `Invalid ${origin}`);
+    }
+    raw = parseYamlText(text, origin);
+  } else if (source !== null && typeof source === 'object' && 'text' in source && typeof source.text === 'string') {
+    raw = parseYamlText(source.text, origin);
+  }
+  if (raw === null || raw === undefined) raw = {};
+  const parsed = fileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => describeIssue(raw, issue));
+    throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', problems, `Invalid ${origin}`);
+  }
+  const file = parsed.data;
+  const project = file.project ?? 'local-project';
+  const location = file.location ?? 'us-central1';
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  const resolved: ResolvedQueue[] = [];
+  file.queues.forEach((q, i) => {
+    const label = `queues[${i}] (${q.name})`;
+    let fullName: string;
+    if (q.name.includes('/')) {
+      try {
+        fullName = parseQueueName(q.name).name;
+      } catch (err) {
+        problems.push(`${label}.name: ${(err as Error).message}`);
+        return;
+      }
+    } else if (isQueueId(q.name)) {
+      fullName = `projects/${project}/locations/${location}/queues/${q.name}`;
+    } else {
+      problems.push(`${label}.name: '${q.name}' is not a valid queue id (1 to 100 letters, digits or hyphens)`);
+      return;
+    }
+    if (seen.has(fullName)) {
+      problems.push(`${label}.name: queue ${fullName} is defined twice`);
+      return;
+    }
+    seen.add(fullName);
+    const r = q.retryConfig;
+    const input: QueueInput = { name: fullName, state: q.state ?? 'RUNNING' };
+    if (q.rateLimits) input.rateLimits = { ...q.rateLimits };
+    if (r) {
+      input.retryConfig = {};
+      if (r.maxAttempts !== undefined) input.retryConfig.maxAttempts = r.maxAttempts;
+      if (r.maxDoublings !== undefined) input.retryConfig.maxDoublings = r.maxDoublings;
+      if (r.minBackoff !== undefined) input.retryConfig.minBackoffMs = durationToMs(r.minBackoff);
+      if (r.maxBackoff !== undefined) input.retryConfig.maxBackoffMs = durationToMs(r.maxBackoff);
+      if (r.maxRetryDuration !== undefined) input.retryConfig.maxRetryDurationMs = durationToMs(r.maxRetryDuration);
+      const min = input.retryConfig.minBackoffMs ?? 100;
+      const max = input.retryConfig.maxBackoffMs ?? 3_600_000;
+      if (min > max) problems.push(`${label}.retryConfig: minBackoff (${min / 1000}s) must not exceed maxBackoff (${max / 1000}s)`);
+    }
+    resolved.push({ parent: fullName.split('/').slice(0, 4).join('/'), input });
+  });
+  if (problems.length > 0) throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', problems, `Invalid ${origin}`);
+  return resolved;
+}
+
+function parseYamlText(text: string, origin: string): unknown {
+  try {
+    return parseYaml(text) as unknown;
+  } catch (err) {
+    throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', [`not valid YAML: ${(err as Error).message}`], `Invalid ${origin}`);
+  }
+}
+
+/** "queues[2] (slow).retryConfig.minBackoff: must be a duration like …" */
+function describeIssue(raw: unknown, issue: z.core.$ZodIssue): string {
+  const path = issue.path;
+  let label = path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  if (path[0] === 'queues' && typeof path[1] === 'number') {
+    const q = (raw as { queues?: Array<{ name?: unknown }> }).queues?.[path[1]];
+    const name = typeof q?.name === 'string' ? ` (${q.name})` : '';
+    const rest = path.slice(2).map(String).join('.');
+    label = `queues[${path[1]}]${name}${rest ? `.${rest}` : ''}`;
+  }
+  const message = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}` : issue.message;
+  return `${label || '(file)'}: ${message}`;
+}

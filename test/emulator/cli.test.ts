@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { parseEmulatorArgs } from '../../src/emulator/cli.js';
+import { ConfigError } from '../../src/errors.js';
+
+function problems(argv: string[]): readonly string[] {
+  try {
+    parseEmulatorArgs(argv);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('executor emulator flags', () => {
+  it('defaults to port 8123 and passes every option through', () => {
+    expect(parseEmulatorArgs([])).toMatchObject({ port: 8123, logLevel: 'info', help: false });
+    expect(
+      parseEmulatorArgs([
+        '--host', '0.0.0.0', '--port', '0', '--queues', 'q.yaml', '--dedup-window', '1.5',
+        '--reset-names-on-purge', '--issuer', 'http://emulator:8123', '--log-level', 'debug',
+      ]),
+    ).toMatchObject({
+      host: '0.0.0.0',
+      port: 0,
+      queues: 'q.yaml',
+      dedupWindowMs: 1500,
+      resetNamesOnPurge: true,
+      issuer: 'http://emulator:8123',
+      logLevel: 'debug',
+    });
+  });
+
+  it('lists every bad flag at once, saying what is expected', () => {
+    expect(problems(['--port', 'abc', '--dedup-window=-1', '--issuer', 'nope', '--log-level', 'loud'])).toEqual([
+      "--port must be an integer between 0 and 65535, got 'abc'",
+      "--dedup-window must be a non-negative number of seconds, got '-1'",
+      "--issuer must be an absolute URL, got 'nope'",
+      "--log-level must be one of trace, debug, info, warn, error, silent; got 'loud'",
+    ]);
+    expect(problems(['--bogus'])[0]).toMatch(/bogus.*executor emulator --help/);
+  });
+});
