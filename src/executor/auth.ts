@@ -1,0 +1,287 @@
+/**
+ * Inbound authentication of pushes: the OIDC token Cloud Tasks attaches (`Authorization: Bearer`).
+ * Verification is google-auth-library's: signature against the issuer's keys, issuer, expiry and
+ * audience; then this module checks `email_verified` and the allow-list. Keys are Google's
+ * certificates by default, or a JWKS (AUTH_JWKS_URL, e.g. an emulator's) converted to PEM.
+ *
+ * Outcomes: 401 when no token is presented, 403 when a token is presented and wrong, 503 when the
+ * keys cannot be fetched (not the pusher's fault: Cloud Tasks will retry).
+ */
+import { createPublicKey, type JsonWebKey } from 'node:crypto';
+import { OAuth2Client } from 'google-auth-library';
+import type { AuthConfig } from '../config.js';
+
+/** Why a push was refused; `code` is stable, for logs and metrics. */
+export interface AuthRejection {
+  ok: false;
+  status: 401 | 403 | 503;
+  code:
+    | 'AUTH_MISSING'
+    | 'AUTH_MALFORMED'
+    | 'AUTH_ALGORITHM'
+    | 'AUTH_UNKNOWN_KEY'
+    | 'AUTH_SIGNATURE'
+    | 'AUTH_EXPIRED'
+    | 'AUTH_NOT_YET_VALID'
+    | 'AUTH_ISSUER'
+    | 'AUTH_AUDIENCE'
+    | 'AUTH_EMAIL_UNVERIFIED'
+    | 'AUTH_EMAIL_NOT_ALLOWED'
+    | 'AUTH_KEYS_UNAVAILABLE'
+    | 'AUTH_INVALID';
+  /** Safe to log and to return: never contains the token. */
+  reason: string;
+}
+
+/** A verified caller. */
+export interface AuthSuccess {
+  ok: true;
+  /** The token's verified service-account email; undefined when auth is disabled. */
+  email?: string;
+}
+
+/** Verifies the `Authorization` header of a push. */
+export interface PushVerifier {
+  /**
+   * @param authorization the raw header
+   * @param audiences the audiences accepted for this request (the configured one, or the URLs the
+   *   request may have been addressed to)
+   */
+  verify(authorization: string | undefined, audiences: readonly string[]): Promise<AuthSuccess | AuthRejection>;
+}
+
+/** Signing algorithms Google and Cloud Tasks emulators use; anything else (notably `none`) is refused. */
+const ALGORITHMS = new Set(['RS256', 'ES256']);
+
+/** How long JWKS keys are kept when the response names no max-age. */
+const DEFAULT_JWKS_TTL_MS = 5 * 60_000;
+/** A token with an unknown `kid` triggers a refetch (key rotation), at most this often. */
+const JWKS_REFETCH_MIN_MS = 30_000;
+
+type Certs = Record<string, string>;
+
+/** Fetches and caches an issuer's JWKS as PEM public keys keyed by `kid`. */
+export function makeJwksSource(
+  url: string,
+  fetchImpl: typeof fetch = fetch,
+  refetchMinMs = JWKS_REFETCH_MIN_MS,
+): (refresh: boolean) => Promise<Certs> {
+  let cached: { certs: Certs; expires: number; fetchedAt: number } | undefined;
+  let inflight: Promise<Certs> | undefined;
+
+  async function load(): Promise<Certs> {
+    const res = await fetchImpl(url, { signal: AbortSignal.timeout(10_000), headers: { accept: 'application/json' } });
+    if (!res.ok) throw new Error(`JWKS ${url} answered ${res.status}`);
+    const body = (await res.json()) as { keys?: unknown };
+    if (!Array.isArray(body.keys)) throw new Error(`JWKS ${url} has no keys array`);
+    const certs: Certs = {};
+    for (const key of body.keys as (JsonWebKey & { kid?: string; use?: string })[]) {
+      if (typeof key.kid !== 'string' || (key.use !== undefined && key.use !== 'sig')) continue;
+      try {
+        certs[key.kid] = createPublicKey({ key, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
+      } catch {
+        // A key we cannot use (unsupported type) must not hide the others.
+      }
+    }
+    const maxAge = /max-age=(\d+)/.exec(res.headers.get('cache-control') ?? '')?.[1];
+    const now = Date.now();
+    cached = { certs, fetchedAt: now, expires: now + (maxAge !== undefined ? Number(maxAge) * 1000 : DEFAULT_JWKS_TTL_MS) };
+    return certs;
+  }
+
+  return async (refresh) => {
+    const now = Date.now();
+    const fresh = cached !== undefined && now < cached.expires && !(refresh && now - cached.fetchedAt >= refetchMinMs);
+    if (fresh) return cached!.certs;
+    inflight ??= load().finally(() => {
+      inflight = undefined;
+    });
+    return inflight;
+  };
+}
+
+function decodeSegment(segment: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Maps google-auth-library's error messages (which quote the token) to safe, coded reasons. */
+function classify(message: string): Pick<AuthRejection, 'code' | 'reason'> {
+  if (message.startsWith('No pem found')) return { code: 'AUTH_UNKNOWN_KEY', reason: 'token is signed with an unknown key' };
+  if (message.startsWith('Invalid token signature')) return { code: 'AUTH_SIGNATURE', reason: 'token signature is invalid' };
+  if (message.startsWith('Token used too late')) return { code: 'AUTH_EXPIRED', reason: 'token has expired' };
+  if (message.startsWith('Token used too early')) return { code: 'AUTH_NOT_YET_VALID', reason: 'token is not valid yet' };
+  if (message.startsWith('Expiration time too far')) return { code: 'AUTH_INVALID', reason: 'token lifetime is too long' };
+  if (message.startsWith('Invalid issuer')) return { code: 'AUTH_ISSUER', reason: 'token issuer is not trusted' };
+  if (message.startsWith('Wrong recipient')) return { code: 'AUTH_AUDIENCE', reason: 'token audience does not match this service' };
+  if (message.startsWith('No issue time') || message.startsWith('No expiration time')) {
+    return { code: 'AUTH_INVALID', reason: 'token lacks iat or exp' };
+  }
+  return { code: 'AUTH_INVALID', reason: 'token is invalid' };
+}
+
+const reject = (status: AuthRejection['status'], code: AuthRejection['code'], reason: string): AuthRejection => ({ ok: false, status, code, reason });
+
+/** Options for {@link makePushVerifier}; tests inject these. */
+export interface VerifierOptions {
+  /** Client used for Google's certificates and the JWT checks. */
+  oauthClient?: OAuth2Client;
+  /** fetch used for AUTH_JWKS_URL. */
+  fetch?: typeof fetch;
+  /** Minimum time between JWKS refetches triggered by unknown key ids (default 30 s). */
+  jwksRefetchMinMs?: number;
+  /** Verified tokens remembered (default {@link TOKEN_CACHE_SIZE}; 0 turns the cache off). */
+  tokenCacheSize?: number;
+}
+
+/** Verified tokens a verifier remembers; Cloud Tasks reuses one token for many pushes. */
+export const TOKEN_CACHE_SIZE = 1000;
+
+/** google-auth-library's allowance for clock skew when it checks `exp`, applied to cached tokens too. */
+const CLOCK_SKEW_SECONDS = 300;
+
+/** A token whose signature was verified: its claims and the key that verified it. */
+interface VerifiedToken {
+  payload: Record<string, unknown>;
+  /** The `kid` and key (PEM) it was verified with: when the issuer rotates that key away, the entry is void. */
+  kid: string;
+  cert: string;
+  /** `exp` in milliseconds since the epoch; the entry is dropped from then on. */
+  expiresAtMs: number;
+}
+
+/**
+ * A bounded LRU of verified tokens, keyed by the whole token string. Safe because a signature over
+ * the same bytes cannot change: what is skipped on a hit is only the RSA/ECDSA verification (and the
+ * PEM parse); issuer, audience, expiry and the email checks still run against the cached claims on
+ * every push, and an entry dies at the token's `exp` or when its key leaves the issuer's key set.
+ */
+function makeTokenCache(max: number) {
+  const entries = new Map<string, VerifiedToken>();
+  return {
+    get(token: string, now: number): VerifiedToken | undefined {
+      const entry = entries.get(token);
+      if (entry === undefined) return undefined;
+      if (now >= entry.expiresAtMs) {
+        entries.delete(token);
+        return undefined;
+      }
+      // Refresh its place: the least recently used entry is the one evicted.
+      entries.delete(token);
+      entries.set(token, entry);
+      return entry;
+    },
+    set(token: string, entry: VerifiedToken): void {
+      if (max <= 0) return;
+      entries.delete(token);
+      entries.set(token, entry);
+      if (entries.size > max) entries.delete(entries.keys().next().value!);
+    },
+    delete(token: string): void {
+      entries.delete(token);
+    },
+  };
+}
+
+/** Builds the verifier for an auth configuration. */
+export function makePushVerifier(config: AuthConfig, options: VerifierOptions = {}): PushVerifier {
+  if (config.disabled) return { verify: async () => ({ ok: true }) };
+  const client = options.oauthClient ?? new OAuth2Client();
+  const jwks = config.jwksUrl !== undefined ? makeJwksSource(config.jwksUrl, options.fetch, options.jwksRefetchMinMs) : undefined;
+  const certs = async (refresh: boolean): Promise<Certs> =>
+    jwks !== undefined ? jwks(refresh) : ((await client.getFederatedSignonCertsAsync()).certs as Certs);
+  const allowed = new Set(config.allowedEmails.map((e) => e.toLowerCase()));
+  const issuers = [...config.issuers];
+  const cache = makeTokenCache(options.tokenCacheSize ?? TOKEN_CACHE_SIZE);
+
+  /** The claims checks google-auth-library makes after the signature, for a cached token. */
+  function checkCachedClaims(payload: Record<string, unknown>, audiences: readonly string[], nowMs: number): AuthRejection | undefined {
+    if (nowMs / 1000 > Number(payload.exp) + CLOCK_SKEW_SECONDS) return reject(403, 'AUTH_EXPIRED', 'token has expired');
+    if (!issuers.includes(payload.iss as string)) return reject(403, 'AUTH_ISSUER', 'token issuer is not trusted');
+    if (!audiences.includes(payload.aud as string)) return reject(403, 'AUTH_AUDIENCE', 'token audience does not match this service');
+    return undefined;
+  }
+
+  function checkEmail(payload: Record<string, unknown>): AuthSuccess | AuthRejection {
+    const verified = payload.email_verified === true || payload.email_verified === 'true';
+    if (!verified) return reject(403, 'AUTH_EMAIL_UNVERIFIED', 'token email is not verified');
+    const email = typeof payload.email === 'string' ? payload.email : undefined;
+    if (email === undefined || !allowed.has(email.toLowerCase())) {
+      return reject(403, 'AUTH_EMAIL_NOT_ALLOWED', 'token email is not allowed to push to this service');
+    }
+    return { ok: true, email };
+  }
+
+  return {
+    async verify(authorization, audiences) {
+      const match = authorization === undefined ? null : /^Bearer[ ]+([^\s]+)\s*$/i.exec(authorization);
+      if (match === null) return reject(401, 'AUTH_MISSING', 'Authorization: Bearer <OIDC token> is required');
+      const token = match[1]!;
+
+      const now = Date.now();
+      const hit = cache.get(token, now);
+      if (hit !== undefined) {
+        let keys: Certs | undefined;
+        try {
+          keys = await certs(false);
+        } catch {
+          keys = undefined;
+        }
+        // Still signed by a current key: only the claims need checking. Otherwise verify afresh.
+        if (keys !== undefined && keys[hit.kid] === hit.cert) {
+          const refused = checkCachedClaims(hit.payload, audiences, now);
+          return refused ?? checkEmail(hit.payload);
+        }
+        cache.delete(token);
+      }
+
+      const segments = token.split('.');
+      const header = segments.length === 3 ? decodeSegment(segments[0]!) : undefined;
+      if (header === undefined) return reject(403, 'AUTH_MALFORMED', 'bearer token is not a JWT');
+      if (typeof header.alg !== 'string' || !ALGORITHMS.has(header.alg)) {
+        return reject(403, 'AUTH_ALGORITHM', `token algorithm ${JSON.stringify(header.alg ?? null).slice(0, 20)} is not accepted`);
+      }
+
+      let keys: Certs;
+      try {
+        keys = await certs(false);
+        if (typeof header.kid === 'string' && !(header.kid in keys) && jwks !== undefined) keys = await certs(true);
+      } catch {
+        return reject(503, 'AUTH_KEYS_UNAVAILABLE', 'signing keys could not be fetched; retry later');
+      }
+
+      let payload: Record<string, unknown> | undefined;
+      try {
+        const ticket = await client.verifySignedJwtWithCertsAsync(token, keys, audiences.length === 1 ? audiences[0] : [...audiences], issuers);
+        payload = ticket.getPayload() as Record<string, unknown> | undefined;
+      } catch (err) {
+        const { code, reason } = classify(err instanceof Error ? err.message : '');
+        return reject(403, code, reason);
+      }
+      if (payload === undefined) return reject(403, 'AUTH_INVALID', 'token has no payload');
+      // The signature is good (and the library checked exp numerically): remember it. The key is
+      // the one the library verified with (it requires `kid` to name a key in this set).
+      const kid = header.kid;
+      const cert = typeof kid === 'string' ? keys[kid] : undefined;
+      if (typeof kid === 'string' && cert !== undefined) cache.set(token, { payload, kid, cert, expiresAtMs: Number(payload.exp) * 1000 });
+      return checkEmail(payload);
+    },
+  };
+}
+
+/**
+ * The audiences a push may carry when none is configured: Cloud Tasks uses the task's target URL,
+ * which may or may not include the query, and a bare origin when the path is `/`.
+ */
+export function requestAudiences(proto: string, host: string, url: string): string[] {
+  const origin = `${proto}://${host}`;
+  const q = url.indexOf('?');
+  const pathOnly = q === -1 ? url : url.slice(0, q);
+  const out = new Set([`${origin}${url}`, `${origin}${pathOnly}`]);
+  if (pathOnly === '/' || pathOnly === '') out.add(origin);
+  return [...out];
+}

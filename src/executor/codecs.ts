@@ -1,0 +1,376 @@
+/**
+ * Push bodies in, notification bodies out. Three input formats, told apart by content (never by
+ * Content-Type, which the original client set to `application/json` on binary bodies):
+ *
+ * - the JSON envelope: a JSON object with a `payload` key (see docs/executor.md);
+ * - the proto3 JSON mapping of `SvcWorkRequest`: any other JSON object;
+ * - a binary `SvcWorkRequest`: anything that is not JSON.
+ *
+ * Binary protobuf accepts almost any bytes, so the binary decoder walks the wire format itself and
+ * accepts only the fields and wire types `SvcWorkRequest` defines, with valid UTF-8 strings and a
+ * non-empty `sourceFile`. A JSON body can never pass that walk (`{` is field 15, which does not
+ * exist), so the two never overlap, and garbage fails both with a reason.
+ */
+import { isUtf8 } from 'node:buffer';
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+import { z } from 'zod';
+import { CodedError } from '../errors.js';
+import type { Job, JobFormat, WorkError } from '../work/types.js';
+import type { Hop } from './delivery.js';
+
+const PROTO_PATH = fileURLToPath(new URL('../../proto/work.proto', import.meta.url));
+
+let types: { request: protobuf.Type; response: protobuf.Type } | undefined;
+function protoTypes(): { request: protobuf.Type; response: protobuf.Type } {
+  if (types === undefined) {
+    const root = protobuf.loadSync(PROTO_PATH);
+    types = { request: root.lookupType('morais_protos.SvcWorkRequest'), response: root.lookupType('morais_protos.SvcWorkResponse') };
+  }
+  return types;
+}
+
+/** A decoded push body: the job for the runner, and what its notification must echo. */
+export interface DecodedBody {
+  /** What the runner receives. */
+  job: Job;
+  /** Echoed in the notification: the request's `Context` message, or the envelope's `context`. */
+  context?: unknown;
+  /** The envelope's `id`, echoed in its notification. */
+  id?: string;
+}
+
+/** Raised when a body is none of the accepted formats; the message says why, never quoting it. */
+export class UndecodableBodyError extends CodedError {
+  constructor(message: string) {
+    super('BODY_UNDECODABLE', message);
+    this.name = 'UndecodableBodyError';
+  }
+}
+
+function isHttpUrl(v: string): boolean {
+  return /^https?:\/\/[^\s/]/.test(v) && URL.canParse(v);
+}
+
+// --- binary SvcWorkRequest -------------------------------------------------------------------
+
+type FieldSpec = 'string' | 'varint' | MessageSpec;
+interface MessageSpec {
+  name: string;
+  fields: Record<number, { name: string; spec: FieldSpec }>;
+}
+const CONTEXT: MessageSpec = { name: 'Context', fields: { 3: { name: 'id', spec: 'string' } } };
+const FILE_METADATA: MessageSpec = {
+  name: 'FileMetadata',
+  fields: { 1: { name: 'mimetype', spec: 'string' }, 2: { name: 'md5', spec: 'string' }, 3: { name: 'size', spec: 'varint' } },
+};
+const WORK_REQUEST: MessageSpec = {
+  name: 'SvcWorkRequest',
+  fields: {
+    1: { name: 'sourceFile', spec: 'string' },
+    2: { name: 'webhookUrl', spec: 'string' },
+    3: { name: 'fileMetadata', spec: FILE_METADATA },
+    4: { name: 'context', spec: CONTEXT },
+  },
+};
+
+/**
+ * Walks protobuf wire format, accepting only what `spec` defines, and builds the message as
+ * protobufjs' `toObject(decode(bytes), { longs: String, defaults: false })` would: fields present on
+ * the wire, the last occurrence winning, int64 as a decimal string. Doing both in one pass spares
+ * the push path a second decode and an intermediate message object. Throws a reason otherwise.
+ */
+function readWire(buf: Buffer, reader: protobuf.Reader, end: number, spec: MessageSpec): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    const field = tag >>> 3;
+    const wireType = tag & 7;
+    const def = spec.fields[field];
+    if (def === undefined) throw new Error(`${spec.name} has no field ${field}`);
+    const expected = def.spec === 'varint' ? 0 : 2;
+    if (wireType !== expected) throw new Error(`${spec.name}.${def.name} has wire type ${wireType}, expected ${expected}`);
+    if (def.spec === 'varint') {
+      out[def.name] = readInt64String(buf, reader, end);
+    } else if (def.spec === 'string') {
+      const length = reader.uint32();
+      const start = reader.pos;
+      if (start + length > end) throw new RangeError('index out of range');
+      // isUtf8 validates without decoding (the old fatal TextDecoder threw per binary body).
+      if (!isUtf8(buf.subarray(start, start + length))) throw new Error(`${spec.name}.${def.name} is not valid UTF-8`);
+      out[def.name] = buf.toString('utf8', start, start + length);
+      reader.pos = start + length;
+    } else {
+      const length = reader.uint32();
+      const start = reader.pos;
+      if (start + length > end) throw new RangeError('index out of range');
+      out[def.name] = readWire(buf, reader, start + length, def.spec);
+    }
+  }
+  if (reader.pos > end) throw new RangeError('index out of range');
+  return out;
+}
+
+/**
+ * Reads an int64 varint as protobufjs' `toObject({ longs: String })` renders it. Values below 2^49
+ * (any file size) are summed as plain numbers; longer varints (huge or negative) go through
+ * protobufjs' Long path.
+ */
+function readInt64String(buf: Buffer, reader: protobuf.Reader, end: number): string {
+  const start = reader.pos;
+  let value = 0;
+  let scale = 1;
+  for (let i = start; i < start + 7 && i < end; i++) {
+    const byte = buf[i]!;
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) {
+      reader.pos = i + 1;
+      return String(value);
+    }
+    scale *= 128;
+  }
+  const long = reader.int64();
+  // protobufjs types its Long loosely; at run time it is the `long` package's, whose toString is decimal.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
+  return typeof long === 'number' ? String(long) : long.toString();
+}
+
+function decodeBinary(body: Buffer): DecodedBody {
+  let plain: Record<string, unknown>;
+  try {
+    plain = readWire(body, protobuf.Reader.create(body), body.length, WORK_REQUEST);
+  } catch (err) {
+    // protobufjs reports truncation as a RangeError ("index out of range").
+    const reason = err instanceof RangeError ? 'truncated protobuf' : err instanceof Error ? err.message : String(err);
+    throw new UndecodableBodyError(`Body is not JSON and not a binary SvcWorkRequest: ${reason}`);
+  }
+  return fromRequest('proto-binary', plain);
+}
+
+function fromRequest(format: JobFormat, plain: Record<string, unknown>): DecodedBody {
+  const sourceFile = plain.sourceFile;
+  if (typeof sourceFile !== 'string' || sourceFile === '') {
+    throw new UndecodableBodyError(`${format === 'proto-binary' ? 'Binary' : 'JSON'} SvcWorkRequest has no sourceFile`);
+  }
+  const webhookUrl = typeof plain.webhookUrl === 'string' && plain.webhookUrl !== '' ? plain.webhookUrl : undefined;
+  if (webhookUrl !== undefined && !isHttpUrl(webhookUrl)) {
+    throw new UndecodableBodyError('SvcWorkRequest.webhookUrl is not an http(s) URL');
+  }
+  const payload: Record<string, unknown> = { sourceFile };
+  if (webhookUrl !== undefined) payload.webhookUrl = webhookUrl;
+  if (plain.fileMetadata != null) payload.fileMetadata = plain.fileMetadata;
+  if (plain.context != null) payload.context = plain.context;
+  return {
+    job: { format, payload, ...(webhookUrl !== undefined ? { webhookUrl } : {}) },
+    ...(plain.context != null ? { context: plain.context } : {}),
+  };
+}
+
+// --- JSON formats ----------------------------------------------------------------------------
+
+const int64 = z.union([z.number().int(), z.string().regex(/^-?\d{1,19}$/)]);
+const protoJsonRequest = z
+  .object({
+    sourceFile: z.string().nullish(),
+    webhookUrl: z.string().nullish(),
+    fileMetadata: z
+      .object({ mimetype: z.string().nullish(), md5: z.string().nullish(), size: int64.nullish() })
+      .strict()
+      .nullish(),
+    context: z.object({ id: z.string().nullish() }).strict().nullish(),
+  })
+  .strict();
+
+/** The generic JSON envelope. */
+const envelopeSchema = z
+  .object({
+    /** The work itself, any JSON value. */
+    payload: z.unknown(),
+    /** Where the notification goes. */
+    webhookUrl: z.string().refine(isHttpUrl, 'must be an http(s) URL').optional(),
+    /** Echoed in the notification. */
+    context: z.unknown().optional(),
+    /** Caller's id for the job, echoed in the notification. */
+    id: z.string().min(1).max(500).optional(),
+  })
+  .strict();
+
+/** The JSON envelope a client sends (documented in docs/executor.md). */
+export type Envelope = z.infer<typeof envelopeSchema>;
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message))
+    .join('; ');
+}
+
+function decodeJson(text: string): DecodedBody {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new UndecodableBodyError(`Body looks like JSON but does not parse: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new UndecodableBodyError('JSON body must be an object (the envelope or a SvcWorkRequest)');
+  }
+  if (Object.prototype.hasOwnProperty.call(parsed, 'payload')) {
+    const envelope = envelopeSchema.safeParse(parsed);
+    if (!envelope.success) throw new UndecodableBodyError(`Invalid JSON envelope: ${describeIssues(envelope.error)}`);
+    const e = envelope.data;
+    if (e.payload === undefined) throw new UndecodableBodyError('Invalid JSON envelope: payload is required');
+    return {
+      job: { format: 'envelope', payload: e.payload, ...(e.webhookUrl !== undefined ? { webhookUrl: e.webhookUrl } : {}) },
+      ...(e.context !== undefined ? { context: e.context } : {}),
+      ...(e.id !== undefined ? { id: e.id } : {}),
+    };
+  }
+  const request = protoJsonRequest.safeParse(parsed);
+  if (!request.success) {
+    throw new UndecodableBodyError(
+      `JSON body is neither an envelope (no "payload" key) nor a SvcWorkRequest: ${describeIssues(request.error)}`,
+    );
+  }
+  // Round-trip through protobufjs so the payload has the canonical proto3 JSON shape the binary
+  // format produces (int64 as string, defaults omitted).
+  const { request: type } = protoTypes();
+  const plain = type.toObject(type.fromObject(request.data), { longs: String, defaults: false }) as Record<string, unknown>;
+  return fromRequest('proto-json', plain);
+}
+
+/** True for the bytes JSON allows before a value: space, tab, line feed, carriage return. */
+function isJsonSpace(byte: number): boolean {
+  return byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
+}
+
+/**
+ * Offset of the `{` a JSON object body starts with (after an optional UTF-8 BOM and whitespace),
+ * or -1. Looking at bytes first means a binary body (the original client's, not UTF-8) is never
+ * run through a UTF-8 decoder, which used to cost an exception per push.
+ */
+function jsonObjectStart(body: Buffer): number {
+  let i = body.length >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0;
+  while (i < body.length && isJsonSpace(body[i]!)) i++;
+  return i < body.length && body[i] === 0x7b ? i : -1;
+}
+
+/** Decodes a push body. Throws {@link UndecodableBodyError} for anything it does not accept. */
+export function decodeBody(body: Buffer): DecodedBody {
+  if (body.length === 0) throw new UndecodableBodyError('Body is empty');
+  const start = jsonObjectStart(body);
+  // A body that starts like a JSON object but is not valid UTF-8 is not JSON; it fails the binary
+  // walk too (`{` is field 15, which does not exist) and is reported as such.
+  if (start !== -1 && isUtf8(body)) return decodeJson(body.toString('utf8', start));
+  return decodeBinary(body);
+}
+
+// --- notifications ---------------------------------------------------------------------------
+
+/** What a notification reports. */
+export interface NotificationFacts {
+  /** How the job ended. */
+  outcome: 'succeeded' | 'failed';
+  /** Why it failed. */
+  error?: WorkError;
+  /** The work's result (JSON envelope notifications only). */
+  result?: unknown;
+  /** Tier that sends the notification. */
+  tier: number;
+  /** Every tier passed, this one last, with the attempts spent in each. */
+  path: Hop[];
+  /** The task that ended, on this tier. */
+  task?: { queue?: string; name?: string };
+  /** `queue/task` at the first tier. */
+  origin?: string;
+  /** Scheduled time of the final delivery. */
+  scheduledAt?: Date;
+  /** When this executor decided the outcome. */
+  completedAt: Date;
+}
+
+/** The JSON notification sent for envelope jobs. */
+export interface EnvelopeNotification {
+  /** The envelope's `id`, when it had one. */
+  id?: string;
+  /** The envelope's `context`, when it had one. */
+  context?: unknown;
+  /** `succeeded` or `failed`. */
+  outcome: 'succeeded' | 'failed';
+  /** The handler's result, on success (omitted when larger than {@link MAX_RESULT_BYTES}). */
+  result?: unknown;
+  /** Set when the result was too large to carry. */
+  resultOmitted?: string;
+  /** Why it failed, on failure. */
+  error?: WorkError;
+  /** Tier that sent the notification (1 = first). */
+  tier: number;
+  /** Attempts spent across all tiers. */
+  attempts: number;
+  /** Per tier, oldest first: its number, queue and attempts spent. */
+  path: { tier: number; queue: string; attempts: number }[];
+  /** The final task: queue and name on the tier that finished it; origin at the first tier. */
+  task: { queue?: string; name?: string; origin?: string };
+  /** ISO timestamps: when the final delivery was scheduled, and when the outcome was decided. */
+  timestamps: { scheduledAt?: string; completedAt: string };
+}
+
+/** Results larger than this are left out of notifications (a task body is capped at 1 MB). */
+export const MAX_RESULT_BYTES = 256 * 1024;
+
+/** An encoded notification body. */
+export interface EncodedNotification {
+  body: Buffer;
+  contentType: string;
+}
+
+/** Encodes the notification for a job, in the format the job arrived in. */
+export function encodeNotification(decoded: DecodedBody, facts: NotificationFacts): EncodedNotification {
+  const { format } = decoded.job;
+  if (format === 'envelope') {
+    return { body: Buffer.from(JSON.stringify(envelopeNotification(decoded, facts))), contentType: 'application/json' };
+  }
+  const { response } = protoTypes();
+  const message = response.fromObject({
+    ...(decoded.context != null ? { context: decoded.context } : {}),
+    ...(facts.outcome === 'failed' ? { error: facts.error ?? { type: 'Error', message: 'failed' } } : {}),
+  });
+  if (format === 'proto-json') {
+    return { body: Buffer.from(JSON.stringify(response.toObject(message, { longs: String, defaults: false }))), contentType: 'application/json' };
+  }
+  return { body: Buffer.from(response.encode(message).finish()), contentType: 'application/x-protobuf' };
+}
+
+function envelopeNotification(decoded: DecodedBody, facts: NotificationFacts): EnvelopeNotification {
+  const n: EnvelopeNotification = {
+    ...(decoded.id !== undefined ? { id: decoded.id } : {}),
+    ...(decoded.context !== undefined ? { context: decoded.context } : {}),
+    outcome: facts.outcome,
+    tier: facts.tier,
+    attempts: facts.path.reduce((sum, h) => sum + h.attempts, 0),
+    path: facts.path.map((h, i) => ({ tier: i + 1, queue: h.queue, attempts: h.attempts })),
+    task: {
+      ...(facts.task?.queue !== undefined ? { queue: facts.task.queue } : {}),
+      ...(facts.task?.name !== undefined ? { name: facts.task.name } : {}),
+      ...(facts.origin !== undefined ? { origin: facts.origin } : {}),
+    },
+    timestamps: {
+      ...(facts.scheduledAt !== undefined ? { scheduledAt: facts.scheduledAt.toISOString() } : {}),
+      completedAt: facts.completedAt.toISOString(),
+    },
+  };
+  if (facts.outcome === 'failed') n.error = facts.error ?? { type: 'Error', message: 'failed' };
+  if (facts.outcome === 'succeeded' && facts.result !== undefined) {
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(facts.result);
+    } catch {
+      n.resultOmitted = 'result is not JSON-serialisable';
+    }
+    if (json !== undefined) {
+      if (Buffer.byteLength(json) > MAX_RESULT_BYTES) n.resultOmitted = `result is larger than ${MAX_RESULT_BYTES} bytes`;
+      else n.result = JSON.parse(json) as unknown;
+    }
+  }
+  return n;
+}

@@ -1,0 +1,96 @@
+/**
+ * Starting an executor tier in-process: `executor serve` uses this, and so does the local stack,
+ * which runs several tiers in one process (each with its own app, metrics and gate).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { ExecutorConfig } from '../config.js';
+import { makeLogger } from '../log.js';
+import { makeTasksClient } from '../queues/tasks-client.js';
+import { makeRunner } from '../work/index.js';
+import type { Runner } from '../work/types.js';
+import type { TasksApi } from './apply.js';
+import { buildApp } from './app.js';
+import { makePushGate } from './gate.js';
+
+export { buildApp, BODY_LIMIT_BYTES, type AppDeps, type PushAnswer } from './app.js';
+export { makePushGate, type PushGate } from './gate.js';
+export { makeMetrics, type ExecutorMetrics } from './metrics.js';
+export type { TasksApi } from './apply.js';
+export { FORWARD_HEADERS, CLOUD_TASKS_HEADERS, readDelivery, type Delivery, type Hop } from './delivery.js';
+export { decodeBody, encodeNotification, type DecodedBody, type EnvelopeNotification, type Envelope } from './codecs.js';
+export { RETRY_STATUS } from './decide.js';
+
+/** Options of {@link startExecutor}; anything left out is built from the configuration. */
+export interface StartOptions {
+  /** Logger; a Cloud Logging pino logger at `config.logLevel` by default. */
+  logger?: Logger;
+  /** Cloud Tasks API; the process's shared client (emulator-aware) by default. */
+  tasksClient?: TasksApi;
+  /** The work; `makeRunner(config.worker)` by default (and then closed on `close()`). */
+  runner?: Runner;
+  /** Now; tests pin it. */
+  clock?: () => Date;
+  /** Called once with the queue id of the first authenticated push that names one. */
+  onFirstQueue?: (queueId: string) => void;
+}
+
+/** A running executor tier. */
+export interface RunningExecutor {
+  /** Base URL it listens on (loopback form when bound to all interfaces). */
+  url: string;
+  /** The port actually bound (useful with `port: 0`). */
+  port: number;
+  /** The Fastify app. */
+  app: FastifyInstance;
+  /**
+   * Graceful stop: refuse new pushes (503 + Retry-After), let in-flight ones finish within
+   * `config.shutdownGraceMs`, then close the server and the runner it created.
+   */
+  close(): Promise<void>;
+}
+
+/** Starts an executor tier and resolves once it listens. */
+export async function startExecutor(config: ExecutorConfig, options: StartOptions = {}): Promise<RunningExecutor> {
+  const logger = options.logger ?? makeLogger({ level: config.logLevel });
+  const tasks = options.tasksClient ?? makeTasksClient(config.emulatorHost !== undefined ? { emulatorHost: config.emulatorHost } : {});
+  const ownRunner = options.runner === undefined;
+  const runner =
+    options.runner ??
+    (await makeRunner(config.worker, { timeoutMs: config.workerTimeoutMs, maxOutputBytes: config.workerMaxOutputBytes, logger }));
+  const gate = makePushGate();
+  const app = buildApp({
+    config,
+    runner,
+    tasks,
+    logger,
+    gate,
+    ...(options.clock !== undefined ? { clock: options.clock } : {}),
+    ...(options.onFirstQueue !== undefined ? { onFirstQueue: options.onFirstQueue } : {}),
+  });
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    if (ownRunner) await runner.close();
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    app,
+    close() {
+      closing ??= (async () => {
+        const finished = await gate.drain(config.shutdownGraceMs);
+        if (!finished) logger.warn({ inFlight: gate.inFlight }, 'shutdown grace period ended with pushes in flight; aborting them');
+        await app.close();
+        if (ownRunner) await runner.close();
+      })();
+      return closing;
+    },
+  };
+}

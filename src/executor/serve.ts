@@ -1,0 +1,87 @@
+/**
+ * `executor serve`: one executor tier, configured by environment variables (see docs/executor.md).
+ * Runs until SIGTERM or SIGINT, then stops taking pushes, lets in-flight work finish within
+ * SHUTDOWN_GRACE_SECONDS and resolves, so the process exits 0 (Cloud Run's contract).
+ */
+import { CONFIG_VARIABLES, loadConfig, type ExecutorConfig } from '../config.js';
+import { makeLogger, type Logger } from '../log.js';
+import { closeTasksClients, makeTasksClient } from '../queues/tasks-client.js';
+import { checkQueueDrift } from './drift.js';
+import { startExecutor } from './index.js';
+
+function help(): string {
+  const width = Math.max(...Object.keys(CONFIG_VARIABLES).map((k) => k.length));
+  const rows = Object.entries(CONFIG_VARIABLES).map(([k, v]) => `  ${k.padEnd(width)}  ${v}`);
+  return `Usage: executor serve\n\nRuns one executor tier. Configuration comes from the environment:\n\n${rows.join('\n')}\n`;
+}
+
+/**
+ * Runs the drift check on the queue the first push came from, when the project and location are
+ * known to make its full path (GetQueue needs it); otherwise says how to enable the check.
+ */
+export function firstQueueDrift(config: ExecutorConfig, queueId: string, check: (queue: string) => void, logger: Logger): void {
+  if (config.project === undefined || config.tasksLocation === undefined) {
+    logger.info(
+      { queue: queueId },
+      'queue drift check skipped: set EXECUTOR_QUEUE (or GOOGLE_CLOUD_PROJECT and TASKS_LOCATION) so the executor can read its queue',
+    );
+    return;
+  }
+  check(`projects/${config.project}/locations/${config.tasksLocation}/queues/${queueId}`);
+}
+
+/** Entry point of `executor serve`. Throws a ConfigError (printed by the CLI, exit 1) on bad configuration. */
+export async function runServe(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(help());
+    return;
+  }
+  if (argv.length > 0) {
+    process.stderr.write(`executor serve: takes no arguments (configuration comes from the environment), got '${argv.join(' ')}'\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const config = loadConfig(process.env);
+  const logger = makeLogger({ level: config.logLevel });
+  const tasks = makeTasksClient(config.emulatorHost !== undefined ? { emulatorHost: config.emulatorHost } : {});
+
+  if (config.auth.disabled) logger.warn('AUTH_DISABLED=true: pushes are accepted without authentication; never do this outside a laptop');
+  if (config.notifierQueue === undefined) logger.warn('NOTIFIER_QUEUE is not set: no notifications can be sent');
+  if (config.next === undefined) logger.info('no PROBLEM_QUEUE: this is the last tier; spent budgets become failure notifications');
+
+  // The drift check runs beside startup, never in front of it: a slow or unreachable Cloud Tasks
+  // must not delay the port opening (Cloud Run's startup probe is waiting). Without EXECUTOR_QUEUE
+  // the first authenticated push names the queue.
+  const checkDrift = (queue: string): void => void checkQueueDrift(tasks, queue, config.maxAttempts, logger);
+  const executor = await startExecutor(config, {
+    logger,
+    tasksClient: tasks,
+    ...(config.executorQueue === undefined ? { onFirstQueue: (id: string) => firstQueueDrift(config, id, checkDrift, logger) } : {}),
+  });
+  if (config.executorQueue !== undefined) checkDrift(config.executorQueue);
+  logger.info(
+    { port: executor.port, tier: config.tier, maxAttempts: config.maxAttempts, worker: config.worker.kind, emulator: config.emulatorHost },
+    'executor listening',
+  );
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: refusing new pushes, finishing in-flight ones');
+      void executor
+        .close()
+        .then(() => closeTasksClients())
+        .catch((err: unknown) => logger.error({ err }, 'error during shutdown'))
+        .finally(() => {
+          logger.info('stopped');
+          resolve();
+        });
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+  // Something outside our control (a keep-alive socket, a library timer) must not hold the
+  // process past shutdown; unref'd, this only fires if the process would otherwise linger.
+  setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
+}

@@ -1,0 +1,28 @@
+/**
+ * The local stack's fixed points: where `executor dev` listens by default and the names it uses, so
+ * `executor submit` run in another terminal reaches it with no flags.
+ */
+
+/** Project of the local queues (the queues file's default). */
+export const LOCAL_PROJECT = 'local-project';
+/** Location of the local queues (the queues file's default). */
+export const LOCAL_LOCATION = 'us-central1';
+/** Emulator port (`executor emulator`'s default too). */
+export const EMULATOR_PORT = 8123;
+/** Executor tier 1 port. */
+export const TIER1_PORT = 8081;
+/** Executor tier 2 port. */
+export const TIER2_PORT = 8082;
+/** Webhook receiver port. */
+export const WEBHOOK_PORT = 8090;
+/** Path notifications are posted to on the webhook. */
+export const WEBHOOK_PATH = '/notify';
+/**
+ * The service account the local tasks' OIDC tokens name (the emulator signs them; the executors
+ * allow only this email).
+ */
+export const LOCAL_SERVICE_ACCOUNT = 'executor-local@local-project.iam.gserviceaccount.com';
+/** The source file the demo worker succeeds on. */
+export const GOOD_SOURCE_FILE = 'gs://demo-bucket/report.pdf';
+/** The source file the demo worker fails on (retryably). */
+export const INVALID_SOURCE_FILE = 'invalid';

@@ -1,0 +1,248 @@
+/**
+ * `executor dev` (= `npm start`): the whole chain on one machine, no cloud account, no Docker.
+ * Starts the stack, submits a demo batch through the official client, shows live progress from the
+ * components' real counters, prints a summary and keeps serving until Ctrl-C (or, with
+ * `--exit-when-done`, exits 0 when every job got exactly one notification with the expected outcome).
+ *
+ * `executor dev --webhook-only` runs just the webhook receiver (docker-compose's `webhook` service).
+ */
+import { randomBytes } from 'node:crypto';
+import { relative } from 'node:path';
+import pino from 'pino';
+import type { Logger } from 'pino';
+import { CodedError } from '../errors.js';
+import { makeLogger } from '../log.js';
+import { expectedOutcomes, planBatch, submitBatch } from './batch.js';
+import { LOCAL_SERVICE_ACCOUNT, WEBHOOK_PATH } from './defaults.js';
+import { DEV_USAGE, parseDevArgs, type DevOptions, type WebhookOnlyOptions } from './dev-args.js';
+import { ProgressLine, formatProgress, formatSummary, isPerfect, type Summary, type TierCounters } from './progress.js';
+import type { Stack } from './stack.js';
+import { STACK_QUEUES } from './queues-check.js';
+import { startWebhook } from './webhook.js';
+
+/** Entry point of `executor dev`. */
+export async function runDev(argv: string[]): Promise<void> {
+  const options = parseDevArgs(argv);
+  if (options === 'help') {
+    process.stdout.write(`${DEV_USAGE}\n`);
+    return;
+  }
+  if (options.mode === 'webhook-only') return runWebhookOnly(options);
+  return runStack(options);
+}
+
+/** Resolves on the first SIGINT or SIGTERM; `dispose` removes the handlers. */
+function untilSignal(): { stopped: Promise<string>; dispose: () => void } {
+  let dispose = (): void => {};
+  const stopped = new Promise<string>((resolve) => {
+    const on = (signal: string): void => resolve(signal);
+    process.once('SIGINT', on);
+    process.once('SIGTERM', on);
+    dispose = () => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+    };
+  });
+  return { stopped, dispose };
+}
+
+async function runWebhookOnly(options: WebhookOnlyOptions): Promise<void> {
+  const destination = options.logFile !== undefined ? pino.destination({ dest: options.logFile, mkdir: true, sync: false }) : undefined;
+  const logger = makeLogger({ level: options.logLevel, base: { component: 'webhook' }, ...(destination !== undefined ? { destination } : {}) });
+  const { stopped, dispose } = untilSignal();
+  const webhook = await startWebhook({ host: options.host, port: options.port, logger });
+  logger.info({ url: webhook.url, notify: `${webhook.url}${WEBHOOK_PATH}`, stats: `${webhook.url}/stats` }, `webhook listening on ${options.host}:${webhook.port}`);
+  const signal = await stopped;
+  dispose();
+  logger.info({ signal, ...webhook.tally.snapshot() }, 'webhook stopping');
+  await webhook.close();
+  if (destination !== undefined) await closeDestination(destination);
+}
+
+/**
+ * How the user runs this CLI: `npx executor` once built (the package bin is dist/cli.js); from a
+ * clone running the TypeScript sources (npm start), the bin does not exist yet, so the tsx form.
+ */
+function selfCommand(): string {
+  return import.meta.url.endsWith('.ts') ? 'npx tsx src/cli.ts' : 'npx executor';
+}
+
+/** Flushes and closes a pino file destination (it may still be opening when a start fails). */
+function closeDestination(d: ReturnType<typeof pino.destination>): Promise<void> {
+  return new Promise((resolve) => {
+    d.once('close', () => resolve());
+    d.once('error', () => resolve());
+    d.end();
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function allCounters(stack: Stack): Promise<TierCounters[]> {
+  return Promise.all(stack.tiers.map((t) => t.counters()));
+}
+
+function banner(stack: Stack, options: DevOptions, logFile: string): string {
+  const [tier1, tier2] = stack.tiers;
+  const e = stack.emulator;
+  const queuesUrl = `${e.url}/v2/${stack.incomingQueue.replace(/\/queues\/[^/]+$/, '/queues')}`;
+  return [
+    `executor dev — the whole chain on this machine (component logs: ${logFile})`,
+    `  emulator  ${e.address}  gRPC + REST; point your own client at it:`,
+    `              export CLOUD_TASKS_EMULATOR_HOST=${e.address}`,
+    `              curl ${queuesUrl}`,
+    `  tier 1    ${tier1!.url}  MAX_ATTEMPTS ${tier1!.maxAttempts}, pushed from '${STACK_QUEUES.tier1}', forwards to '${STACK_QUEUES.tier2}'`,
+    `  tier 2    ${tier2!.url}  MAX_ATTEMPTS ${tier2!.maxAttempts}, pushed from '${STACK_QUEUES.tier2}', last tier`,
+    `  webhook   ${stack.webhookUrl}  (counts: ${stack.webhook.url}/stats)`,
+    `  OIDC on: the emulator signs every push, the tiers verify it against ${e.jwksUrl}`,
+    '',
+  ].join('\n');
+}
+
+async function runStack(options: DevOptions): Promise<void> {
+  // With --json, stdout carries the summary object only; everything for humans goes to stderr.
+  const human = options.json ? process.stderr : process.stdout;
+  // Truncated per run: the log tells the story of this run only.
+  const destination = pino.destination({ dest: options.logFile, mkdir: true, sync: false, append: false });
+  const logger: Logger = makeLogger({ level: options.logLevel, destination });
+  const rel = relative(process.cwd(), options.logFile);
+  const logName = rel !== '' && !rel.startsWith('..') ? rel : options.logFile;
+  const { stopped, dispose } = untilSignal();
+  // An object, not a `let`: the signal arrives in a callback, and the loops below re-read it.
+  const stop: { signal?: string } = {};
+  void stopped.then((s) => {
+    stop.signal = s;
+  });
+  const received = (): string => stop.signal ?? 'stop';
+
+  let stack: Stack;
+  try {
+    // Imported here so `--webhook-only` (a container of its own) never loads the emulator or executor.
+    const { startStack } = await import('./stack.js');
+    stack = await startStack(options, logger);
+  } catch (err) {
+    dispose();
+    await closeDestination(destination);
+    throw err;
+  }
+
+  try {
+    human.write(`${banner(stack, options, logName)}\n`);
+    const plan = planBatch(options.jobs, options.invalidRatio, options.encoding, `job-${randomBytes(3).toString('hex')}`);
+    const expected = expectedOutcomes(plan);
+    const invalid = plan.filter((j) => j.invalid).length;
+    if (options.jobs > 0) {
+      human.write(`Submitting ${options.jobs} jobs (${invalid} invalid) into '${STACK_QUEUES.tier1}' through the official client…\n`);
+    }
+
+    const progress = new ProgressLine(human);
+    let submitted = 0;
+    let submitError: unknown;
+    const started = Date.now();
+    const submitting = submitBatch(
+      stack.client,
+      plan,
+      {
+        queue: stack.incomingQueue,
+        url: `${stack.tiers[0]!.url}/`,
+        webhookUrl: stack.webhookUrl,
+        serviceAccount: LOCAL_SERVICE_ACCOUNT,
+        endpoint: { emulatorHost: stack.emulator.address },
+      },
+      () => {
+        submitted += 1;
+      },
+    ).catch((err: unknown) => {
+      submitError = err;
+    });
+
+    let finished = false;
+    const show = async (force = false): Promise<TierCounters[]> => {
+      const tiers = await allCounters(stack);
+      const seconds = finished ? undefined : (Date.now() - started) / 1000;
+      progress.update(formatProgress({ submitted, jobs: options.jobs, tiers, webhook: stack.webhook.tally.snapshot(), ...(seconds !== undefined ? { seconds } : {}) }), force);
+      return tiers;
+    };
+
+    // Wait until every job is accounted for, the time is up, submission failed, or Ctrl-C.
+    let timedOut = false;
+    for (;;) {
+      if (stop.signal !== undefined || submitError !== undefined) break;
+      if (submitted === plan.length && stack.webhook.tally.allNotified(expected.keys())) break;
+      if (Date.now() - started > options.timeoutMs) {
+        timedOut = true;
+        break;
+      }
+      await show();
+      await sleep(200);
+    }
+    const seconds = (Date.now() - started) / 1000;
+    await submitting;
+    if (submitError !== undefined) {
+      progress.done();
+      throw submitError instanceof CodedError ? submitError : new CodedError('DEV_SUBMIT_FAILED', `Submitting the demo batch failed: ${submitError instanceof Error ? submitError.message : JSON.stringify(submitError)}`, { cause: submitError });
+    }
+    if (stop.signal !== undefined) {
+      progress.done();
+      human.write(`\n${stop.signal}: stopping before the batch finished.\n`);
+      process.exitCode = options.exitWhenDone ? 1 : 0;
+      return;
+    }
+
+    // Let the queues settle so a late duplicate notification would still be counted.
+    if (!timedOut) await stack.emulator.waitForIdle({ timeoutMs: 5000 }).catch(() => undefined);
+    const tiers = await show(true);
+    progress.done();
+
+    // Valid jobs end at tier 1; invalid ones are failed by the last tier.
+    const r = stack.webhook.tally.reconcile(expected, (outcome) => (outcome === 'succeeded' ? 1 : stack.tiers.length));
+    const stats = stack.emulator.stats();
+    const summary: Summary = {
+      ok: !timedOut && isPerfect(r, stats.dropped),
+      jobs: r.jobs,
+      succeeded: r.succeeded,
+      failed: r.failed,
+      lost: r.lost,
+      duplicates: r.duplicates,
+      wrongOutcome: r.wrongOutcome,
+      wrongTier: r.wrongTier,
+      unexpected: r.unexpected,
+      seconds: Math.round(seconds * 100) / 100,
+      timedOut,
+      invalid,
+      tiers: tiers.map((t, i) => ({ tier: i + 1, maxAttempts: stack.tiers[i]!.maxAttempts, ...t })),
+      emulator: { address: stack.emulator.address, created: stats.created, dispatched: stats.dispatched, dropped: stats.dropped },
+      ...(r.lostSample.length > 0 || r.wrongSample.length > 0
+        ? { samples: { ...(r.lostSample.length > 0 ? { lost: r.lostSample } : {}), ...(r.wrongSample.length > 0 ? { wrongOutcome: r.wrongSample } : {}) } }
+        : {}),
+    };
+    if (options.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    else human.write(`${formatSummary(summary)}\n`);
+
+    if (options.exitWhenDone) {
+      process.exitCode = summary.ok ? 0 : 1;
+      return;
+    }
+
+    human.write(
+      [
+        '',
+        'Still serving — Ctrl-C to stop. Send more work from another terminal:',
+        `  ${selfCommand()} submit --emulator ${stack.emulator.address} --url ${stack.tiers[0]!.url}/ --webhook ${stack.webhookUrl} [--invalid] [--count N]`,
+        '',
+      ].join('\n'),
+    );
+    // Keep the line live for work submitted by hand (no clock: it changes only when work arrives).
+    finished = true;
+    while (stop.signal === undefined) {
+      if (human.isTTY === true) await show();
+      await Promise.race([sleep(500), stopped]);
+    }
+    progress.done();
+    human.write(`${received()}: stopping.\n`);
+  } finally {
+    dispose();
+    await stack.close();
+    await closeDestination(destination);
+  }
+}

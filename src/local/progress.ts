@@ -1,0 +1,154 @@
+/**
+ * What `executor dev` shows while the batch runs and when it is done: per tier, deliveries,
+ * retries and forwards read from the tier's own Prometheus metrics; notifications from the
+ * webhook's counts. Formatting is pure; {@link ProgressLine} owns the terminal.
+ */
+import type { FastifyInstance } from 'fastify';
+import { RETRY_STATUS } from '../executor/decide.js';
+import { parsePrometheus, sum, type Sample } from './prometheus.js';
+import type { Reconciliation, TallyCounts } from './tally.js';
+
+/** One tier's counters. */
+export interface TierCounters {
+  /** Pushes answered. */
+  delivered: number;
+  /** Pushes answered with the executor's retry status (failed, budget left). */
+  retried: number;
+  /** Tasks forwarded to the next tier (created; a redone handoff that found its task is not counted twice). */
+  forwarded: number;
+  /** Success notifications enqueued. */
+  notifiedSucceeded: number;
+  /** Failure notifications enqueued. */
+  notifiedFailed: number;
+  /** Pushes rejected by inbound auth (should stay 0: the emulator signs every push). */
+  authRejected: number;
+}
+
+/** Reads a tier's counters from its /metrics (in-process, no socket). */
+export async function readTierCounters(app: FastifyInstance): Promise<TierCounters> {
+  const res = await app.inject({ method: 'GET', url: '/metrics' });
+  if (res.statusCode !== 200) throw new Error(`GET /metrics answered ${res.statusCode}`);
+  return tierCountersFrom(parsePrometheus(res.body));
+}
+
+/** Maps the executor's metrics (src/executor/metrics.ts) onto the counters the local stack shows. */
+export function tierCountersFrom(samples: readonly Sample[]): TierCounters {
+  return {
+    delivered: sum(samples, 'executor_deliveries_total'),
+    retried: sum(samples, 'executor_deliveries_total', { status: String(RETRY_STATUS) }),
+    // `exists` is a duplicate delivery's handoff finding its task already there: still one handoff.
+    forwarded: sum(samples, 'executor_handoffs_total', { kind: 'forward', result: 'created' }),
+    notifiedSucceeded: sum(samples, 'executor_handoffs_total', { kind: 'notify-success', result: 'created' }),
+    notifiedFailed: sum(samples, 'executor_handoffs_total', { kind: 'notify-failure', result: 'created' }),
+    authRejected: sum(samples, 'executor_auth_rejections_total'),
+  };
+}
+
+/** Everything one progress line shows. */
+export interface ProgressState {
+  /** Jobs submitted so far, and in all. */
+  submitted: number;
+  /** Jobs in the batch. */
+  jobs: number;
+  /** Per tier, tier 1 first. */
+  tiers: readonly TierCounters[];
+  /** The webhook's counts. */
+  webhook: TallyCounts;
+  /** Seconds since the batch started; left out once the batch is done. */
+  seconds?: number;
+}
+
+/** One line: `submitted 300/300 │ tier 1: … │ tier 2: … │ webhook: … │ 4.2s`. */
+export function formatProgress(s: ProgressState): string {
+  const tiers = s.tiers.map(
+    (t, i) => `tier ${i + 1}: ${t.delivered} delivered, ${t.retried} retried${i < s.tiers.length - 1 ? `, ${t.forwarded} forwarded` : ''}`,
+  );
+  const w = s.webhook;
+  const extra = [w.duplicates > 0 ? `${w.duplicates} duplicate` : '', w.undecodable > 0 ? `${w.undecodable} undecodable` : ''].filter((x) => x !== '');
+  return [
+    `submitted ${s.submitted}/${s.jobs}`,
+    ...tiers,
+    `notified: ${w.succeeded} succeeded, ${w.failed} failed${extra.length > 0 ? `, ${extra.join(', ')}` : ''}`,
+    ...(s.seconds !== undefined ? [`${s.seconds.toFixed(1)}s`] : []),
+  ].join(' │ ');
+}
+
+/** The summary `executor dev` prints (and, with --json, writes as one JSON object). */
+export interface Summary extends Omit<Reconciliation, 'lostSample' | 'wrongSample'> {
+  /** True when every job got exactly one notification with the expected outcome. */
+  ok: boolean;
+  /** Seconds from the first submission to the last job accounted for (or the timeout). */
+  seconds: number;
+  /** Whether the wait ended by --timeout. */
+  timedOut: boolean;
+  /** Invalid jobs in the batch. */
+  invalid: number;
+  /** Per tier counters. */
+  tiers: Array<TierCounters & { tier: number; maxAttempts: number }>;
+  /** The emulator's view: tasks given up after retry limits must be 0. */
+  emulator: { address: string; created: number; dispatched: number; dropped: number };
+  /** A few ids to investigate, when something is off (`wrongOutcome`: wrong outcome or tier). */
+  samples?: { lost?: string[]; wrongOutcome?: string[] };
+}
+
+/** Whether a reconciliation and the emulator say the run was perfect. */
+export function isPerfect(r: Reconciliation, dropped: number): boolean {
+  return r.lost === 0 && r.duplicates === 0 && r.wrongOutcome === 0 && r.wrongTier === 0 && dropped === 0 && r.succeeded + r.failed === r.jobs;
+}
+
+/** The human summary, several lines. */
+export function formatSummary(s: Summary): string {
+  const lines = [
+    `${s.timedOut ? 'Timed out' : 'Done'} after ${s.seconds.toFixed(1)} s: ${s.jobs} jobs (${s.invalid} invalid) — ${s.succeeded} succeeded, ${s.failed} failed, ${s.lost} lost, ${s.duplicates} duplicates${s.wrongOutcome > 0 ? `, ${s.wrongOutcome} with the wrong outcome` : ''}${s.wrongTier > 0 ? `, ${s.wrongTier} notified by the wrong tier` : ''}`,
+    ...s.tiers.map(
+      (t) =>
+        `  tier ${t.tier} (MAX_ATTEMPTS ${t.maxAttempts}): ${t.delivered} delivered, ${t.retried} retried, ${t.forwarded} forwarded, ${t.notifiedSucceeded} success and ${t.notifiedFailed} failure notifications${t.authRejected > 0 ? `, ${t.authRejected} auth rejections` : ''}`,
+    ),
+    `  emulator: ${s.emulator.created} tasks created, ${s.emulator.dispatched} dispatches, ${s.emulator.dropped} dropped`,
+  ];
+  if (s.unexpected > 0) lines.push(`  ${s.unexpected} notifications for jobs not in this batch`);
+  if (s.samples?.lost !== undefined && s.samples.lost.length > 0) lines.push(`  lost, e.g.: ${s.samples.lost.join(', ')}`);
+  if (s.samples?.wrongOutcome !== undefined && s.samples.wrongOutcome.length > 0) lines.push(`  wrong outcome or tier, e.g.: ${s.samples.wrongOutcome.join(', ')}`);
+  lines.push(s.ok ? 'Every job got exactly one notification with the expected outcome.' : 'NOT every job got exactly one notification with the expected outcome.');
+  return lines.join('\n');
+}
+
+/**
+ * A status line on a stream: on a terminal it is rewritten in place; elsewhere (CI, pipes) a plain
+ * line is written at most every `plainEveryMs`, and only when it changed.
+ */
+export class ProgressLine {
+  private last = '';
+  private lastPlainAt = 0;
+  private shown = false;
+
+  constructor(
+    private readonly stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number },
+    private readonly plainEveryMs = 2000,
+  ) {}
+
+  /** Shows `line` (force: print it even off a terminal within the interval). */
+  update(line: string, force = false): void {
+    if (this.stream.isTTY === true) {
+      if (this.shown && line === this.last) return;
+      this.last = line;
+      const width = this.stream.columns ?? 0;
+      const fitted = width > 1 && line.length >= width ? `${line.slice(0, width - 2)}…` : line;
+      this.stream.write(`\r\x1b[2K${fitted}`);
+      this.shown = true;
+      return;
+    }
+    const now = Date.now();
+    if (line === this.last || (!force && now - this.lastPlainAt < this.plainEveryMs)) return;
+    this.stream.write(`${line}\n`);
+    this.last = line;
+    this.lastPlainAt = now;
+  }
+
+  /** Ends the line so following output starts on a fresh one. */
+  done(): void {
+    if (this.shown && this.stream.isTTY === true) this.stream.write('\n');
+    this.shown = false;
+    this.last = '';
+  }
+}

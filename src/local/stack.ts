@@ -1,0 +1,162 @@
+/**
+ * Starts the local topology in one process: the emulator with the queues file, executor tier 2 and
+ * tier 1 (tier 1 forwards to tier 2), and the webhook. Each tier is configured by calling
+ * `loadConfig` with an environment object — exactly the production configuration path — with
+ * inbound OIDC on: the emulator signs every push and the tiers verify it against its JWKS.
+ */
+import type { Logger } from 'pino';
+import { loadConfig } from '../config.js';
+import { CodedError } from '../errors.js';
+import { startEmulator, type Emulator } from '../emulator/index.js';
+import { startExecutor } from '../executor/index.js';
+import { newEmulatorClient } from '../queues/index.js';
+import { LOCAL_SERVICE_ACCOUNT, WEBHOOK_PATH } from './defaults.js';
+import type { DevOptions } from './dev-args.js';
+import { readTierCounters, type TierCounters } from './progress.js';
+import { STACK_QUEUES, checkQueuesFile } from './queues-check.js';
+import type { TasksClient } from './tasks.js';
+import { startWebhook, type Webhook } from './webhook.js';
+
+/** One running executor tier. */
+export interface TierHandle {
+  /** 1 or 2. */
+  readonly tier: number;
+  /** Its base URL (the target of its queue's tasks). */
+  readonly url: string;
+  /** Its MAX_ATTEMPTS. */
+  readonly maxAttempts: number;
+  /** Its counters, read from its own /metrics. */
+  counters(): Promise<TierCounters>;
+  /** Stops it. */
+  close(): Promise<void>;
+}
+
+/** The running local stack. */
+export interface Stack {
+  /** The emulator. */
+  readonly emulator: Emulator;
+  /** Tier 1 then tier 2. */
+  readonly tiers: readonly TierHandle[];
+  /** The webhook receiver. */
+  readonly webhook: Webhook;
+  /** Where jobs' notifications go. */
+  readonly webhookUrl: string;
+  /** Full path of tier 1's queue (where jobs are submitted). */
+  readonly incomingQueue: string;
+  /** An official client connected to the emulator (closed by `close`). */
+  readonly client: TasksClient;
+  /** Stops every component, in reverse order of start. */
+  close(): Promise<void>;
+}
+
+/** The Node error code of a port already taken. */
+function isAddrInUse(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return code === 'EADDRINUSE' || code === 'EMULATOR_PORT_IN_USE' || /EADDRINUSE/.test(String((err as Error)?.message));
+}
+
+async function listening<T>(what: string, flag: string, host: string, port: number, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    if (isAddrInUse(err)) {
+      throw new CodedError(
+        'PORT_IN_USE',
+        `${what} cannot listen on ${host}:${port}: the port is in use (another 'executor dev' or emulator still running?). Stop it, or pass ${flag} 0 to take any free port`,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+}
+
+/** Starts the stack; on failure, stops whatever had started and rethrows. */
+export async function startStack(options: DevOptions, logger: Logger): Promise<Stack> {
+  const { project, location } = await checkQueuesFile(options.queuesFile, { tier1: options.tier1MaxAttempts, tier2: options.tier2MaxAttempts });
+  // Stop order: the client, then the emulator (no more pushes), then the tiers (nothing left in
+  // flight to drain), then the webhook. A partial start stops what it started, in the same order.
+  const stops: Partial<Record<'client' | 'emulator' | 'tier1' | 'tier2' | 'webhook', () => Promise<void>>> = {};
+  const closeAll = async (): Promise<void> => {
+    for (const key of ['client', 'emulator', 'tier1', 'tier2', 'webhook'] as const) {
+      const stop = stops[key];
+      delete stops[key];
+      if (stop === undefined) continue;
+      try {
+        await stop();
+      } catch (err) {
+        logger.warn({ component: key, err: (err as Error).message }, 'error while stopping a component');
+      }
+    }
+  };
+
+  try {
+    const emulator = await listening('The emulator', '--port', options.host, options.emulatorPort, () =>
+      startEmulator({ host: options.host, port: options.emulatorPort, queues: options.queuesFile, logger: logger.child({ component: 'emulator' }) }),
+    );
+    stops.emulator = () => emulator.close();
+
+    const webhook = await listening('The webhook', '--webhook-port', options.host, options.webhookPort, () =>
+      startWebhook({ host: options.host, port: options.webhookPort, logger: logger.child({ component: 'webhook' }) }),
+    );
+    stops.webhook = () => webhook.close();
+    const webhookUrl = `${webhook.url}${WEBHOOK_PATH}`;
+
+    // The same variables a Cloud Run deployment of each tier sets (see docker-compose.yml).
+    const baseEnv = {
+      HOST: options.host,
+      GOOGLE_CLOUD_PROJECT: project,
+      TASKS_LOCATION: location,
+      NOTIFIER_QUEUE: STACK_QUEUES.notifier,
+      DEAD_LETTER_QUEUE: STACK_QUEUES.deadLetter,
+      DEAD_LETTER_URL: `${webhook.url}/dead-letter`,
+      TASKS_SERVICE_ACCOUNT: LOCAL_SERVICE_ACCOUNT,
+      CLOUD_TASKS_EMULATOR_HOST: emulator.address,
+      AUTH_ISSUER: emulator.issuer,
+      AUTH_JWKS_URL: emulator.jwksUrl,
+      AUTH_ALLOWED_EMAILS: LOCAL_SERVICE_ACCOUNT,
+      WORKER_MODULE: 'demo',
+      // The emulator stops first on Ctrl-C, so little is in flight; don't make the user wait 8 s.
+      SHUTDOWN_GRACE_SECONDS: '2',
+      LOG_LEVEL: options.logLevel,
+    };
+
+    const startTier = async (tier: number, port: number, maxAttempts: number, extra: Record<string, string>): Promise<TierHandle> => {
+      const config = loadConfig({ ...baseEnv, ...extra, PORT: String(port), MAX_ATTEMPTS: String(maxAttempts), TIER: String(tier) });
+      const executor = await listening(`Executor tier ${tier}`, `--tier${tier}-port`, options.host, port, () =>
+        startExecutor(config, { logger: logger.child({ component: `tier-${tier}` }) }),
+      );
+      stops[tier === 1 ? 'tier1' : 'tier2'] = () => executor.close();
+      return {
+        tier,
+        url: executor.url,
+        maxAttempts,
+        counters: () => readTierCounters(executor.app),
+        close: () => executor.close(),
+      };
+    };
+
+    // Tier 2 first: tier 1's PROBLEM_SERVICE is tier 2's URL, known once it listens.
+    const tier2 = await startTier(2, options.tier2Port, options.tier2MaxAttempts, { EXECUTOR_QUEUE: STACK_QUEUES.tier2 });
+    const tier1 = await startTier(1, options.tier1Port, options.tier1MaxAttempts, {
+      EXECUTOR_QUEUE: STACK_QUEUES.tier1,
+      PROBLEM_QUEUE: STACK_QUEUES.tier2,
+      PROBLEM_SERVICE: tier2.url,
+    });
+
+    const client = newEmulatorClient(emulator.address);
+    stops.client = () => client.close();
+
+    return {
+      emulator,
+      tiers: [tier1, tier2],
+      webhook,
+      webhookUrl,
+      incomingQueue: `projects/${project}/locations/${location}/queues/${STACK_QUEUES.tier1}`,
+      client,
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

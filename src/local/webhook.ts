@@ -1,0 +1,143 @@
+/**
+ * The webhook receiver of the local stack — the original demo client's listener. It decodes every
+ * notification the notifier queue delivers (SvcWorkResponse binary or JSON, or the JSON envelope
+ * notification), counts outcomes per job id, and answers:
+ *
+ * - `POST /dead-letter` — a dead-letter task (the dead-letter queue is paused locally, so this only
+ *   happens when someone resumes it): counted, 200.
+ * - `POST` any other path — a notification: 200 when it decodes, 400 when it does not (the notifier
+ *   queue then keeps it for inspection rather than the webhook swallowing garbage).
+ * - `GET /stats` — the counts as JSON; `GET /health` — 200.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { makeLogger } from '../log.js';
+import { decodeNotification, type DecodedNotification } from './notification.js';
+import { Tally } from './tally.js';
+
+/** Notifications are small; anything bigger than Cloud Tasks' task limit is not one. */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Options for {@link startWebhook}. */
+export interface WebhookOptions {
+  /** Interface to bind (default 127.0.0.1). */
+  host?: string;
+  /** Port (default 0: a free one). */
+  port?: number;
+  /** Where to log; silent by default. */
+  logger?: Logger;
+  /** Called after each decoded notification is counted. */
+  onNotification?: (n: DecodedNotification) => void;
+}
+
+/** A running webhook receiver. */
+export interface Webhook {
+  /** Bound interface. */
+  readonly host: string;
+  /** Bound port. */
+  readonly port: number;
+  /** Base URL, e.g. `http://127.0.0.1:40123`; notifications go to `${url}/notify`. */
+  readonly url: string;
+  /** The counts. */
+  readonly tally: Tally;
+  /** Stops listening. */
+  close(): Promise<void>;
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooBig = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) tooBig = true;
+      else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(tooBig ? undefined : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Starts the webhook receiver. */
+export async function startWebhook(options: WebhookOptions = {}): Promise<Webhook> {
+  const logger = options.logger ?? makeLogger({ level: 'silent' });
+  const tally = new Tally();
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (req.method === 'GET' && path === '/health') return send(res, 200, { status: 'ok' });
+    if (req.method === 'GET' && path === '/stats') return send(res, 200, { ...tally.snapshot(), jobs: tally.jobsNotified });
+    if (req.method !== 'POST') return send(res, 405, { error: 'POST a notification, or GET /stats or /health' });
+
+    const body = await readBody(req);
+    if (body === undefined) return send(res, 413, { error: `notification larger than ${MAX_BODY_BYTES} bytes` });
+    const task = req.headers['x-cloudtasks-taskname'];
+    if (path === '/dead-letter') {
+      tally.recordDeadLetter();
+      logger.warn({ task, bytes: body.length }, 'dead-letter task received');
+      return send(res, 200, { received: 'dead-letter' });
+    }
+    let n: DecodedNotification;
+    try {
+      n = decodeNotification(body);
+    } catch (err) {
+      tally.recordUndecodable();
+      const message = err instanceof Error ? err.message : String(err);
+      logger.error({ task, bytes: body.length, err: message }, 'undecodable notification');
+      return send(res, 400, { error: message });
+    }
+    tally.record({
+      outcome: n.outcome,
+      ...(n.jobId !== undefined ? { jobId: n.jobId } : {}),
+      ...(n.tier !== undefined ? { tier: n.tier } : {}),
+    });
+    // The job id and the error are the client's own bookkeeping, not payload: safe to log.
+    logger.info(
+      { task, jobId: n.jobId, outcome: n.outcome, format: n.format, tier: n.tier, attempts: n.attempts, error: n.error },
+      `job ${n.jobId ?? '(no id)'} ${n.outcome}`,
+    );
+    options.onNotification?.(n);
+    return send(res, 200, { received: n.outcome });
+  };
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      logger.error({ err: err instanceof Error ? err.message : String(err) }, 'webhook request failed');
+      if (!res.headersSent) send(res, 500, { error: 'internal error' });
+      else res.destroy();
+    });
+  });
+  // Cloud Tasks (and the emulator) reuse connections; keep them open longer than their pool does.
+  server.keepAliveTimeout = 65_000;
+
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+
+  return {
+    host,
+    port,
+    url: `http://${urlHost}:${port}`,
+    tally,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}

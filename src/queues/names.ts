@@ -1,0 +1,31 @@
+/**
+ * Deterministic task names. A task the executor creates is named after the task that caused it and
+ * the action taken, so a repeated delivery asks Cloud Tasks for the same name again and gets
+ * ALREADY_EXISTS instead of a duplicate handoff.
+ */
+import { createHash } from 'node:crypto';
+import type { QueuePath } from '../config.js';
+
+/** Why a task is created; part of its name so different actions on one source never collide. */
+export type HandoffKind = 'forward' | 'notify-success' | 'notify-failure' | 'dead-letter';
+
+/**
+ * A task id (`[A-Za-z0-9_-]`, ≤ 500) derived from the source queue, the source task and the action.
+ * A hash rather than a concatenation: ids stay short, and Cloud Tasks spreads load best when names
+ * do not share sequential prefixes.
+ */
+export function handoffTaskId(sourceQueue: string, sourceTask: string, kind: HandoffKind): string {
+  const digest = createHash('sha256').update(`${sourceQueue}\n${sourceTask}\n${kind}`).digest('hex');
+  return `${kind}-${digest.slice(0, 40)}`;
+}
+
+/** Full resource name of a task in a queue. */
+export function taskPath(queue: QueuePath, taskId: string): string {
+  return `${queue}/tasks/${taskId}`;
+}
+
+/** The last segment of a resource name (`…/queues/q` → `q`); the value itself if it has none. */
+export function shortName(resource: string): string {
+  const i = resource.lastIndexOf('/');
+  return i === -1 ? resource : resource.slice(i + 1);
+}

@@ -1,0 +1,415 @@
+/**
+ * The push path end to end through Fastify's inject(), creating tasks with the real
+ * CloudTasksClient against a real gRPC server speaking Cloud Tasks (test/helpers/fake-cloud-tasks).
+ */
+import { fileURLToPath } from 'node:url';
+import type { CloudTasksClient } from '@google-cloud/tasks';
+import type { FastifyInstance } from 'fastify';
+import protobuf from 'protobufjs';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ExecutorConfig } from '../../src/config.js';
+import { buildApp } from '../../src/executor/app.js';
+import { RETRY_STATUS } from '../../src/executor/decide.js';
+import { newEmulatorClient } from '../../src/queues/tasks-client.js';
+import { Q, captureLogger, pushHeaders, scriptedRunner, testConfig, type ScriptedRunner } from '../helpers/executor-fixtures.js';
+import { startFakeCloudTasks, type FakeCloudTasks } from '../helpers/fake-cloud-tasks.js';
+
+const root = protobuf.loadSync(fileURLToPath(new URL('../../proto/work.proto', import.meta.url)));
+const Request = root.lookupType('morais_protos.SvcWorkRequest');
+const Response = root.lookupType('morais_protos.SvcWorkResponse');
+
+function binaryRequest(fields: Record<string, unknown>): Buffer {
+  return Buffer.from(Request.encode(Request.fromObject(fields)).finish());
+}
+
+const WEBHOOK = 'https://client.example.test/hook';
+const NOW = new Date('2026-11-23T10:00:00.000Z');
+
+let fake: FakeCloudTasks;
+let client: CloudTasksClient;
+
+beforeAll(async () => {
+  fake = await startFakeCloudTasks();
+  client = newEmulatorClient(fake.host);
+});
+afterAll(async () => {
+  await client.close();
+  await fake.close();
+});
+
+let app: FastifyInstance;
+let runner: ScriptedRunner;
+let log: ReturnType<typeof captureLogger>;
+
+async function makeApp(overrides: Partial<ExecutorConfig> = {}) {
+  await app?.close();
+  runner = scriptedRunner();
+  log = captureLogger();
+  app = buildApp({ config: testConfig(overrides), runner, tasks: client, logger: log.logger, clock: () => NOW });
+  await app.ready();
+}
+
+beforeEach(async () => {
+  fake.reset();
+  await makeApp();
+});
+afterEach(async () => {
+  await app.close();
+});
+
+function push(body: Buffer | string, headers: Record<string, string> = pushHeaders(), url = '/') {
+  return app.inject({ method: 'POST', url, payload: body, headers: { 'content-type': 'application/json', ...headers } });
+}
+
+const envelope = (extra: Record<string, unknown> = {}) => JSON.stringify({ payload: { n: 1 }, webhookUrl: WEBHOOK, context: { job: 'j1' }, id: 'job-1', ...extra });
+
+describe('success', () => {
+  it('notifies success through the notifier queue with the OIDC token, then answers 200', async () => {
+    runner.respond(() => ({ kind: 'success', result: { words: 3 } }));
+    const res = await push(envelope());
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ outcome: 'success', action: 'notify', attempt: 1, handoff: { kind: 'notify-success', result: 'created' } });
+    expect(fake.tasks).toHaveLength(1);
+    const task = fake.tasks[0]!;
+    expect(task.queue).toBe(Q.notifier);
+    expect(task.name.startsWith(`${Q.notifier}/tasks/notify-success-`)).toBe(true);
+    expect(task.httpRequest.url).toBe(WEBHOOK);
+    expect(task.httpRequest.httpMethod).toBe('POST');
+    expect(task.httpRequest.oidcToken).toEqual({ serviceAccountEmail: 'tasks@test-project.iam.gserviceaccount.com', audience: WEBHOOK });
+    expect(task.httpRequest.headers['Content-Type']).toBe('application/json');
+    expect(JSON.parse(task.httpRequest.body.toString())).toEqual({
+      id: 'job-1',
+      context: { job: 'j1' },
+      outcome: 'succeeded',
+      result: { words: 3 },
+      tier: 1,
+      attempts: 1,
+      path: [{ tier: 1, queue: 'incoming', attempts: 1 }],
+      task: { queue: 'incoming', name: 'task-1', origin: 'incoming/task-1' },
+      timestamps: { scheduledAt: new Date(1795000000500).toISOString(), completedAt: NOW.toISOString() },
+    });
+  });
+
+  it('gives the runner the job and the delivery context', async () => {
+    await push(envelope(), pushHeaders({ retryCount: 1, executionCount: 0 }));
+    const { job, ctx } = runner.calls[0]!;
+    expect(job).toEqual({ format: 'envelope', payload: { n: 1 }, webhookUrl: WEBHOOK });
+    expect(ctx).toMatchObject({ attempt: 2, maxAttempts: 3, retryCount: 1, executionCount: 0, queue: 'incoming', taskName: 'task-1', tier: 1 });
+    expect(ctx.signal).toBeInstanceOf(AbortSignal);
+  });
+
+  it('answers 200 without creating anything when there is no webhook and no NOTIFY_URL', async () => {
+    const res = await push(JSON.stringify({ payload: 'x' }));
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ outcome: 'success', action: 'ack' });
+    expect(fake.createCalls).toBe(0);
+  });
+
+  it('notifies NOTIFY_URL when the job names no webhook', async () => {
+    await makeApp({ notifyUrl: 'https://default.example.test/n' });
+    const res = await push(JSON.stringify({ payload: 'x' }));
+    expect(res.statusCode).toBe(200);
+    expect(fake.tasks[0]!.httpRequest.url).toBe('https://default.example.test/n');
+  });
+
+  it('answers a binary SvcWorkRequest labelled application/json with a binary SvcWorkResponse echoing the context', async () => {
+    const body = binaryRequest({ sourceFile: 'gs://b/f', webhookUrl: WEBHOOK, context: { id: 'ctx-7' } });
+    const res = await push(body);
+    expect(res.statusCode).toBe(200);
+    expect(runner.calls[0]!.job).toEqual({
+      format: 'proto-binary',
+      payload: { sourceFile: 'gs://b/f', webhookUrl: WEBHOOK, context: { id: 'ctx-7' } },
+      webhookUrl: WEBHOOK,
+    });
+    const task = fake.tasks[0]!;
+    expect(task.httpRequest.headers['Content-Type']).toBe('application/x-protobuf');
+    expect(Response.toObject(Response.decode(task.httpRequest.body))).toEqual({ context: { id: 'ctx-7' } });
+  });
+
+  it('answers a proto3 JSON SvcWorkRequest with a proto3 JSON SvcWorkResponse', async () => {
+    const res = await push(JSON.stringify({ sourceFile: 'a.txt', webhookUrl: WEBHOOK, context: { id: 'c1' } }));
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(fake.tasks[0]!.httpRequest.body.toString())).toEqual({ context: { id: 'c1' } });
+  });
+});
+
+describe('failures', () => {
+  it(`answers ${RETRY_STATUS} (a 4xx, not 429) to a retryable failure with budget left, creating nothing`, async () => {
+    runner.respond(() => ({ kind: 'retryable', error: { type: 'Error', message: 'flaky' } }));
+    const res = await push(envelope(), pushHeaders({ retryCount: 1 }));
+    expect(res.statusCode).toBe(RETRY_STATUS);
+    expect(res.statusCode).toBeGreaterThanOrEqual(400);
+    expect(res.statusCode).toBeLessThan(500);
+    expect(res.statusCode).not.toBe(429);
+    expect(res.json()).toMatchObject({ outcome: 'retryable', action: 'retry', error: { type: 'Error', message: 'flaky' } });
+    expect(fake.createCalls).toBe(0);
+  });
+
+  it('forwards the original body unchanged to the next tier when the budget is spent, naming the tier and path', async () => {
+    runner.respond(() => ({ kind: 'retryable', error: { type: 'Error', message: 'still failing' } }));
+    const body = binaryRequest({ sourceFile: 'invalid', webhookUrl: WEBHOOK });
+    const res = await push(body, pushHeaders({ retryCount: 2, executionCount: 0 }));
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ action: 'forward', handoff: { kind: 'forward', result: 'created' } });
+    const task = fake.tasks[0]!;
+    expect(task.queue).toBe(Q.incoming2);
+    expect(task.httpRequest.url).toBe('https://tier-2.example.test/');
+    expect(Buffer.compare(task.httpRequest.body, body)).toBe(0);
+    expect(task.httpRequest.headers).toMatchObject({
+      'Content-Type': 'application/json',
+      'X-Executor-Tier': '2',
+      'X-Executor-Path': 'incoming=3',
+      'X-Executor-Origin': 'incoming/task-1',
+    });
+    expect(task.httpRequest.oidcToken?.audience).toBe('https://tier-2.example.test/');
+  });
+
+  it('at the last tier turns a spent budget into a failure notification reporting the whole path', async () => {
+    await makeApp({ next: undefined, maxAttempts: 2 });
+    runner.respond(() => ({ kind: 'retryable', error: { type: 'Timeout', message: 'too slow' } }));
+    const headers = pushHeaders({
+      queue: 'incoming-3',
+      task: 't3',
+      retryCount: 1,
+      extra: { 'x-executor-tier': '3', 'x-executor-path': 'incoming=20,incoming-2=5', 'x-executor-origin': 'incoming/task-0' },
+    });
+    const res = await push(envelope(), headers);
+    expect(res.statusCode).toBe(200);
+    const note = JSON.parse(fake.tasks[0]!.httpRequest.body.toString());
+    expect(note).toMatchObject({
+      outcome: 'failed',
+      error: { type: 'Timeout', message: 'too slow' },
+      tier: 3,
+      attempts: 27,
+      path: [
+        { tier: 1, queue: 'incoming', attempts: 20 },
+        { tier: 2, queue: 'incoming-2', attempts: 5 },
+        { tier: 3, queue: 'incoming-3', attempts: 2 },
+      ],
+      task: { queue: 'incoming-3', name: 't3', origin: 'incoming/task-0' },
+    });
+    expect(fake.tasks[0]!.name).toContain('/tasks/notify-failure-');
+  });
+
+  it('sends a failure notification at once for a permanent failure, even with budget and a next tier left', async () => {
+    runner.respond(() => ({ kind: 'permanent', error: { type: 'Error', message: 'invalid source file' } }));
+    const res = await push(binaryRequest({ sourceFile: 'invalid', webhookUrl: WEBHOOK, context: { id: 'x' } }));
+    expect(res.statusCode).toBe(200);
+    expect(fake.tasks[0]!.queue).toBe(Q.notifier);
+    expect(Response.toObject(Response.decode(fake.tasks[0]!.httpRequest.body))).toEqual({
+      context: { id: 'x' },
+      error: { type: 'Error', message: 'invalid source file' },
+    });
+  });
+
+  it('drops an ignored job with 200 and no notification', async () => {
+    runner.respond(() => ({ kind: 'ignore', reason: 'duplicate' }));
+    const res = await push(envelope());
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ outcome: 'ignore', action: 'ack' });
+    expect(fake.createCalls).toBe(0);
+  });
+
+  it('retries (never drops) a job whose runner throws despite its contract', async () => {
+    runner.respond(() => {
+      throw new Error('bug');
+    });
+    const res = await push(envelope());
+    expect(res.statusCode).toBe(RETRY_STATUS);
+    expect(res.json()).toMatchObject({ outcome: 'retryable', error: { type: 'RunnerError' } });
+  });
+});
+
+describe('handoffs', () => {
+  it('creates no second task when the same delivery arrives twice (ALREADY_EXISTS counts as success)', async () => {
+    runner.respond(() => ({ kind: 'retryable', error: { type: 'Error', message: 'x' } }));
+    const first = await push(envelope(), pushHeaders({ retryCount: 2 }));
+    const second = await push(envelope(), pushHeaders({ retryCount: 2 }));
+    expect(first.statusCode).toBe(200);
+    expect(second.statusCode).toBe(200);
+    expect(first.json().handoff.result).toBe('created');
+    expect(second.json().handoff).toEqual({ kind: 'forward', task: first.json().handoff.task, result: 'exists' });
+    expect(fake.createCalls).toBe(2);
+    expect(fake.tasks).toHaveLength(1);
+  });
+
+  it('answers 503 when the enqueue fails, then a redelivery past the budget skips the work and only redoes the handoff', async () => {
+    runner.respond(() => ({ kind: 'retryable', error: { type: 'Error', message: 'x' } }));
+    fake.failNext(1);
+    const failed = await push(envelope(), pushHeaders({ retryCount: 2 }));
+    expect(failed.statusCode).toBe(503);
+    expect(failed.headers['retry-after']).toBeDefined();
+    expect(failed.json()).toMatchObject({ error: { code: 'HANDOFF_FAILED' } });
+    expect(fake.tasks).toHaveLength(0);
+    expect(runner.calls).toHaveLength(1);
+
+    // Cloud Tasks redelivers: RetryCount 3 → attempt 4 > MAX_ATTEMPTS 3.
+    const redelivered = await push(envelope(), pushHeaders({ retryCount: 3 }));
+    expect(redelivered.statusCode).toBe(200);
+    expect(redelivered.json()).toMatchObject({ outcome: 'skipped', action: 'forward', handoff: { kind: 'forward', result: 'created' } });
+    expect(runner.calls).toHaveLength(1);
+    expect(fake.tasks).toHaveLength(1);
+    // The path reports the work's attempts on this tier, not the extra dispatches.
+    expect(fake.tasks[0]!.httpRequest.headers['X-Executor-Path']).toBe('incoming=3');
+  });
+
+  it('answers 503 when a success notification cannot be enqueued', async () => {
+    fake.failNext(1);
+    const res = await push(envelope());
+    expect(res.statusCode).toBe(503);
+  });
+
+  it('past the budget at the last tier, redoes the failure notification without running the work', async () => {
+    await makeApp({ next: undefined });
+    const res = await push(envelope(), pushHeaders({ retryCount: 5 }));
+    expect(res.statusCode).toBe(200);
+    expect(runner.calls).toHaveLength(0);
+    expect(JSON.parse(fake.tasks[0]!.httpRequest.body.toString())).toMatchObject({ outcome: 'failed', error: { type: 'AttemptsExhausted' } });
+  });
+
+  it('creates server-named tasks when the push carries no Cloud Tasks names', async () => {
+    const res = await push(envelope(), {});
+    expect(res.statusCode).toBe(200);
+    expect(res.json().handoff).toEqual({ kind: 'notify-success', result: 'created' });
+  });
+});
+
+describe('undecodable bodies', () => {
+  it('answers 400 with a JSON error and creates nothing when there is no dead-letter queue', async () => {
+    const res = await push(Buffer.from([0xff, 0x00, 0x13, 0x37]));
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ outcome: 'undecodable', action: 'reject', error: { type: 'UndecodableBody' } });
+    expect(runner.calls).toHaveLength(0);
+    expect(fake.createCalls).toBe(0);
+    expect(log.lines.some((l) => l.severity === 'ERROR' && l.outcome === 'undecodable')).toBe(true);
+  });
+
+  it('dead-letters the raw bytes with the error, then answers 200', async () => {
+    await makeApp({ deadLetterQueue: Q.deadLetter, deadLetterUrl: 'https://dlq.example.test/' });
+    const raw = Buffer.from('{"payload": oops}');
+    const res = await push(raw, pushHeaders({ extra: { 'content-type': 'text/plain' } }));
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ outcome: 'undecodable', action: 'dead-letter', handoff: { kind: 'dead-letter', result: 'created' } });
+    const task = fake.tasks[0]!;
+    expect(task.queue).toBe(Q.deadLetter);
+    expect(Buffer.compare(task.httpRequest.body, raw)).toBe(0);
+    expect(task.httpRequest.headers['Content-Type']).toBe('text/plain');
+    expect(task.httpRequest.headers['X-Executor-Error']).toContain('does not parse');
+    expect(task.httpRequest.headers['X-Executor-Error-Type']).toBe('UndecodableBody');
+  });
+
+  it('rejects an empty body', async () => {
+    const res = await push('');
+    expect(res.statusCode).toBe(400);
+  });
+});
+
+describe('HTTP surface', () => {
+  it('answers 413 to a body over 1 MB', async () => {
+    const res = await push(Buffer.alloc(1024 * 1024 + 1, 0x41));
+    expect(res.statusCode).toBe(413);
+    expect(res.json()).toMatchObject({ error: { code: 'BODY_TOO_LARGE' } });
+    expect(runner.calls).toHaveLength(0);
+  });
+
+  it('accepts a push on any path and with any or no content type', async () => {
+    expect((await push(envelope(), pushHeaders(), '/some/where?x=1')).statusCode).toBe(200);
+    const res = await app.inject({ method: 'POST', url: '/', payload: envelope(), headers: { ...pushHeaders({ task: 't2' }), 'content-type': 'application/octet-stream' } });
+    expect(res.statusCode).toBe(200);
+    const none = await app.inject({ method: 'POST', url: '/x', payload: Buffer.from(envelope()), headers: pushHeaders({ task: 't3' }) });
+    expect(none.statusCode).toBe(200);
+  });
+
+  it('answers GET /health with 200', async () => {
+    const res = await app.inject({ method: 'GET', url: '/health' });
+    expect(res.statusCode).toBe(200);
+  });
+
+  it('serves Prometheus metrics from a registry of its own', async () => {
+    runner.respond(() => ({ kind: 'retryable', error: { type: 'Error', message: 'x' } }));
+    await push(envelope());
+    await push(envelope(), pushHeaders({ retryCount: 2 }));
+    const other = buildApp({ config: testConfig(), runner, tasks: client, logger: log.logger });
+    const res = await app.inject({ method: 'GET', url: '/metrics' });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain(`executor_deliveries_total{outcome="retryable",status="${RETRY_STATUS}"} 1`);
+    expect(res.body).toContain('executor_deliveries_total{outcome="retryable",status="200"} 1');
+    expect(res.body).toContain('executor_handoffs_total{kind="forward",result="created"} 1');
+    expect(res.body).toContain('executor_delivery_duration_seconds_count{outcome="retryable"} 2');
+    const fresh = await other.inject({ method: 'GET', url: '/metrics' });
+    expect(fresh.body).not.toContain('executor_deliveries_total{');
+    await other.close();
+  });
+
+  it('logs one line per delivery with its facts and trace, never the payload', async () => {
+    const secret = 'sk-very-secret-payload-value';
+    await push(
+      JSON.stringify({ payload: { secret }, webhookUrl: WEBHOOK }),
+      pushHeaders({ retryCount: 1, extra: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', authorization: 'Bearer abc' } }),
+    );
+    const lines = log.lines.filter((l) => l.message === 'delivery');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      severity: 'INFO',
+      queue: 'incoming',
+      task: 'task-1',
+      attempt: 2,
+      outcome: 'success',
+      action: 'notify',
+      status: 200,
+      tier: 1,
+      'logging.googleapis.com/trace': 'projects/test-project/traces/4bf92f3577b34da6a3ce929d0e0e4736',
+      'logging.googleapis.com/spanId': '00f067aa0ba902b7',
+    });
+    expect(typeof lines[0]!.durationMs).toBe('number');
+    expect(log.raw.join('\n')).not.toContain(secret);
+    expect(log.raw.join('\n')).not.toContain('Bearer abc');
+  });
+
+  it('reads the trace from X-Cloud-Trace-Context when there is no traceparent', async () => {
+    await push(envelope(), pushHeaders({ extra: { 'x-cloud-trace-context': '105445aa7843bc8bf206b12000100000/1;o=1' } }));
+    const line = log.lines.find((l) => l.message === 'delivery')!;
+    expect(line['logging.googleapis.com/trace']).toBe('projects/test-project/traces/105445aa7843bc8bf206b12000100000');
+    expect(line['logging.googleapis.com/spanId']).toBe('0000000000000001');
+  });
+
+  it('logs an error when a failure cannot be notified because the job names no webhook', async () => {
+    runner.respond(() => ({ kind: 'permanent', error: { type: 'Error', message: 'bad' } }));
+    const res = await push(JSON.stringify({ payload: 1 }));
+    expect(res.statusCode).toBe(200);
+    expect(log.lines.find((l) => l.message === 'delivery')).toMatchObject({ severity: 'ERROR', unnotified: expect.stringContaining('no webhook') });
+  });
+});
+
+describe('a chain of tiers', () => {
+  it('carries the path through a forward so the last tier reports every tier and attempt', async () => {
+    // Tier 1 (budget 3) forwards after its third failure.
+    runner.respond(() => ({ kind: 'retryable', error: { type: 'Error', message: 'tier 1 failed' } }));
+    const body = JSON.stringify({ id: 'chain-1', payload: { n: 1 }, webhookUrl: WEBHOOK });
+    expect((await push(body, pushHeaders({ queue: 'incoming', task: 'orig-1', retryCount: 2 }))).statusCode).toBe(200);
+    const forwarded = fake.tasks[0]!;
+
+    // Deliver the forwarded task to tier 2 (the last tier, budget 2) as Cloud Tasks would.
+    await makeApp({ next: undefined, maxAttempts: 2 });
+    runner.respond(() => ({ kind: 'retryable', error: { type: 'Error', message: 'tier 2 failed' } }));
+    const taskId = forwarded.name.split('/').pop()!;
+    const headers = { ...forwarded.httpRequest.headers, ...pushHeaders({ queue: 'incoming-2', task: taskId, retryCount: 1 }) };
+    const res = await app.inject({ method: 'POST', url: '/', payload: forwarded.httpRequest.body, headers });
+    expect(res.statusCode).toBe(200);
+    expect(runner.calls[0]!.ctx.tier).toBe(2);
+    const note = JSON.parse(fake.tasks[1]!.httpRequest.body.toString());
+    expect(note).toMatchObject({
+      id: 'chain-1',
+      outcome: 'failed',
+      error: { message: 'tier 2 failed' },
+      tier: 2,
+      attempts: 5,
+      path: [
+        { tier: 1, queue: 'incoming', attempts: 3 },
+        { tier: 2, queue: 'incoming-2', attempts: 2 },
+      ],
+      task: { queue: 'incoming-2', name: taskId, origin: 'incoming/orig-1' },
+    });
+  });
+});
+

@@ -1,0 +1,187 @@
+/**
+ * The startup drift check: the pure comparison as a table, and checkQueueDrift through the real
+ * CloudTasksClient against the emulator (queues configured too small and right) and against a bare
+ * gRPC fake (test/helpers/fake-cloud-tasks.ts) for the shapes the emulator never produces.
+ */
+import { Writable } from 'node:stream';
+import type { CloudTasksClient } from '@google-cloud/tasks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Emulator, startEmulator } from '../../src/emulator/index.js';
+import { DEFAULT_QUEUE_MAX_ATTEMPTS, assessQueueAttempts, checkQueueDrift } from '../../src/executor/drift.js';
+import { makeLogger } from '../../src/log.js';
+import { newEmulatorClient } from '../../src/queues/tasks-client.js';
+import { type FakeCloudTasks, startFakeCloudTasks } from '../helpers/fake-cloud-tasks.js';
+
+/** A logger whose JSON lines the test can read. */
+function capture() {
+  const lines: Array<Record<string, unknown>> = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: makeLogger({ level: 'debug', destination }), lines };
+}
+
+describe('assessQueueAttempts', () => {
+  it.each([
+    // queue max_attempts, MAX_ATTEMPTS, ok, effective
+    [-1, 5, true, 'unlimited'],
+    [-1, 1, true, 'unlimited'],
+    [6, 5, true, 6],
+    [15, 5, true, 15],
+    [5, 5, false, 5],
+    [3, 5, false, 3],
+    [1, 1, false, 1],
+    [2, 1, true, 2],
+    [0, 5, true, DEFAULT_QUEUE_MAX_ATTEMPTS],
+    [0, 99, true, DEFAULT_QUEUE_MAX_ATTEMPTS],
+    [0, 100, false, DEFAULT_QUEUE_MAX_ATTEMPTS],
+    [0, 150, false, DEFAULT_QUEUE_MAX_ATTEMPTS],
+    [-2, 5, false, -2],
+  ] as const)('queue max_attempts %i with MAX_ATTEMPTS %i → ok=%s (effective %s)', (queueMax, budget, ok, effective) => {
+    expect(assessQueueAttempts(queueMax, budget)).toEqual({ ok, effective });
+  });
+});
+
+describe('checkQueueDrift against the emulator', () => {
+  const path = (q: string) => `projects/local-project/locations/us-central1/queues/${q}`;
+  let emulator: Emulator;
+  let client: CloudTasksClient;
+
+  beforeAll(async () => {
+    emulator = await startEmulator({
+      port: 0,
+      queues: {
+        queues: [
+          // The original README's advice: the queue's attempts equal to MAX_ATTEMPTS.
+          { name: 'too-small', retryConfig: { maxAttempts: 5 } },
+          { name: 'unlimited', retryConfig: { maxAttempts: -1 } },
+          { name: 'margin', retryConfig: { maxAttempts: 15 } },
+        ],
+      },
+    });
+    client = newEmulatorClient(emulator.address);
+  });
+  afterAll(async () => {
+    await client.close();
+    await emulator.close();
+  });
+
+  it('logs an error naming both numbers for a queue whose max_attempts equals MAX_ATTEMPTS', async () => {
+    const { logger, lines } = capture();
+    const result = await checkQueueDrift({ client, queue: path('too-small'), maxAttempts: 5, logger });
+    expect(result).toEqual({ status: 'too-few-attempts', queue: path('too-small'), maxAttempts: 5, queueMaxAttempts: 5, effective: 5 });
+    const errors = lines.filter((l) => l.severity === 'ERROR');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: 'QUEUE_MAX_ATTEMPTS_TOO_LOW', maxAttempts: 5, queueMaxAttempts: 5 });
+    expect(errors[0]!.message).toMatch(/max_attempts 5, not greater than MAX_ATTEMPTS=5/);
+  });
+
+  it('accepts unlimited queues and queues with a margin, silently', async () => {
+    for (const [queue, effective] of [
+      ['unlimited', 'unlimited'],
+      ['margin', 15],
+    ] as const) {
+      const { logger, lines } = capture();
+      expect(await checkQueueDrift({ client, queue: path(queue), maxAttempts: 5, logger })).toMatchObject({ status: 'ok', effective });
+      expect(lines.filter((l) => l.severity === 'ERROR' || l.severity === 'WARNING')).toEqual([]);
+    }
+  });
+
+  it('warns without failing when the queue does not exist', async () => {
+    const { logger, lines } = capture();
+    expect(await checkQueueDrift({ client, queue: path('missing'), maxAttempts: 5, logger })).toMatchObject({ status: 'unreadable', grpcCode: 5 });
+    expect(lines.some((l) => l.severity === 'WARNING' && l.code === 'QUEUE_DRIFT_UNCHECKED')).toBe(true);
+  });
+});
+
+describe('checkQueueDrift against a bare Cloud Tasks gRPC server', () => {
+  const queue = 'projects/drift-project/locations/us-central1/queues/tier-1';
+  let fake: FakeCloudTasks;
+  let client: CloudTasksClient;
+
+  beforeAll(async () => {
+    fake = await startFakeCloudTasks();
+    client = newEmulatorClient(fake.host);
+  });
+  afterAll(async () => {
+    await client.close();
+    await fake.close();
+  });
+
+  it('logs an error naming both numbers when the queue gives up at the executor budget', async () => {
+    fake.queues.set(queue, { retryConfig: { maxAttempts: 5 }, state: 'RUNNING' });
+    const { logger, lines } = capture();
+    const result = await checkQueueDrift({ client, queue, maxAttempts: 5, logger });
+    expect(result).toEqual({ status: 'too-few-attempts', queue, maxAttempts: 5, queueMaxAttempts: 5, effective: 5 });
+    const errors = lines.filter((l) => l.severity === 'ERROR');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: 'QUEUE_MAX_ATTEMPTS_TOO_LOW', queue, maxAttempts: 5, queueMaxAttempts: 5 });
+    expect(errors[0]!.message).toContain('max_attempts 5');
+    expect(errors[0]!.message).toContain('MAX_ATTEMPTS=5');
+    // It says what to do, with a command that names the queue.
+    expect(errors[0]!.message).toContain('gcloud tasks queues update tier-1 --project=drift-project --location=us-central1 --max-attempts=15');
+  });
+
+  it('logs an error when the queue allows fewer attempts than the budget', async () => {
+    fake.queues.set(queue, { retryConfig: { maxAttempts: 3 } });
+    const { logger, lines } = capture();
+    const result = await checkQueueDrift({ client, queue, maxAttempts: 7, logger });
+    expect(result.status).toBe('too-few-attempts');
+    const error = lines.find((l) => l.severity === 'ERROR');
+    expect(error?.message).toMatch(/max_attempts 3\b.*MAX_ATTEMPTS=7/);
+  });
+
+  it('accepts an unlimited queue without logging an error', async () => {
+    fake.queues.set(queue, { retryConfig: { maxAttempts: -1 } });
+    const { logger, lines } = capture();
+    const result = await checkQueueDrift({ client, queue, maxAttempts: 5, logger });
+    expect(result).toEqual({ status: 'ok', queue, maxAttempts: 5, queueMaxAttempts: -1, effective: 'unlimited' });
+    expect(lines.filter((l) => l.severity === 'ERROR' || l.severity === 'WARNING')).toEqual([]);
+  });
+
+  it('accepts a queue with more attempts than the budget', async () => {
+    fake.queues.set(queue, { retryConfig: { maxAttempts: 8 } });
+    const { logger, lines } = capture();
+    expect(await checkQueueDrift({ client, queue, maxAttempts: 5, logger })).toMatchObject({ status: 'ok', effective: 8 });
+    expect(lines.filter((l) => l.severity === 'ERROR')).toEqual([]);
+  });
+
+  it('reads a queue without a retry config as the service default of 100 attempts', async () => {
+    fake.queues.set(queue, {});
+    const low = capture();
+    expect(await checkQueueDrift({ client, queue, maxAttempts: 20, logger: low.logger })).toMatchObject({ status: 'ok', queueMaxAttempts: 0, effective: 100 });
+    const high = capture();
+    expect(await checkQueueDrift({ client, queue, maxAttempts: 100, logger: high.logger })).toMatchObject({ status: 'too-few-attempts', effective: 100 });
+    expect(high.lines.find((l) => l.severity === 'ERROR')?.message).toContain('max_attempts 0 (the default, 100)');
+  });
+
+  it('warns and carries on when the queue does not exist', async () => {
+    const missing = 'projects/drift-project/locations/us-central1/queues/no-such-queue';
+    const { logger, lines } = capture();
+    const result = await checkQueueDrift({ client, queue: missing, maxAttempts: 5, logger });
+    expect(result).toMatchObject({ status: 'unreadable', queue: missing, maxAttempts: 5, grpcCode: 5 });
+    const warning = lines.find((l) => l.severity === 'WARNING');
+    expect(warning).toMatchObject({ code: 'QUEUE_DRIFT_UNCHECKED', queue: missing, grpcCode: 5 });
+    expect(warning?.message).toContain('roles/cloudtasks.viewer');
+    expect(lines.filter((l) => l.severity === 'ERROR')).toEqual([]);
+  });
+
+  it('warns instead of hanging or throwing when no server answers', async () => {
+    // A client aimed at the fake's port after it closed: the call fails (UNAVAILABLE or deadline).
+    const gone = await startFakeCloudTasks();
+    const host = gone.host;
+    await gone.close();
+    const unreachable = newEmulatorClient(host);
+    try {
+      const { logger, lines } = capture();
+      const result = await checkQueueDrift({ client: unreachable, queue, maxAttempts: 5, logger, timeoutMs: 1500 });
+      expect(result.status).toBe('unreadable');
+      expect(lines.some((l) => l.severity === 'WARNING' && l.code === 'QUEUE_DRIFT_UNCHECKED')).toBe(true);
+    } finally {
+      await unreachable.close();
+    }
+  });
+});

@@ -1,0 +1,44 @@
+/**
+ * The process logger's format (src/log.ts) as the push path relies on it: Cloud Logging fields,
+ * exact-path redaction of credentials, and a timestamp that stays correct while it is cached.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { isoTimeCached, makeLogger } from '../../src/log.js';
+
+function capture() {
+  const lines: Record<string, unknown>[] = [];
+  const logger = makeLogger({ destination: { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) } });
+  return { logger, lines };
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('makeLogger', () => {
+  it('writes severity, message and an ISO time', () => {
+    const { logger, lines } = capture();
+    logger.warn({ queue: 'q' }, 'hello');
+    expect(lines[0]).toMatchObject({ severity: 'WARNING', message: 'hello', queue: 'q' });
+    expect(new Date(lines[0]!.time as string).toISOString()).toBe(lines[0]!.time);
+  });
+
+  it('redacts authorization at the top level, in headers and in an error\'s request config', () => {
+    const { logger, lines } = capture();
+    const err = Object.assign(new Error('boom'), { config: { headers: { authorization: 'Bearer c' } } });
+    logger.error({ authorization: 'Bearer a', headers: { authorization: 'Bearer b' }, err }, 'failed');
+    const raw = JSON.stringify(lines[0]);
+    expect(raw).not.toContain('Bearer');
+    expect(lines[0]).toMatchObject({ authorization: '[redacted]', headers: { authorization: '[redacted]' }, err: { message: 'boom' } });
+  });
+});
+
+describe('isoTimeCached', () => {
+  it('matches the clock, including when it moves by a millisecond or backwards', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    for (const ms of [Date.UTC(2026, 0, 1), Date.UTC(2026, 0, 1) + 1, Date.UTC(2026, 0, 1) + 1, Date.UTC(2025, 11, 31, 23, 59, 59, 999)]) {
+      vi.setSystemTime(ms);
+      expect(isoTimeCached()).toBe(`,"time":"${new Date(ms).toISOString()}"`);
+    }
+  });
+});

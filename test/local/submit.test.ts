@@ -1,0 +1,127 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { decodeBody } from '../../src/executor/codecs.js';
+import { parseSubmitArgs, submit, type SubmitOptions } from '../../src/local/submit.js';
+import { makeClient, type TasksClient } from '../../src/local/tasks.js';
+
+const QUEUE = 'projects/local-project/locations/us-central1/queues/incoming';
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function rejection(p: Promise<unknown>): Promise<{ code: string; message: string }> {
+  try {
+    await p;
+  } catch (err) {
+    return err as { code: string; message: string };
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('executor submit against the emulator', () => {
+  let emulator: Emulator;
+  let client: TasksClient;
+  const opts = (argv: string[]): SubmitOptions => parseSubmitArgs(['--emulator', emulator.address, ...argv], {}) as SubmitOptions;
+
+  beforeAll(async () => {
+    // Paused: the tasks stay in the queue for inspection instead of being pushed anywhere.
+    emulator = await startEmulator({ port: 0, queues: { queues: [{ name: 'incoming', state: 'PAUSED' }] } });
+    client = makeClient(emulator.address);
+  });
+  afterAll(async () => {
+    await client.close();
+    await emulator.close();
+  });
+
+  async function bodiesOf(names: string[]): Promise<Array<{ body: Buffer; headers: Record<string, string>; url: string; email?: string }>> {
+    return Promise.all(
+      names.map(async (name) => {
+        const [task] = await client.getTask({ name, responseView: 'FULL' });
+        const req = task.httpRequest!;
+        return {
+          body: Buffer.from(req.body!),
+          headers: req.headers ?? {},
+          url: req.url ?? '',
+          ...(req.oidcToken?.serviceAccountEmail ? { email: req.oidcToken.serviceAccountEmail } : {}),
+        };
+      }),
+    );
+  }
+
+  it('sends a good binary SvcWorkRequest with an OIDC token to tier 1 by default', async () => {
+    const created = await submit(opts(['--id', 'one']), client);
+    expect(created).toHaveLength(1);
+    expect(created[0]!.task.startsWith(`${QUEUE}/tasks/`)).toBe(true);
+    const [t] = await bodiesOf([created[0]!.task]);
+    expect(t!.url).toBe('http://127.0.0.1:8081/');
+    expect(t!.email).toBe('executor-local@local-project.iam.gserviceaccount.com');
+    expect(t!.headers['Content-Type']).toBe('application/x-protobuf');
+    const decoded = decodeBody(t!.body);
+    expect(decoded.job).toMatchObject({ format: 'proto-binary', webhookUrl: 'http://127.0.0.1:8090/notify', payload: { sourceFile: 'gs://demo-bucket/report.pdf' } });
+    expect(decoded.context).toEqual({ id: 'one' });
+  });
+
+  it('sends --count invalid JSON requests with numbered ids', async () => {
+    const created = await submit(opts(['--invalid', '--count', '3', '--encoding', 'json', '--id', 'bad', '--url', 'http://127.0.0.1:9/x']), client);
+    expect(created.map((c) => c.jobId).sort()).toEqual(['bad-1', 'bad-2', 'bad-3']);
+    for (const t of await bodiesOf(created.map((c) => c.task))) {
+      expect(t.url).toBe('http://127.0.0.1:9/x');
+      expect(decodeBody(t.body).job).toMatchObject({ format: 'proto-json', payload: { sourceFile: 'invalid' } });
+    }
+  });
+
+  it('sends a JSON envelope from a file as written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'executor-submit-'));
+    const file = join(dir, 'job.json');
+    writeFileSync(file, JSON.stringify({ payload: { sourceFile: 'gs://b/x' }, webhookUrl: 'http://127.0.0.1:8090/notify', id: 'env-1' }));
+    const [created] = await submit(opts(['--file', file, '--no-oidc']), client);
+    const [t] = await bodiesOf([created!.task]);
+    expect(t!.email).toBeUndefined();
+    expect(decodeBody(t!.body)).toMatchObject({ id: 'env-1', job: { format: 'envelope', payload: { sourceFile: 'gs://b/x' } } });
+  });
+
+  it('says the envelope file is not JSON', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'executor-submit-'));
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, '{ payload: ');
+    expect(await rejection(submit(opts(['--file', file]), client))).toMatchObject({ code: 'ENVELOPE_INVALID' });
+  });
+
+  it('maps NOT_FOUND to a message naming the queue and how to create it', async () => {
+    const err = await rejection(submit(opts(['--queue', 'no-such-queue']), client));
+    expect(err.code, err.message).toBe('QUEUE_NOT_FOUND');
+    expect(err.message).toMatch(/no-such-queue does not exist on the emulator at/);
+    expect(err.message).toMatch(/queues file/);
+  });
+
+  it('maps UNAVAILABLE to a message saying to start the emulator', async () => {
+    const address = `127.0.0.1:${await closedPort()}`;
+    const lonely = makeClient(address);
+    try {
+      const err = await rejection(submit(parseSubmitArgs(['--emulator', address], {}) as SubmitOptions, lonely));
+      expect(err.code).toBe('TASKS_UNAVAILABLE');
+      expect(err.message).toMatch(new RegExp(`Cannot reach the emulator at ${address}.*npx executor emulator`));
+    } finally {
+      await lonely.close();
+    }
+  });
+
+  it('prints the error and exits 1 from the command line', async () => {
+    const address = `127.0.0.1:${await closedPort()}`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'submit', '--emulator', address], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^executor: Cannot reach the emulator at/);
+    expect(r.stdout).toBe('');
+  });
+});

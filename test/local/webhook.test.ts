@@ -1,0 +1,146 @@
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startWebhook, type Webhook } from '../../src/local/webhook.js';
+import { decodeNotification } from '../../src/local/notification.js';
+import { Tally } from '../../src/local/tally.js';
+
+const root = protobuf.loadSync(fileURLToPath(new URL('../../proto/work.proto', import.meta.url)));
+const SvcWorkResponse = root.lookupType('morais_protos.SvcWorkResponse');
+
+function binaryResponse(id: string, error?: { type: string; message: string }): Buffer {
+  return Buffer.from(SvcWorkResponse.encode(SvcWorkResponse.fromObject({ context: { id }, ...(error ? { error } : {}) })).finish());
+}
+
+describe('decodeNotification', () => {
+  it('reads a binary SvcWorkResponse without error as a success of its context id', () => {
+    expect(decodeNotification(binaryResponse('job-1'))).toEqual({ format: 'proto-binary', jobId: 'job-1', outcome: 'succeeded' });
+  });
+
+  it('reads a binary SvcWorkResponse with an error as a failure carrying the error', () => {
+    const n = decodeNotification(binaryResponse('job-2', { type: 'Error', message: 'invalid source file' }));
+    expect(n).toMatchObject({ format: 'proto-binary', jobId: 'job-2', outcome: 'failed', error: { type: 'Error', message: 'invalid source file' } });
+  });
+
+  it('reads the proto3 JSON mapping of SvcWorkResponse', () => {
+    const ok = decodeNotification(Buffer.from(JSON.stringify({ context: { id: 'j3' } })));
+    expect(ok).toEqual({ format: 'proto-json', jobId: 'j3', outcome: 'succeeded' });
+    const failed = decodeNotification(Buffer.from(JSON.stringify({ context: { id: 'j4' }, error: { type: 'Error', message: 'boom' } })));
+    expect(failed).toMatchObject({ format: 'proto-json', jobId: 'j4', outcome: 'failed' });
+  });
+
+  it('reads an empty body as a success without a job id (proto3 omits empty messages)', () => {
+    expect(decodeNotification(Buffer.alloc(0))).toEqual({ format: 'proto-binary', outcome: 'succeeded' });
+  });
+
+  it('rejects garbage with WEBHOOK_UNDECODABLE', () => {
+    expect(() => decodeNotification(Buffer.from([0xff, 0xff, 0xff, 0x01]))).toThrow(expect.objectContaining({ code: 'WEBHOOK_UNDECODABLE' }));
+    expect(() => decodeNotification(Buffer.from('{not json'))).toThrow(expect.objectContaining({ code: 'WEBHOOK_UNDECODABLE' }));
+  });
+});
+
+describe('webhook receiver', () => {
+  let webhook: Webhook;
+  beforeEach(async () => {
+    webhook = await startWebhook({ port: 0 });
+  });
+  afterEach(async () => {
+    await webhook.close();
+  });
+
+  const post = (path: string, body: Buffer, contentType = 'application/octet-stream') =>
+    fetch(`${webhook.url}${path}`, { method: 'POST', body: new Uint8Array(body), headers: { 'content-type': contentType } });
+
+  it('counts outcomes per job and answers 200 to each notification', async () => {
+    expect((await post('/notify', binaryResponse('a'))).status).toBe(200);
+    expect((await post('/notify', binaryResponse('b', { type: 'Error', message: 'x' }))).status).toBe(200);
+    expect((await post('/notify', Buffer.from(JSON.stringify({ context: { id: 'c' } })), 'application/json')).status).toBe(200);
+    expect(webhook.tally.snapshot()).toMatchObject({ notifications: 3, succeeded: 2, failed: 1, duplicates: 0 });
+    expect(webhook.tally.job('b')?.outcomes).toEqual(['failed']);
+  });
+
+  it('detects a second notification for the same job as a duplicate', async () => {
+    await post('/notify', binaryResponse('dup'));
+    await post('/notify', binaryResponse('dup'));
+    expect(webhook.tally.snapshot()).toMatchObject({ notifications: 2, succeeded: 1, duplicates: 1 });
+    const r = webhook.tally.reconcile(new Map([['dup', 'succeeded'], ['gone', 'failed']]));
+    expect(r).toMatchObject({ jobs: 2, succeeded: 1, lost: 1, duplicates: 1, wrongOutcome: 0, lostSample: ['gone'] });
+  });
+
+  it('answers 400 to an undecodable body and counts it, so the notifier queue keeps it', async () => {
+    const res = await post('/notify', Buffer.from([0xff, 0xff, 0xff, 0x01]));
+    expect(res.status).toBe(400);
+    expect(webhook.tally.snapshot()).toMatchObject({ notifications: 0, undecodable: 1 });
+  });
+
+  it('counts dead-letter deliveries separately from notifications', async () => {
+    expect((await post('/dead-letter', Buffer.from('raw bytes'))).status).toBe(200);
+    expect(webhook.tally.snapshot()).toMatchObject({ notifications: 0, deadLetters: 1 });
+  });
+
+  it('serves its counts on GET /stats and 200 on GET /health', async () => {
+    await post('/notify', binaryResponse('s1'));
+    const stats = (await (await fetch(`${webhook.url}/stats`)).json()) as Record<string, number>;
+    expect(stats).toMatchObject({ notifications: 1, succeeded: 1, jobs: 1 });
+    expect((await fetch(`${webhook.url}/health`)).status).toBe(200);
+  });
+});
+
+describe('tally reconciliation', () => {
+  it('flags a job notified by another tier than expected, when the notification names its tier', () => {
+    const tally = new Tally();
+    tally.record({ jobId: 'v', outcome: 'succeeded', tier: 1 });
+    tally.record({ jobId: 'i', outcome: 'failed', tier: 1 });
+    tally.record({ jobId: 'b', outcome: 'failed' });
+    const r = tally.reconcile(
+      new Map([
+        ['v', 'succeeded'],
+        ['i', 'failed'],
+        ['b', 'failed'],
+      ]),
+      (o) => (o === 'succeeded' ? 1 : 2),
+    );
+    expect(r).toMatchObject({ jobs: 3, wrongOutcome: 0, wrongTier: 1, wrongSample: ['i'] });
+  });
+
+  it('flags a job whose outcome differs from the expected one', async () => {
+    const webhook = await startWebhook();
+    try {
+      await fetch(`${webhook.url}/notify`, { method: 'POST', body: new Uint8Array(binaryResponse('should-fail')) });
+      const r = webhook.tally.reconcile(new Map([['should-fail', 'failed']]));
+      expect(r).toMatchObject({ jobs: 1, succeeded: 1, wrongOutcome: 1, wrongSample: ['should-fail'] });
+    } finally {
+      await webhook.close();
+    }
+  });
+});
+
+describe('decodeNotification is strict', () => {
+  it('refuses bytes that only protobuf leniency would accept (unknown fields, wrong wire types)', () => {
+    // Field 1, varint: SvcWorkResponse has no field 1.
+    expect(() => decodeNotification(Buffer.from([0x08, 0x01]))).toThrow(expect.objectContaining({ code: 'WEBHOOK_UNDECODABLE' }));
+    // Field 2 (context) as a varint instead of a message.
+    expect(() => decodeNotification(Buffer.from([0x10, 0x01]))).toThrow(expect.objectContaining({ code: 'WEBHOOK_UNDECODABLE' }));
+    // Truncated: context says 5 bytes follow, 1 does.
+    expect(() => decodeNotification(Buffer.from([0x12, 0x05, 0x1a]))).toThrow(expect.objectContaining({ code: 'WEBHOOK_UNDECODABLE' }));
+  });
+
+  it('refuses JSON that is neither a SvcWorkResponse nor an envelope notification', () => {
+    expect(() => decodeNotification(Buffer.from('{"foo":1}'))).toThrow(expect.objectContaining({ code: 'WEBHOOK_UNDECODABLE' }));
+    expect(() => decodeNotification(Buffer.from('{"outcome":"maybe"}'))).toThrow(expect.objectContaining({ code: 'WEBHOOK_UNDECODABLE' }));
+  });
+
+  it('reads an envelope notification by its id, or its context id', () => {
+    expect(decodeNotification(Buffer.from(JSON.stringify({ id: 'e1', outcome: 'succeeded', tier: 1, attempts: 1 })))).toEqual({
+      format: 'envelope',
+      jobId: 'e1',
+      outcome: 'succeeded',
+      tier: 1,
+      attempts: 1,
+    });
+    expect(decodeNotification(Buffer.from(JSON.stringify({ context: { id: 'e2' }, outcome: 'failed', error: { type: 'Error', message: 'm' } })))).toMatchObject({
+      jobId: 'e2',
+      outcome: 'failed',
+    });
+  });
+});
