@@ -1,0 +1,145 @@
+# Identities and the least privileges the chain needs.
+#
+#   runtime  — what the executors run as: enqueues into the next tier's queue, the notifier and the
+#              dead-letter queue, reads its own queue (startup drift check), and may act as the
+#              invoker account so the tasks it creates carry that account's OIDC token.
+#   invoker  — the account whose OIDC token Cloud Tasks attaches to every push; the ONLY member with
+#              roles/run.invoker on the services. The executors accept tokens of this account only
+#              (AUTH_ALLOWED_EMAILS). Nothing here grants allUsers or allAuthenticatedUsers.
+#   deployer — what Cloud Build runs as (gcloud builds submit --service-account=…): pushes the
+#              image and rolls it out to the services.
+
+resource "google_service_account" "runtime" {
+  project      = var.project
+  account_id   = "${var.name_prefix}-runtime"
+  display_name = "Executor runtime (${var.name_prefix})"
+  description  = "Identity of the executor Cloud Run services: enqueues handoffs, notifications and dead letters."
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_service_account" "invoker" {
+  project      = var.project
+  account_id   = "${var.name_prefix}-invoker"
+  display_name = "Executor invoker (${var.name_prefix})"
+  description  = "OIDC identity Cloud Tasks uses to push tasks to the executor services."
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_service_account" "deployer" {
+  project      = var.project
+  account_id   = "${var.name_prefix}-deployer"
+  display_name = "Executor deployer (${var.name_prefix})"
+  description  = "Cloud Build identity for cloudbuild.yaml: pushes the image and deploys the tiers."
+
+  depends_on = [google_project_service.enabled]
+}
+
+# --- runtime: queues it writes to ----------------------------------------------------------------
+
+locals {
+  # Queues the executors enqueue into: every tier but the first (as "next" of the one before),
+  # the notifier and the dead-letter queue.
+  runtime_enqueue_queues = merge(
+    { for k, t in local.tiers : "tier-${k}" => google_cloud_tasks_queue.tier[k].name if t.number > 1 },
+    {
+      notifier      = google_cloud_tasks_queue.notifier.name
+      "dead-letter" = google_cloud_tasks_queue.dead_letter.name
+    },
+  )
+}
+
+resource "google_cloud_tasks_queue_iam_member" "runtime_enqueuer" {
+  for_each = local.runtime_enqueue_queues
+
+  project  = var.project
+  location = var.region
+  name     = each.value
+  role     = "roles/cloudtasks.enqueuer"
+  member   = google_service_account.runtime.member
+}
+
+# GetQueue on its own queue, for the startup check that the queue's max_attempts exceeds MAX_ATTEMPTS.
+resource "google_cloud_tasks_queue_iam_member" "runtime_viewer" {
+  for_each = local.tiers
+
+  project  = var.project
+  location = var.region
+  name     = google_cloud_tasks_queue.tier[each.key].name
+  role     = "roles/cloudtasks.viewer"
+  member   = google_service_account.runtime.member
+}
+
+# Creating a task with oidc_token.service_account_email = invoker needs actAs on the invoker.
+resource "google_service_account_iam_member" "runtime_acts_as_invoker" {
+  service_account_id = google_service_account.invoker.name
+  role               = "roles/iam.serviceAccountUser"
+  member             = google_service_account.runtime.member
+}
+
+# --- invoker: the only identity allowed to call the services ---------------------------------------
+
+resource "google_cloud_run_v2_service_iam_member" "invoker" {
+  for_each = local.tiers
+
+  project  = var.project
+  location = var.region
+  name     = google_cloud_run_v2_service.tier[each.key].name
+  role     = "roles/run.invoker"
+  member   = google_service_account.invoker.member
+}
+
+# --- clients: may enqueue into the first tier, as the invoker --------------------------------------
+
+resource "google_cloud_tasks_queue_iam_member" "client_enqueuer" {
+  for_each = toset(var.client_members)
+
+  project  = var.project
+  location = var.region
+  name     = google_cloud_tasks_queue.tier["1"].name
+  role     = "roles/cloudtasks.enqueuer"
+  member   = each.value
+}
+
+resource "google_service_account_iam_member" "client_acts_as_invoker" {
+  for_each = toset(var.client_members)
+
+  service_account_id = google_service_account.invoker.name
+  role               = "roles/iam.serviceAccountUser"
+  member             = each.value
+}
+
+# --- deployer: Cloud Build ----------------------------------------------------------------------------
+
+resource "google_artifact_registry_repository_iam_member" "deployer_writer" {
+  project    = var.project
+  location   = var.region
+  repository = google_artifact_registry_repository.images.name
+  role       = "roles/artifactregistry.writer"
+  member     = google_service_account.deployer.member
+}
+
+resource "google_cloud_run_v2_service_iam_member" "deployer_developer" {
+  for_each = local.tiers
+
+  project  = var.project
+  location = var.region
+  name     = google_cloud_run_v2_service.tier[each.key].name
+  role     = "roles/run.developer"
+  member   = google_service_account.deployer.member
+}
+
+# Deploying a revision that runs as the runtime account needs actAs on it.
+resource "google_service_account_iam_member" "deployer_acts_as_runtime" {
+  service_account_id = google_service_account.runtime.name
+  role               = "roles/iam.serviceAccountUser"
+  member             = google_service_account.deployer.member
+}
+
+# Builds that run as a user-specified account must be allowed to write their logs.
+resource "google_project_iam_member" "deployer_log_writer" {
+  project = var.project
+  role    = "roles/logging.logWriter"
+  member  = google_service_account.deployer.member
+}
