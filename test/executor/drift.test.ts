@@ -3,26 +3,13 @@
  * CloudTasksClient against the emulator (queues configured too small and right) and against a bare
  * gRPC fake (test/helpers/fake-cloud-tasks.ts) for the shapes the emulator never produces.
  */
-import { Writable } from 'node:stream';
 import type { CloudTasksClient } from '@google-cloud/tasks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../src/emulator/index.js';
 import { DEFAULT_QUEUE_MAX_ATTEMPTS, assessQueueAttempts, checkQueueDrift } from '../../src/executor/drift.js';
-import { makeLogger } from '../../src/log.js';
 import { newEmulatorClient } from '../../src/queues/tasks-client.js';
 import { type FakeCloudTasks, startFakeCloudTasks } from '../helpers/fake-cloud-tasks.js';
-
-/** A logger whose JSON lines the test can read. */
-function capture() {
-  const lines: Array<Record<string, unknown>> = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: makeLogger({ level: 'debug', destination }), lines };
-}
+import { captureLogger } from '../helpers/executor-fixtures.js';
 
 describe('assessQueueAttempts', () => {
   it.each([
@@ -70,7 +57,7 @@ describe('checkQueueDrift against the emulator', () => {
   });
 
   it('logs an error naming both numbers for a queue whose max_attempts equals MAX_ATTEMPTS', async () => {
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogger();
     const result = await checkQueueDrift({ client, queue: path('too-small'), maxAttempts: 5, logger });
     expect(result).toEqual({ status: 'too-few-attempts', queue: path('too-small'), maxAttempts: 5, queueMaxAttempts: 5, effective: 5 });
     const errors = lines.filter((l) => l.severity === 'ERROR');
@@ -84,14 +71,14 @@ describe('checkQueueDrift against the emulator', () => {
       ['unlimited', 'unlimited'],
       ['margin', 15],
     ] as const) {
-      const { logger, lines } = capture();
+      const { logger, lines } = captureLogger();
       expect(await checkQueueDrift({ client, queue: path(queue), maxAttempts: 5, logger })).toMatchObject({ status: 'ok', effective });
       expect(lines.filter((l) => l.severity === 'ERROR' || l.severity === 'WARNING')).toEqual([]);
     }
   });
 
   it('warns without failing when the queue does not exist', async () => {
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogger();
     expect(await checkQueueDrift({ client, queue: path('missing'), maxAttempts: 5, logger })).toMatchObject({ status: 'unreadable', grpcCode: 5 });
     expect(lines.some((l) => l.severity === 'WARNING' && l.code === 'QUEUE_DRIFT_UNCHECKED')).toBe(true);
   });
@@ -113,7 +100,7 @@ describe('checkQueueDrift against a bare Cloud Tasks gRPC server', () => {
 
   it('logs an error naming both numbers when the queue gives up at the executor budget', async () => {
     fake.queues.set(queue, { retryConfig: { maxAttempts: 5 }, state: 'RUNNING' });
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogger();
     const result = await checkQueueDrift({ client, queue, maxAttempts: 5, logger });
     expect(result).toEqual({ status: 'too-few-attempts', queue, maxAttempts: 5, queueMaxAttempts: 5, effective: 5 });
     const errors = lines.filter((l) => l.severity === 'ERROR');
@@ -127,7 +114,7 @@ describe('checkQueueDrift against a bare Cloud Tasks gRPC server', () => {
 
   it('logs an error when the queue allows fewer attempts than the budget', async () => {
     fake.queues.set(queue, { retryConfig: { maxAttempts: 3 } });
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogger();
     const result = await checkQueueDrift({ client, queue, maxAttempts: 7, logger });
     expect(result.status).toBe('too-few-attempts');
     const error = lines.find((l) => l.severity === 'ERROR');
@@ -136,7 +123,7 @@ describe('checkQueueDrift against a bare Cloud Tasks gRPC server', () => {
 
   it('accepts an unlimited queue without logging an error', async () => {
     fake.queues.set(queue, { retryConfig: { maxAttempts: -1 } });
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogger();
     const result = await checkQueueDrift({ client, queue, maxAttempts: 5, logger });
     expect(result).toEqual({ status: 'ok', queue, maxAttempts: 5, queueMaxAttempts: -1, effective: 'unlimited' });
     expect(lines.filter((l) => l.severity === 'ERROR' || l.severity === 'WARNING')).toEqual([]);
@@ -144,23 +131,23 @@ describe('checkQueueDrift against a bare Cloud Tasks gRPC server', () => {
 
   it('accepts a queue with more attempts than the budget', async () => {
     fake.queues.set(queue, { retryConfig: { maxAttempts: 8 } });
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogger();
     expect(await checkQueueDrift({ client, queue, maxAttempts: 5, logger })).toMatchObject({ status: 'ok', effective: 8 });
     expect(lines.filter((l) => l.severity === 'ERROR')).toEqual([]);
   });
 
   it('reads a queue without a retry config as the service default of 100 attempts', async () => {
     fake.queues.set(queue, {});
-    const low = capture();
+    const low = captureLogger();
     expect(await checkQueueDrift({ client, queue, maxAttempts: 20, logger: low.logger })).toMatchObject({ status: 'ok', queueMaxAttempts: 0, effective: 100 });
-    const high = capture();
+    const high = captureLogger();
     expect(await checkQueueDrift({ client, queue, maxAttempts: 100, logger: high.logger })).toMatchObject({ status: 'too-few-attempts', effective: 100 });
     expect(high.lines.find((l) => l.severity === 'ERROR')?.message).toContain('max_attempts 0 (the default, 100)');
   });
 
   it('warns and carries on when the queue does not exist', async () => {
     const missing = 'projects/drift-project/locations/us-central1/queues/no-such-queue';
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogger();
     const result = await checkQueueDrift({ client, queue: missing, maxAttempts: 5, logger });
     expect(result).toMatchObject({ status: 'unreadable', queue: missing, maxAttempts: 5, grpcCode: 5 });
     const warning = lines.find((l) => l.severity === 'WARNING');
@@ -176,7 +163,7 @@ describe('checkQueueDrift against a bare Cloud Tasks gRPC server', () => {
     await gone.close();
     const unreachable = newEmulatorClient(host);
     try {
-      const { logger, lines } = capture();
+      const { logger, lines } = captureLogger();
       const result = await checkQueueDrift({ client: unreachable, queue, maxAttempts: 5, logger, timeoutMs: 1500 });
       expect(result.status).toBe('unreadable');
       expect(lines.some((l) => l.severity === 'WARNING' && l.code === 'QUEUE_DRIFT_UNCHECKED')).toBe(true);

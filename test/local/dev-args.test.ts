@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_QUEUES_FILE, parseDevArgs } from '../../src/local/dev-args.js';
 import { checkQueuesFile } from '../../src/local/queues-check.js';
+import { rejection } from '../helpers/rejection.js';
 
 function problems(fn: () => unknown): string {
   try {
@@ -12,15 +13,6 @@ function problems(fn: () => unknown): string {
     return ((err as { problems?: readonly string[] }).problems ?? [(err as Error).message]).join('\n');
   }
   throw new Error('expected a ConfigError');
-}
-
-async function rejection(p: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await p;
-  } catch (err) {
-    return err as { code: string; message: string };
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('executor dev flags', () => {

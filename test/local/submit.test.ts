@@ -8,6 +8,7 @@ import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { decodeBody } from '../../src/executor/codecs.js';
 import { parseSubmitArgs, submit, type SubmitOptions } from '../../src/local/submit.js';
 import { makeClient, type TasksClient } from '../../src/local/tasks.js';
+import { rejection } from '../helpers/rejection.js';
 
 const QUEUE = 'projects/local-project/locations/us-central1/queues/incoming';
 
@@ -18,15 +19,6 @@ async function closedPort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
-}
-
-async function rejection(p: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await p;
-  } catch (err) {
-    return err as { code: string; message: string };
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('executor submit against the emulator', () => {
