@@ -176,23 +176,85 @@ export function taskFromGrpc(t: GrpcTask | null | undefined): TaskInput {
 
 // ---- gRPC out -----------------------------------------------------------------------------------
 
-/** A Queue message for grpc-js. */
-export function queueToGrpc(q: QueueRecord): Record<string, unknown> {
+// ---- out: one rendering per resource, two wire forms ------------------------------------------
+
+/**
+ * How a wire form writes the types gRPC objects and proto3 JSON disagree on. Queues and tasks are
+ * rendered once, by {@link renderQueue} and {@link renderTask}, for both forms.
+ */
+interface WireForm {
+  /** Timestamps: `{ seconds, nanos }` for gRPC, RFC 3339 for JSON. */
+  time(ms: number): unknown;
+  /** Durations: `{ seconds, nanos }` for gRPC, `"3.5s"` for JSON. */
+  duration(ms: number): unknown;
+  /** Bytes: a Buffer for gRPC, base64 for JSON. */
+  bytes(b: Buffer): unknown;
+  /** Enums as their numbers (directly encodable by protobufjs; REST's `$alt=json;enum-encoding=int`). */
+  numericEnums: boolean;
+}
+
+const GRPC_FORM: WireForm = { time: msToSecondsNanos, duration: msToSecondsNanos, bytes: (b) => b, numericEnums: false };
+const GRPC_NUMERIC_FORM: WireForm = { ...GRPC_FORM, numericEnums: true };
+const JSON_FORM: WireForm = { time: formatTimestampJson, duration: formatDurationJson, bytes: (b) => b.toString('base64'), numericEnums: false };
+const JSON_NUMERIC_FORM: WireForm = { ...JSON_FORM, numericEnums: true };
+
+function enumOut<T extends readonly string[]>(values: T, v: T[number], form: WireForm): string | number {
+  return form.numericEnums ? values.indexOf(v) : v;
+}
+
+function renderQueue(q: QueueRecord, form: WireForm): Record<string, unknown> {
   const out: Record<string, unknown> = {
     name: q.name,
     rateLimits: { ...q.rateLimits },
     retryConfig: {
       maxAttempts: q.retryConfig.maxAttempts,
-      maxRetryDuration: msToSecondsNanos(q.retryConfig.maxRetryDurationMs),
-      minBackoff: msToSecondsNanos(q.retryConfig.minBackoffMs),
-      maxBackoff: msToSecondsNanos(q.retryConfig.maxBackoffMs),
+      maxRetryDuration: form.duration(q.retryConfig.maxRetryDurationMs),
+      minBackoff: form.duration(q.retryConfig.minBackoffMs),
+      maxBackoff: form.duration(q.retryConfig.maxBackoffMs),
       maxDoublings: q.retryConfig.maxDoublings,
     },
-    state: q.state,
+    state: enumOut(QUEUE_STATES, q.state, form),
   };
-  if (q.purgeTimeMs !== undefined) out.purgeTime = msToSecondsNanos(q.purgeTimeMs);
+  if (q.purgeTimeMs !== undefined) out.purgeTime = form.time(q.purgeTimeMs);
   if (q.stackdriverSamplingRatio !== undefined) out.stackdriverLoggingConfig = { samplingRatio: q.stackdriverSamplingRatio };
   return out;
+}
+
+function renderTask(t: TaskRecord, view: TaskView, form: WireForm): Record<string, unknown> {
+  const http: Record<string, unknown> = {
+    url: t.http.url,
+    httpMethod: enumOut(HTTP_METHODS, t.http.httpMethod, form),
+    headers: t.http.headers,
+  };
+  if (view === 'FULL' && t.http.body !== undefined) http.body = form.bytes(t.http.body);
+  const auth = t.http.auth;
+  // An unset audience or scope is left out: proto3 does not tell it from "" on the wire.
+  if (auth?.kind === 'oidc') http.oidcToken = { serviceAccountEmail: auth.serviceAccountEmail, ...(auth.audience ? { audience: auth.audience } : {}) };
+  if (auth?.kind === 'oauth') http.oauthToken = { serviceAccountEmail: auth.serviceAccountEmail, ...(auth.scope ? { scope: auth.scope } : {}) };
+  const out: Record<string, unknown> = {
+    name: t.name,
+    httpRequest: http,
+    scheduleTime: form.time(t.scheduleTimeMs),
+    createTime: form.time(t.createTimeMs),
+    dispatchDeadline: form.duration(t.dispatchDeadlineMs),
+    dispatchCount: t.dispatchCount,
+    responseCount: t.responseCount,
+    view: enumOut(VIEWS, view, form),
+  };
+  if (t.firstAttempt) out.firstAttempt = { dispatchTime: form.time(t.firstAttempt.dispatchTimeMs) };
+  if (t.lastAttempt) {
+    const a = t.lastAttempt;
+    const last: Record<string, unknown> = { scheduleTime: form.time(a.scheduleTimeMs), dispatchTime: form.time(a.dispatchTimeMs) };
+    if (a.responseTimeMs !== undefined) last.responseTime = form.time(a.responseTimeMs);
+    if (a.responseStatus) last.responseStatus = { code: a.responseStatus.code, message: a.responseStatus.message };
+    out.lastAttempt = last;
+  }
+  return out;
+}
+
+/** A Queue message for grpc-js. */
+export function queueToGrpc(q: QueueRecord): Record<string, unknown> {
+  return renderQueue(q, GRPC_FORM);
 }
 
 /**
@@ -200,37 +262,7 @@ export function queueToGrpc(q: QueueRecord): Record<string, unknown> {
  * object directly encodable by protobufjs' `Type.encode` (no `fromObject` pass).
  */
 export function taskToGrpc(t: TaskRecord, view: TaskView, numericEnums = false): Record<string, unknown> {
-  const http: Record<string, unknown> = {
-    url: t.http.url,
-    httpMethod: numericEnums ? HTTP_METHODS.indexOf(t.http.httpMethod) : t.http.httpMethod,
-    headers: t.http.headers,
-  };
-  if (view === 'FULL' && t.http.body !== undefined) http.body = t.http.body;
-  const auth = t.http.auth;
-  if (auth?.kind === 'oidc') http.oidcToken = { serviceAccountEmail: auth.serviceAccountEmail, audience: auth.audience ?? '' };
-  if (auth?.kind === 'oauth') http.oauthToken = { serviceAccountEmail: auth.serviceAccountEmail, scope: auth.scope ?? '' };
-  const out: Record<string, unknown> = {
-    name: t.name,
-    httpRequest: http,
-    scheduleTime: msToSecondsNanos(t.scheduleTimeMs),
-    createTime: msToSecondsNanos(t.createTimeMs),
-    dispatchDeadline: msToSecondsNanos(t.dispatchDeadlineMs),
-    dispatchCount: t.dispatchCount,
-    responseCount: t.responseCount,
-    view: numericEnums ? VIEWS.indexOf(view) : view,
-  };
-  if (t.firstAttempt) out.firstAttempt = { dispatchTime: msToSecondsNanos(t.firstAttempt.dispatchTimeMs) };
-  if (t.lastAttempt) {
-    const a = t.lastAttempt;
-    const last: Record<string, unknown> = {
-      scheduleTime: msToSecondsNanos(a.scheduleTimeMs),
-      dispatchTime: msToSecondsNanos(a.dispatchTimeMs),
-    };
-    if (a.responseTimeMs !== undefined) last.responseTime = msToSecondsNanos(a.responseTimeMs);
-    if (a.responseStatus) last.responseStatus = { code: a.responseStatus.code, message: a.responseStatus.message };
-    out.lastAttempt = last;
-  }
-  return out;
+  return renderTask(t, view, numericEnums ? GRPC_NUMERIC_FORM : GRPC_FORM);
 }
 
 // ---- REST in ------------------------------------------------------------------------------------
@@ -382,60 +414,12 @@ export interface JsonStyle {
   numericEnums: boolean;
 }
 
-function enumOut<T extends readonly string[]>(values: T, v: T[number], style: JsonStyle): string | number {
-  return style.numericEnums ? values.indexOf(v) : v;
-}
-
 /** A Queue in proto3 JSON. */
 export function queueToJson(q: QueueRecord, style: JsonStyle): Record<string, unknown> {
-  const out: Record<string, unknown> = {
-    name: q.name,
-    rateLimits: { ...q.rateLimits },
-    retryConfig: {
-      maxAttempts: q.retryConfig.maxAttempts,
-      maxRetryDuration: formatDurationJson(q.retryConfig.maxRetryDurationMs),
-      minBackoff: formatDurationJson(q.retryConfig.minBackoffMs),
-      maxBackoff: formatDurationJson(q.retryConfig.maxBackoffMs),
-      maxDoublings: q.retryConfig.maxDoublings,
-    },
-    state: enumOut(QUEUE_STATES, q.state, style),
-  };
-  if (q.purgeTimeMs !== undefined) out.purgeTime = formatTimestampJson(q.purgeTimeMs);
-  if (q.stackdriverSamplingRatio !== undefined) out.stackdriverLoggingConfig = { samplingRatio: q.stackdriverSamplingRatio };
-  return out;
+  return renderQueue(q, style.numericEnums ? JSON_NUMERIC_FORM : JSON_FORM);
 }
 
 /** A Task in proto3 JSON. */
 export function taskToJson(t: TaskRecord, view: TaskView, style: JsonStyle): Record<string, unknown> {
-  const http: Record<string, unknown> = {
-    url: t.http.url,
-    httpMethod: enumOut(HTTP_METHODS, t.http.httpMethod, style),
-    headers: t.http.headers,
-  };
-  if (view === 'FULL' && t.http.body !== undefined) http.body = t.http.body.toString('base64');
-  const auth = t.http.auth;
-  if (auth?.kind === 'oidc') http.oidcToken = { serviceAccountEmail: auth.serviceAccountEmail, ...(auth.audience ? { audience: auth.audience } : {}) };
-  if (auth?.kind === 'oauth') http.oauthToken = { serviceAccountEmail: auth.serviceAccountEmail, ...(auth.scope ? { scope: auth.scope } : {}) };
-  const out: Record<string, unknown> = {
-    name: t.name,
-    httpRequest: http,
-    scheduleTime: formatTimestampJson(t.scheduleTimeMs),
-    createTime: formatTimestampJson(t.createTimeMs),
-    dispatchDeadline: formatDurationJson(t.dispatchDeadlineMs),
-    dispatchCount: t.dispatchCount,
-    responseCount: t.responseCount,
-    view: enumOut(VIEWS, view, style),
-  };
-  if (t.firstAttempt) out.firstAttempt = { dispatchTime: formatTimestampJson(t.firstAttempt.dispatchTimeMs) };
-  if (t.lastAttempt) {
-    const a = t.lastAttempt;
-    const last: Record<string, unknown> = {
-      scheduleTime: formatTimestampJson(a.scheduleTimeMs),
-      dispatchTime: formatTimestampJson(a.dispatchTimeMs),
-    };
-    if (a.responseTimeMs !== undefined) last.responseTime = formatTimestampJson(a.responseTimeMs);
-    if (a.responseStatus) last.responseStatus = { code: a.responseStatus.code, message: a.responseStatus.message };
-    out.lastAttempt = last;
-  }
-  return out;
+  return renderTask(t, view, style.numericEnums ? JSON_NUMERIC_FORM : JSON_FORM);
 }
