@@ -26,19 +26,12 @@ import * as grpc from '@grpc/grpc-js';
 import { CloudTasksClient } from '@google-cloud/tasks';
 import { PassThroughClient } from 'google-auth-library';
 import { startEmulator } from '../src/emulator/index.js';
+import { intEnv } from './_env.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const THIS_FILE = fileURLToPath(import.meta.url);
 const PROJECT_LOCATION = 'projects/local-project/locations/us-central1';
 const ROLE_ENV = 'BENCH_EMULATOR_ROLE';
-
-function intEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got '${raw}'`);
-  return value;
-}
 
 // ---- receiver -------------------------------------------------------------------------------------
 

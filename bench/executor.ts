@@ -48,6 +48,7 @@ import { makeMetrics } from '../src/executor/metrics.js';
 import { traceFields } from '../src/executor/trace.js';
 import { makeLogger } from '../src/log.js';
 import { makeModuleRunner } from '../src/work/module.js';
+import { intEnv } from './_env.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const THIS_FILE = fileURLToPath(import.meta.url);
@@ -176,14 +177,6 @@ type Autocannon = (options: {
 }) => Promise<AutocannonResult>;
 
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
-
-function intEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got '${raw}'`);
-  return value;
-}
 
 /** A binary SvcWorkRequest like the original client's, with or without a webhook. */
 function workRequest(withWebhook: boolean): Buffer {
