@@ -123,12 +123,29 @@ export interface GrpcTask {
   dispatchDeadline?: SecondsNanos | null;
 }
 
-/** Queue input from a gRPC Queue message. */
-export function queueFromGrpc(q: GrpcQueue | null | undefined): QueueInput {
-  if (q === undefined || q === null) throw invalidArgument('queue is required.');
+/** The fields of a Queue message both wire forms carry alike; only durations are written differently. */
+interface QueueFields<D> {
+  name?: string | undefined;
+  rateLimits?: { maxDispatchesPerSecond?: number | undefined; maxConcurrentDispatches?: number | undefined } | null | undefined;
+  retryConfig?:
+    | {
+        maxAttempts?: number | undefined;
+        maxDoublings?: number | undefined;
+        minBackoff?: D | null | undefined;
+        maxBackoff?: D | null | undefined;
+        maxRetryDuration?: D | null | undefined;
+      }
+    | null
+    | undefined;
+  state?: unknown;
+  stackdriverLoggingConfig?: { samplingRatio?: number | undefined } | null | undefined;
+}
+
+/** Builds the engine's QueueInput from either wire form; `duration` reads that form's durations (undefined when unset). */
+function queueInputOf<D>(q: QueueFields<D>, appEngineRoutingOverride: boolean, duration: (v: D | null | undefined, field: string) => number | undefined): QueueInput {
   const input: QueueInput = {};
   if (q.name) input.name = q.name;
-  if (q.appEngineRoutingOverride) input.appEngineRoutingOverride = true;
+  if (appEngineRoutingOverride) input.appEngineRoutingOverride = true;
   if (q.rateLimits) {
     input.rateLimits = {};
     if (q.rateLimits.maxDispatchesPerSecond !== undefined) input.rateLimits.maxDispatchesPerSecond = q.rateLimits.maxDispatchesPerSecond;
@@ -139,9 +156,9 @@ export function queueFromGrpc(q: GrpcQueue | null | undefined): QueueInput {
     input.retryConfig = {};
     if (r.maxAttempts !== undefined) input.retryConfig.maxAttempts = r.maxAttempts;
     if (r.maxDoublings !== undefined) input.retryConfig.maxDoublings = r.maxDoublings;
-    const minB = secondsNanosToMs(r.minBackoff);
-    const maxB = secondsNanosToMs(r.maxBackoff);
-    const maxD = secondsNanosToMs(r.maxRetryDuration);
+    const minB = duration(r.minBackoff, 'retryConfig.minBackoff');
+    const maxB = duration(r.maxBackoff, 'retryConfig.maxBackoff');
+    const maxD = duration(r.maxRetryDuration, 'retryConfig.maxRetryDuration');
     if (minB !== undefined) input.retryConfig.minBackoffMs = minB;
     if (maxB !== undefined) input.retryConfig.maxBackoffMs = maxB;
     if (maxD !== undefined) input.retryConfig.maxRetryDurationMs = maxD;
@@ -150,6 +167,12 @@ export function queueFromGrpc(q: GrpcQueue | null | undefined): QueueInput {
   if (state) input.state = state;
   if (q.stackdriverLoggingConfig) input.stackdriverSamplingRatio = q.stackdriverLoggingConfig.samplingRatio ?? 0;
   return input;
+}
+
+/** Queue input from a gRPC Queue message. */
+export function queueFromGrpc(q: GrpcQueue | null | undefined): QueueInput {
+  if (q === undefined || q === null) throw invalidArgument('queue is required.');
+  return queueInputOf(q, Boolean(q.appEngineRoutingOverride), secondsNanosToMs);
 }
 
 /** Task input from a gRPC Task message. */
@@ -349,29 +372,8 @@ function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, what: stri
 export function queueFromJson(json: unknown): QueueInput {
   if (json === undefined || json === null) throw invalidArgument('queue is required.');
   const q = parseOrThrow(restQueueSchema, camelizeKeys(json), 'queue');
-  const input: QueueInput = {};
-  if (q.name) input.name = q.name;
-  if (q.appEngineRoutingOverride && Object.keys(q.appEngineRoutingOverride).length > 0) input.appEngineRoutingOverride = true;
-  if (q.rateLimits) {
-    input.rateLimits = {};
-    if (q.rateLimits.maxDispatchesPerSecond !== undefined) input.rateLimits.maxDispatchesPerSecond = q.rateLimits.maxDispatchesPerSecond;
-    if (q.rateLimits.maxConcurrentDispatches !== undefined) input.rateLimits.maxConcurrentDispatches = q.rateLimits.maxConcurrentDispatches;
-  }
-  if (q.retryConfig) {
-    const r = q.retryConfig;
-    input.retryConfig = {};
-    if (r.maxAttempts !== undefined) input.retryConfig.maxAttempts = r.maxAttempts;
-    if (r.maxDoublings !== undefined) input.retryConfig.maxDoublings = r.maxDoublings;
-    if (r.minBackoff !== undefined) input.retryConfig.minBackoffMs = parseDurationJson(r.minBackoff, 'retryConfig.minBackoff');
-    if (r.maxBackoff !== undefined) input.retryConfig.maxBackoffMs = parseDurationJson(r.maxBackoff, 'retryConfig.maxBackoff');
-    if (r.maxRetryDuration !== undefined) {
-      input.retryConfig.maxRetryDurationMs = parseDurationJson(r.maxRetryDuration, 'retryConfig.maxRetryDuration');
-    }
-  }
-  const state = queueStateOf(q.state);
-  if (state) input.state = state;
-  if (q.stackdriverLoggingConfig) input.stackdriverSamplingRatio = q.stackdriverLoggingConfig.samplingRatio ?? 0;
-  return input;
+  const appEngine = q.appEngineRoutingOverride !== undefined && Object.keys(q.appEngineRoutingOverride).length > 0;
+  return queueInputOf(q, appEngine, (v, field) => (v === undefined || v === null ? undefined : parseDurationJson(v, field)));
 }
 
 /** Task input from a REST Task JSON object. */
