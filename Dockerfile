@@ -10,7 +10,8 @@
 # Stage 1 compiles TypeScript with the dev dependencies; stage 2 holds only the compiled code, the
 # files it reads at runtime and the production dependencies.
 
-ARG NODE_VERSION=22
+# The current LTS; package.json `engines` allows 22.19 and later (undici 8 needs it).
+ARG NODE_VERSION=24
 
 # ---- build: dev dependencies + tsc ----------------------------------------------------------------
 FROM node:${NODE_VERSION}-bookworm-slim AS build

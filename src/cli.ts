@@ -3,6 +3,8 @@
  * The `executor` command. Each subcommand lives in the module that owns it and is imported lazily,
  * so `executor serve` never loads the emulator and vice versa.
  */
+// First: on an unsupported Node this prints one line and exits before anything else loads.
+import './node-version.js';
 import { CodedError } from './errors.js';
 
 /** A subcommand: receives its own arguments, resolves when the command is done (servers: on shutdown). */

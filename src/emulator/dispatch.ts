@@ -81,7 +81,7 @@ export class Pusher {
 
 /**
  * Collects one push's outcome. A class rather than an object of closures: one small allocation per
- * push. undici's Agent drives handlers through this classic callback set.
+ * push. undici's Agent drives it through the controller-based handler API (undici 7+).
  */
 class PushHandler implements Dispatcher.DispatchHandler {
   private status = 0;
@@ -92,27 +92,23 @@ class PushHandler implements Dispatcher.DispatchHandler {
     private readonly timeoutMs: number,
   ) {}
 
-  onConnect(): void {}
+  /** Required by undici's handler contract; nothing to do before the request goes out. */
+  onRequestStart(): void {}
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     this.status = statusCode;
-    for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-      const name = rawHeaders[i]!;
-      if (name.length === 11 && name.toString('latin1').toLowerCase() === 'retry-after') this.retryAfter = rawHeaders[i + 1]!.toString('latin1');
-    }
-    return true;
+    const retryAfter = headers['retry-after'];
+    if (retryAfter !== undefined) this.retryAfter = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
   }
 
   /** The target's answer body is not used; it is discarded as it streams in. */
-  onData(): boolean {
-    return true;
-  }
+  onResponseData(): void {}
 
-  onComplete(): void {
+  onResponseEnd(): void {
     this.resolve(this.answered());
   }
 
-  onError(err: Error): void {
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
       this.resolve({ kind: 'timeout', message: `no response within the dispatch deadline (${this.timeoutMs / 1000}s)` });
     } else if (this.status !== 0 && !(err instanceof undiciErrors.ClientDestroyedError)) {

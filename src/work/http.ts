@@ -4,13 +4,13 @@
  * 408, 429 and 5xx retryable, any other status permanent; no answer in time, or no connection,
  * retryable.
  *
- * Requests go through the global `fetch` with a dispatcher from the undici package: one pooled
- * keep-alive Agent for the process, closed at shutdown. The global fetch (rather than undici's
- * own `request`) is what interceptors such as nock can see, so the contract is testable without
- * a real worker; the pool and its timeouts are undici's either way.
+ * Requests go through the undici package's `fetch` with its own pooled keep-alive Agent, closed at
+ * shutdown. Both come from the same package on purpose: Node's global fetch bundles another undici
+ * whose handler API a newer package Agent rejects ("invalid onRequestStart method"). nock (15+)
+ * intercepts this fetch too, so the contract stays testable without a real worker.
  */
 import type { ReadableStreamReadResult } from 'node:stream/web';
-import { Agent } from 'undici';
+import { Agent, fetch, type Response } from 'undici';
 import { CodedError } from '../errors.js';
 import { HeadCollector } from './bounded.js';
 import { describeAbort, startDeadline, type Deadline } from './deadline.js';
@@ -38,11 +38,8 @@ export function makeHttpRunner(url: string, options: RunnerOptions): Runner {
   const { timeoutMs, maxOutputBytes } = options;
   // The run's own deadline governs; undici's per-phase timeouts only need to be no shorter.
   const agent = new Agent({ keepAliveTimeout: 10_000, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-  // Node's fetch takes any undici Dispatcher, but the types of its bundled undici and of the
-  // undici package differ between versions; spread as a plain object, the option type-checks everywhere.
-  const pool: object = { dispatcher: agent };
-  // Runs in flight, so close() can abort them through their own signals: tearing down the pool
-  // does not settle a fetch made through Node's bundled undici.
+  // Runs in flight, so close() can abort them through their own signals rather than relying on
+  // the pool's teardown to settle them.
   const inFlight = new Set<Deadline>();
 
   return {
@@ -65,7 +62,7 @@ export function makeHttpRunner(url: string, options: RunnerOptions): Runner {
           signal: deadline.signal,
           // A redirect means WORKER_URL is out of date; following it would re-send the job elsewhere.
           redirect: 'manual',
-          ...pool,
+          dispatcher: agent,
         });
         const status = response.status;
         if (status >= 200 && status < 300) {

@@ -37,8 +37,8 @@ describe('Dockerfile', () => {
     expect(existsSync(join(ROOT, 'src/cli.ts'))).toBe(true);
   });
 
-  it('runs on Node 22 slim with production dependencies only', () => {
-    expect(runtime.from).toMatch(/^node:22(\.\d+)*-(bookworm-)?slim$/);
+  it('runs on Node 24 (the current LTS) slim with production dependencies only', () => {
+    expect(runtime.from).toMatch(/^node:24(\.\d+)*-(bookworm-)?slim$/);
     expect(build.from).toBe(runtime.from);
     const installs = runs(runtime).filter((r) => r.includes('npm ci'));
     expect(installs).toHaveLength(1);

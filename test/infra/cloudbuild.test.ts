@@ -43,8 +43,8 @@ describe('cloudbuild.yaml', () => {
   });
 
   it('installs and tests with Node 22 before building anything', () => {
-    const install = build.steps.findIndex((s) => s.name === 'node:22' && /^npm ci\b/.test(stepText(s)));
-    const test = build.steps.findIndex((s) => s.name === 'node:22' && /^npm test\b/.test(stepText(s)));
+    const install = build.steps.findIndex((s) => s.name === 'node:24' && /^npm ci\b/.test(stepText(s)));
+    const test = build.steps.findIndex((s) => s.name === 'node:24' && /^npm test\b/.test(stepText(s)));
     const docker = stepIndex(/\bbuild\b.*--file=Dockerfile/);
     expect(install).toBeGreaterThanOrEqual(0);
     expect(test).toBeGreaterThan(install);

@@ -128,7 +128,7 @@ export function evalExpr(expr: string, scope: Scope): unknown {
   if (/^"[^"$]*"$/.test(e)) return e.slice(1, -1);
   if ((m = /^var\.([\w.]+)$/.exec(e))) return walk(scope.vars, m[1]!.split('.'), e);
   if ((m = /^local\.([\w.]+)$/.exec(e))) return walk(scope.locals, m[1]!.split('.'), e);
-  if ((m = /^each\.key$/.exec(e))) {
+  if (e === 'each.key') {
     if (!scope.each) throw new UnsupportedExpression(e);
     return scope.each.key;
   }

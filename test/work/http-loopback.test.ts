@@ -1,6 +1,6 @@
 /**
  * The HTTP runner against a real server on loopback, without nock: proves the production path
- * (global fetch over the pooled undici Agent) works, reuses connections, and times out for real.
+ * (undici's fetch over its pooled Agent) works, reuses connections, and times out for real.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -56,6 +56,16 @@ describe('HTTP runner over a real connection', () => {
     const runner = makeHttpRunner(`${base}/slow`, makeOptions({ timeoutMs: 100 }));
     handle = () => undefined; // never answers
     expect(await runner.run(makeJob(), makeCtx())).toMatchObject({ kind: 'retryable', error: { type: 'Timeout' } });
+    await runner.close();
+  });
+
+  it('reports Aborted when the executor shuts down mid-request', async () => {
+    const runner = makeHttpRunner(`${base}/hang`, makeOptions({ timeoutMs: 60_000 }));
+    handle = () => undefined; // never answers
+    const controller = new AbortController();
+    const pending = runner.run(makeJob(), makeCtx({ signal: controller.signal }));
+    setTimeout(() => controller.abort(), 20);
+    expect(await pending).toMatchObject({ kind: 'retryable', error: { type: 'Aborted' } });
     await runner.close();
   });
 
