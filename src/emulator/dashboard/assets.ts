@@ -30,6 +30,7 @@ h3 { font-size: 1rem; margin: 0 0 .25rem; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 thead th { font-size: 12px; color: var(--muted); font-weight: 600; white-space: nowrap; }
+.queues th[scope=row] a { white-space: nowrap; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .badge { display: inline-block; padding: 0 .45rem; border-radius: 1rem; font-size: 12px; border: 1px solid currentColor; font-weight: 500; }
 .state-running, .outcome-succeeded { color: var(--ok); }
@@ -41,10 +42,10 @@ button:hover { border-color: var(--accent); }
 button:focus-visible, a:focus-visible, summary:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
 button.danger { color: var(--bad); }
 button[disabled] { opacity: .6; cursor: progress; }
-.chain { list-style: none; padding: 0; margin: 0; display: grid; grid-template-columns: repeat(auto-fit, minmax(16rem, 1fr)); gap: .75rem; }
+.chain { list-style: none; padding: 0; margin: 0; display: grid; grid-template-columns: repeat(auto-fit, minmax(13rem, 1fr)); gap: .75rem; }
 .hop { position: relative; border: 1px solid var(--line); border-radius: 8px; padding: .6rem .75rem; background: var(--card); }
 .hop p { margin: .15rem 0; }
-@media (min-width: 50rem) { .hop + .hop::before { content: "→"; position: absolute; left: -.7rem; top: .5rem; color: var(--muted); } }
+@media (min-width: 50rem) { .hop + .hop::before { content: "→"; position: absolute; left: -.68rem; top: 1.2rem; color: var(--muted); font-weight: 600; } }
 .chart { margin: .35rem 0 0; }
 .chart svg { width: 100%; height: 56px; display: block; }
 .chart figcaption { font-size: 11px; color: var(--muted); }
@@ -71,6 +72,10 @@ summary { cursor: pointer; }
 .facts dd { margin: 0; overflow-wrap: anywhere; }
 .kv th { width: 14rem; font-weight: 500; overflow-wrap: anywhere; }
 .kv td { overflow-wrap: anywhere; }
+.notifications, .tasks { min-width: 36rem; }
+.notifications th[scope=row] { white-space: nowrap; }
+.notifications details pre { max-width: 40rem; }
+.notifications .error { font-size: 12px; }
 .pager { display: flex; gap: 1rem; margin: .75rem 0; }
 @media (max-width: 40rem) {
   main { padding: 0 .5rem 2rem; }
@@ -78,6 +83,8 @@ summary { cursor: pointer; }
   .queues tr { display: grid; grid-template-columns: 1fr 1fr; border-bottom: 1px solid var(--line); padding: .35rem 0; }
   .queues th, .queues td { border: 0; padding: .1rem .25rem; text-align: left; }
   .queues th[scope=row], .queues td:last-child { grid-column: 1 / -1; }
+  .queues td[data-label]::before { content: attr(data-label) ": "; color: var(--muted); font-size: 12px; }
+  .queues td[data-label="Rate limits"], .queues td[data-label="Retries"] { grid-column: 1 / -1; }
   .kv th { width: auto; }
 }
 `;

@@ -13,7 +13,7 @@ import { SCRIPT, STYLES } from './assets.js';
 import type { ChainView } from './chain.js';
 import type { Html } from './html.js';
 import { LiveUpdates } from './live.js';
-import { layout, notFoundMain, overviewMain, queueMain, taskMain, type OverviewData } from './render.js';
+import { CHART_SECONDS, layout, notFoundMain, overviewMain, queueMain, taskMain, type OverviewData } from './render.js';
 import { QueueSeries } from './series.js';
 
 /** Tasks per page of a queue's task list. */
@@ -56,9 +56,10 @@ export function makeDashboard(options: { engine: Engine; logger: Logger }): Dash
     if (chain !== undefined) {
       data.chain = chain;
       data.tierSeries = chain.tiers.map((t, i) => ({
-        delivered: series.window(t.queue),
-        forwarded: series.window(chain!.tiers[i + 1]?.queue ?? ''),
+        delivered: series.window(t.queue, CHART_SECONDS),
+        forwarded: series.window(chain!.tiers[i + 1]?.queue ?? '', CHART_SECONDS),
       }));
+      if (chain.notifierQueue !== undefined) data.notifierSeries = series.window(chain.notifierQueue, CHART_SECONDS);
       const dl = chain.deadLetterQueue;
       const dlSummary = dl === undefined ? undefined : queues.find((q) => q.queue.name === dl);
       if (dl !== undefined && dlSummary !== undefined) data.deadLetters = { tasks: engine.listTasks(dl, DEAD_LETTERS_SHOWN).items, total: dlSummary.tasks };

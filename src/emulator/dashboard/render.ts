@@ -11,12 +11,17 @@ import { decodeTaskBody } from './decode-body.js';
 import { html, type Html } from './html.js';
 import type { Bucket } from './series.js';
 
+/** Seconds of activity the chain's charts and totals cover. */
+export const CHART_SECONDS = 30;
+
 /** What the overview shows. */
 export interface OverviewData {
   queues: Array<QueueSummary & { rate: number }>;
   chain?: ChainView;
   /** Per tier (same order as chain.tiers): its queue's last minute, and the next tier's creations. */
   tierSeries: Array<{ delivered: Bucket[]; forwarded: Bucket[] }>;
+  /** The notifier queue's activity over the same window. */
+  notifierSeries?: Bucket[];
   /** The first dead letters, when the chain names a dead-letter queue. */
   deadLetters?: { tasks: TaskRecord[]; total: number };
   notifications?: readonly NotificationView[];
@@ -74,16 +79,22 @@ function retrySummary(q: QueueRecord): string {
   return `${r.maxAttempts === -1 ? 'unlimited' : r.maxAttempts} attempts, backoff ${seconds(r.minBackoffMs)}–${seconds(r.maxBackoffMs)}, ${r.maxDoublings} doublings`;
 }
 
+const parentOf = (name: string): string => name.replace(/\/queues\/[^/]+$/, '');
+
 /** The queues table. */
 export function queuesSection(queues: OverviewData['queues']): Html {
+  const parents = new Set(queues.map((s) => parentOf(s.queue.name)));
+  // One location (the usual case) is named once above the table rather than on every row.
+  const oneParent = parents.size === 1 ? [...parents][0] : undefined;
   return html`<section aria-labelledby="queues-h"><h2 id="queues-h">Queues</h2>
+${oneParent !== undefined ? html`<p class="sub">${oneParent}</p>` : ''}
 ${
   queues.length === 0
     ? html`<p>No queues yet. Create one with the API or a queues file.</p>`
     : html`<div class="scroll"><table class="queues"><thead><tr><th scope="col">Queue</th><th scope="col">State</th><th scope="col">Tasks</th><th scope="col">In flight</th><th scope="col">Dispatches/s</th><th scope="col">Rate limits</th><th scope="col">Retries</th><th scope="col">Actions</th></tr></thead><tbody>
 ${queues.map(
   (s) =>
-    html`<tr data-queue-row="${s.queue.name}"><th scope="row">${queueLink(s.queue.name)}<div class="sub">${s.queue.name.replace(/\/queues\/[^/]+$/, '')}</div></th><td>${stateBadge(s.queue.state)}</td><td class="num" data-tasks>${s.tasks}</td><td class="num">${s.inFlight}</td><td class="num">${s.rate.toFixed(1)}</td><td>${s.queue.rateLimits.maxDispatchesPerSecond}/s, burst ${s.queue.rateLimits.maxBurstSize}, ${s.queue.rateLimits.maxConcurrentDispatches} concurrent</td><td>${retrySummary(s.queue)}</td><td>${queueActions(s.queue)}</td></tr>\n`,
+    html`<tr data-queue-row="${s.queue.name}"><th scope="row">${queueLink(s.queue.name)}${oneParent === undefined ? html`<div class="sub">${parentOf(s.queue.name)}</div>` : ''}</th><td data-label="State">${stateBadge(s.queue.state)}</td><td class="num" data-label="Tasks" data-tasks>${s.tasks}</td><td class="num" data-label="In flight">${s.inFlight}</td><td class="num" data-label="Dispatches/s">${s.rate.toFixed(1)}</td><td data-label="Rate limits">${s.queue.rateLimits.maxDispatchesPerSecond}/s, burst ${s.queue.rateLimits.maxBurstSize}, ${s.queue.rateLimits.maxConcurrentDispatches} concurrent</td><td data-label="Retries">${retrySummary(s.queue)}</td><td>${queueActions(s.queue)}</td></tr>\n`,
 )}</tbody></table></div>`
 }</section>`;
 }
@@ -104,14 +115,14 @@ export function tierChart(label: string, delivered: Bucket[], forwarded: Bucket[
   const points = (values: number[]): string =>
     values.map((v, i) => `${((i / n) * w).toFixed(1)},${(h - 2 - (v / max) * (h - 4)).toFixed(1)}`).join(' ');
   const totals = `${sum(delivered, (b) => b.dispatched)} delivered, ${sum(delivered, (b) => b.failed)} retried${forwarded !== undefined ? `, ${sum(forwarded, (b) => b.created)} forwarded` : ''}`;
-  return html`<figure class="chart"><svg viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="${label}, last 60 seconds: ${totals} (peak ${max}/s)" preserveAspectRatio="none">
+  return html`<figure class="chart"><svg viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="${label}, last ${CHART_SECONDS} seconds: ${totals} (peak ${max}/s)" preserveAspectRatio="none">
 <line class="axis" x1="0" y1="${h - 1}" x2="${w}" y2="${h - 1}"/>
 ${lines.map((l) => html`<polyline class="${l.cls}" fill="none" points="${points(l.values)}"/>`)}
-</svg><figcaption>last 60 s, peak ${max}/s</figcaption></figure>`;
+</svg><figcaption>last ${CHART_SECONDS} s, peak ${max}/s</figcaption></figure>`;
 }
 
 /** The chain: tier 1 → tier 2 → … → notifier → webhook, with each tier's activity. */
-export function chainSection(chain: ChainView, series: OverviewData['tierSeries'], queues: OverviewData['queues']): Html {
+export function chainSection(chain: ChainView, series: OverviewData['tierSeries'], queues: OverviewData['queues'], notifier?: Bucket[]): Html {
   const tasksOf = (name: string | undefined): number | undefined => queues.find((q) => q.queue.name === name)?.tasks;
   const last = chain.tiers.length - 1;
   return html`<section aria-labelledby="chain-h"><h2 id="chain-h">Chain</h2>
@@ -121,13 +132,18 @@ ${chain.tiers.map((t, i) => {
   const s = series[i]!;
   return html`<li class="hop" data-tier="${t.tier}"><h3>Tier ${t.tier}</h3>
 <p>${queueLink(t.queue)} · MAX_ATTEMPTS ${t.maxAttempts} · ${tasksOf(t.queue) ?? 0} waiting</p>
-<p class="totals">${sum(s.delivered, (b) => b.dispatched)} delivered · ${sum(s.delivered, (b) => b.failed)} retried${i < last ? html` · ${sum(s.forwarded, (b) => b.created)} forwarded` : ''} <span class="sub">(last 60 s)</span></p>
+<p class="totals">${sum(s.delivered, (b) => b.dispatched)} delivered · ${sum(s.delivered, (b) => b.failed)} retried${i < last ? html` · ${sum(s.forwarded, (b) => b.created)} forwarded` : ''} <span class="sub">(last ${CHART_SECONDS} s)</span></p>
 ${tierChart(`Tier ${t.tier}`, s.delivered, i < last ? s.forwarded : undefined)}
 <p class="sub">${t.url}</p></li>`;
 })}
 ${
   chain.notifierQueue !== undefined
-    ? html`<li class="hop"><h3>Notifier</h3><p>${queueLink(chain.notifierQueue)} · ${tasksOf(chain.notifierQueue) ?? 0} waiting</p><p class="sub">to each job's webhook</p></li>`
+    ? html`<li class="hop"><h3>Notifier</h3><p>${queueLink(chain.notifierQueue)} · ${tasksOf(chain.notifierQueue) ?? 0} waiting</p><p class="sub">to each job's webhook</p>${notifier !== undefined ? tierChart('Notifier', notifier, undefined) : ''}</li>`
+    : ''
+}
+${
+  chain.deadLetterQueue !== undefined
+    ? html`<li class="hop"><h3>Dead letters</h3><p>${queueLink(chain.deadLetterQueue)} · <a href="#dl-h">${tasksOf(chain.deadLetterQueue) ?? 0} held</a></p><p class="sub">undecodable bodies, with the error</p></li>`
     : ''
 }
 </ol></section>`;
@@ -178,24 +194,28 @@ ${bodyBlock(t, `dl-body-${key(t.name)}`, false)}
 }</section>`;
 }
 
+/** Notifications listed on the overview (the webhook's JSON has more). */
+const NOTIFICATIONS_SHOWN = 10;
+
 /** The webhook's last notifications with their bodies. */
 export function notificationsSection(list: readonly NotificationView[], jsonUrl: string): Html {
   return html`<section aria-labelledby="n-h"><h2 id="n-h">Last notifications</h2>
-<p class="sub">As the webhook received them (also as JSON: <a href="${jsonUrl}">${jsonUrl}</a>).</p>
+<p class="sub">As the webhook received them, newest first (more as JSON: <a href="${jsonUrl}">${jsonUrl}</a>).</p>
 ${
   list.length === 0
     ? html`<p>None yet.</p>`
-    : html`<ul class="cards">${list.slice(0, 20).map(
-        (n) => html`<li class="card notification outcome-${n.outcome}" data-job="${n.jobId ?? ''}"><p><span class="badge outcome-${n.outcome}">${n.outcome}</span> ${n.jobId ?? '(no id)'} · ${n.format}${n.tier !== undefined ? ` · tier ${n.tier}` : ''}${n.attempts !== undefined ? ` · ${n.attempts} attempts` : ''} · ${time(n.receivedAt)}</p>
-${n.error !== undefined ? html`<p class="error">${n.error}</p>` : ''}<details><summary>Body</summary><pre class="code">${n.body}</pre></details></li>`,
-      )}</ul>`
+    : html`<div class="scroll"><table class="notifications"><thead><tr><th scope="col">Job</th><th scope="col">Outcome</th><th scope="col">Format</th><th scope="col">Tier</th><th scope="col">Attempts</th><th scope="col">Received</th><th scope="col">Body</th></tr></thead><tbody>
+${list.slice(0, NOTIFICATIONS_SHOWN).map(
+  (n) =>
+    html`<tr class="notification" data-job="${n.jobId ?? ''}"><th scope="row">${n.jobId ?? '(no id)'}</th><td><span class="badge outcome-${n.outcome}">${n.outcome}</span>${n.error !== undefined ? html`<div class="error">${n.error}</div>` : ''}</td><td>${n.format}</td><td class="num">${n.tier ?? '—'}</td><td class="num">${n.attempts ?? '—'}</td><td>${time(n.receivedAt)}</td><td><details><summary>Show</summary><pre class="code">${n.body}</pre></details></td></tr>\n`,
+)}</tbody></table></div>`
 }</section>`;
 }
 
 /** The overview: chain, queues, dead letters, notifications. */
 export function overviewMain(d: OverviewData): Html {
   const sections: Html[] = [];
-  if (d.chain !== undefined && d.chain.tiers.length > 0) sections.push(chainSection(d.chain, d.tierSeries, d.queues));
+  if (d.chain !== undefined && d.chain.tiers.length > 0) sections.push(chainSection(d.chain, d.tierSeries, d.queues, d.notifierSeries));
   sections.push(queuesSection(d.queues));
   if (d.deadLetters !== undefined && d.chain?.deadLetterQueue !== undefined) sections.push(deadLettersSection(d.chain.deadLetterQueue, d.deadLetters, d.chain));
   if (d.notifications !== undefined && d.chain?.webhook !== undefined) sections.push(notificationsSection(d.notifications, d.chain.webhook.notificationsUrl));
