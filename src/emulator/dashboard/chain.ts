@@ -50,5 +50,7 @@ export interface ChainView {
     notificationsUrl: string;
     /** Its last notifications, newest first. */
     notifications(): readonly NotificationView[];
+    /** Jobs notified since start, by their first notification's outcome. */
+    totals?(): { succeeded: number; failed: number };
   };
 }

@@ -63,7 +63,11 @@ export function makeDashboard(options: { engine: Engine; logger: Logger }): Dash
       const dl = chain.deadLetterQueue;
       const dlSummary = dl === undefined ? undefined : queues.find((q) => q.queue.name === dl);
       if (dl !== undefined && dlSummary !== undefined) data.deadLetters = { tasks: engine.listTasks(dl, DEAD_LETTERS_SHOWN).items, total: dlSummary.tasks };
-      if (chain.webhook !== undefined) data.notifications = chain.webhook.notifications();
+      if (chain.webhook !== undefined) {
+        data.notifications = chain.webhook.notifications();
+        const totals = chain.webhook.totals?.();
+        if (totals !== undefined) data.notificationTotals = totals;
+      }
     }
     return overviewMain(data);
   };

@@ -25,6 +25,8 @@ export interface OverviewData {
   /** The first dead letters, when the chain names a dead-letter queue. */
   deadLetters?: { tasks: TaskRecord[]; total: number };
   notifications?: readonly NotificationView[];
+  /** Jobs notified since start, by outcome. */
+  notificationTotals?: { succeeded: number; failed: number };
 }
 
 /** The whole page around a main section. */
@@ -198,8 +200,8 @@ ${bodyBlock(t, `dl-body-${key(t.name)}`, false)}
 const NOTIFICATIONS_SHOWN = 10;
 
 /** The webhook's last notifications with their bodies. */
-export function notificationsSection(list: readonly NotificationView[], jsonUrl: string): Html {
-  return html`<section aria-labelledby="n-h"><h2 id="n-h">Last notifications</h2>
+export function notificationsSection(list: readonly NotificationView[], jsonUrl: string, totals?: { succeeded: number; failed: number }): Html {
+  return html`<section aria-labelledby="n-h"><h2 id="n-h">Last notifications${totals !== undefined ? html` <span class="count">of ${totals.succeeded + totals.failed} jobs: <span class="outcome-succeeded">${totals.succeeded} succeeded</span>, <span class="outcome-failed">${totals.failed} failed</span></span>` : ''}</h2>
 <p class="sub">As the webhook received them, newest first (more as JSON: <a href="${jsonUrl}">${jsonUrl}</a>).</p>
 ${
   list.length === 0
@@ -218,7 +220,7 @@ export function overviewMain(d: OverviewData): Html {
   if (d.chain !== undefined && d.chain.tiers.length > 0) sections.push(chainSection(d.chain, d.tierSeries, d.queues, d.notifierSeries));
   sections.push(queuesSection(d.queues));
   if (d.deadLetters !== undefined && d.chain?.deadLetterQueue !== undefined) sections.push(deadLettersSection(d.chain.deadLetterQueue, d.deadLetters, d.chain));
-  if (d.notifications !== undefined && d.chain?.webhook !== undefined) sections.push(notificationsSection(d.notifications, d.chain.webhook.notificationsUrl));
+  if (d.notifications !== undefined && d.chain?.webhook !== undefined) sections.push(notificationsSection(d.notifications, d.chain.webhook.notificationsUrl, d.notificationTotals));
   return html`<h1>Overview</h1>${sections}`;
 }
 
