@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import pino from 'pino';
+import { planBatch, submitBatch } from '../../../src/local/batch.js';
 import { GOOD_SOURCE_FILE, LOCAL_SERVICE_ACCOUNT } from '../../../src/local/defaults.js';
 import { parseDevArgs, type DevOptions } from '../../../src/local/dev-args.js';
 import { startStack, type Stack } from '../../../src/local/stack.js';
@@ -77,15 +78,20 @@ describe.skipIf(missing !== undefined && !inCi)('the dashboard in Chromium', () 
   });
 
   it('shows the tasks of a submitted batch, and a new one live without a reload', async () => {
-    for (let i = 0; i < 3; i++) {
-      await createTask('incoming', `${stack.tiers[0]!.url}/`, encodeRequest({ sourceFile: GOOD_SOURCE_FILE, webhookUrl: stack.webhookUrl, context: { id: `batch-${i}` } }, 'binary'));
-    }
+    // The demo batch's own submission path: the official client, one binary, one JSON, one envelope job.
+    await submitBatch(stack.client, planBatch(3, 0, 'mixed', 'batch'), {
+      queue: stack.incomingQueue,
+      url: `${stack.tiers[0]!.url}/`,
+      webhookUrl: stack.webhookUrl,
+      serviceAccount: LOCAL_SERVICE_ACCOUNT,
+      endpoint: { emulatorHost: stack.emulator.address },
+    });
     await page.goto(`${stack.emulator.url}/ui/queue?name=${encodeURIComponent(`${queues}/incoming`)}`);
     await expect(page.locator('tr[data-task-row]').count()).resolves.toBe(3);
     await page.evaluate(() => {
       (window as unknown as { loadedOnce: boolean }).loadedOnce = true;
     });
-    await createTask('incoming', `${stack.tiers[0]!.url}/`, encodeRequest({ sourceFile: GOOD_SOURCE_FILE, webhookUrl: stack.webhookUrl, context: { id: 'batch-3' } }, 'binary'));
+    await createTask('incoming', `${stack.tiers[0]!.url}/`, encodeRequest({ sourceFile: GOOD_SOURCE_FILE, webhookUrl: stack.webhookUrl, context: { id: 'live-1' } }, 'binary'));
     await page.locator('tr[data-task-row]').nth(3).waitFor();
     // Same document: the row came over the event stream, not from a navigation.
     expect(await page.evaluate(() => (window as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(true);
@@ -114,7 +120,8 @@ describe.skipIf(missing !== undefined && !inCi)('the dashboard in Chromium', () 
     await page.locator(`${row('incoming')} .badge.state-running`).waitFor();
     expect(await queueState('incoming')).toBe('RUNNING');
     await page.locator(`${row('incoming')} td[data-tasks]`, { hasText: /^0$/ }).waitFor();
-    await page.locator('.notification[data-job="batch-3"]').waitFor();
+    await page.locator('.notification[data-job="live-1"]').waitFor();
+    for (const id of ['batch-1', 'batch-2', 'batch-3']) await page.locator(`.notification[data-job="${id}"] .badge.outcome-succeeded`).waitFor();
   });
 
   it('lists a dead letter with its error and its body decoded', async () => {
