@@ -98,6 +98,7 @@ export async function runEmulatorCli(argv: string[]): Promise<void> {
       `  REST base URL: http://${address}/v2/`,
       `  OIDC issuer:   ${emulator.issuer}`,
       `  JWKS URL:      ${emulator.jwksUrl}`,
+      `  Dashboard:     http://${address}/ui/`,
       `export CLOUD_TASKS_EMULATOR_HOST=${address}`,
       '',
     ].join('\n'),

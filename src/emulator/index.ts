@@ -7,6 +7,7 @@ import { makeLogger, type Logger } from '../log.js';
 import { makeGrpcServer } from './api/grpc.js';
 import { makeRestHandler } from './api/rest.js';
 import { ApiError } from './api/status.js';
+import { makeDashboard, type ChainView } from './dashboard/index.js';
 import { Pusher } from './dispatch.js';
 import { Engine, type DroppedTask, type EngineStats } from './engine/engine.js';
 import { OidcSigner } from './oidc.js';
@@ -14,6 +15,7 @@ import { loadQueuesFile, type QueuesFile, type ResolvedQueue } from './queues-fi
 import { listenDual } from './server.js';
 
 export type { QueuesFile, QueuesFileQueue } from './queues-file.js';
+export type { ChainTier, ChainView, NotificationView } from './dashboard/index.js';
 export type { Logger };
 
 /** Options of {@link startEmulator}. */
@@ -46,6 +48,10 @@ export interface Emulator {
   readonly issuer: string;
   /** JWKS URL, for AUTH_JWKS_URL. */
   readonly jwksUrl: string;
+  /** The web dashboard (`GET /` from a browser serves it too). */
+  readonly dashboardUrl: string;
+  /** Shows the chain around the emulator on the dashboard: tiers, notifier, dead letters, notifications. */
+  showChain(chain: ChainView | undefined): void;
   /** Resolves once no RUNNING queue holds a task and no dispatch is in flight (rejects after timeoutMs, default 30s). */
   waitForIdle(options?: { timeoutMs?: number }): Promise<void>;
   /** Counters since start: tasks created, dispatch attempts, succeeded, failed attempts, dropped (gave up after retry limits), deleted. */
@@ -89,16 +95,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   }
 
   const grpcServer = makeGrpcServer(engine, logger);
+  const dashboard = makeDashboard({ engine, logger });
   const rest = makeRestHandler({
     engine,
     signer,
     logger,
     inspect: () => ({ stats: engine.stats(), droppedTasks: engine.droppedTasks() }),
+    ui: (req, res, path) => dashboard.handle(req, res, path),
   });
   let server;
   try {
     server = await listenDual({ host, port: options.port ?? 0, grpcServer, rest });
   } catch (err) {
+    dashboard.close();
     await pusher.close();
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') {
@@ -122,12 +131,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     url,
     issuer,
     jwksUrl,
+    dashboardUrl: `${url}/ui/`,
+    showChain: (chain) => dashboard.setChain(chain),
     waitForIdle: (o) => engine.waitForIdle(o?.timeoutMs),
     stats: () => engine.stats(),
     droppedTasks: () => engine.droppedTasks(),
     close: () => {
       closing ??= (async () => {
         engine.close();
+        dashboard.close();
         await server.close();
         await pusher.close();
       })();

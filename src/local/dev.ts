@@ -88,12 +88,13 @@ function banner(stack: Stack, options: DevOptions, logFile: string): string {
   const queuesUrl = `${e.url}/v2/${stack.incomingQueue.replace(/\/queues\/[^/]+$/, '/queues')}`;
   return [
     `executor dev — the whole chain on this machine (component logs: ${logFile})`,
+    `  dashboard ${e.dashboardUrl}  queues, tasks, dead letters and notifications, live`,
     `  emulator  ${e.address}  gRPC + REST; point your own client at it:`,
     `              export CLOUD_TASKS_EMULATOR_HOST=${e.address}`,
     `              curl ${queuesUrl}`,
     `  tier 1    ${tier1!.url}  MAX_ATTEMPTS ${tier1!.maxAttempts}, pushed from '${STACK_QUEUES.tier1}', forwards to '${STACK_QUEUES.tier2}'`,
     `  tier 2    ${tier2!.url}  MAX_ATTEMPTS ${tier2!.maxAttempts}, pushed from '${STACK_QUEUES.tier2}', last tier`,
-    `  webhook   ${stack.webhookUrl}  (counts: ${stack.webhook.url}/stats)`,
+    `  webhook   ${stack.webhookUrl}  (counts: ${stack.webhook.url}/stats, last notifications: ${stack.webhook.url}/notifications)`,
     `  OIDC on: the emulator signs every push, the tiers verify it against ${e.jwksUrl}`,
     '',
   ].join('\n');

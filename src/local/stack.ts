@@ -146,6 +146,18 @@ export async function startStack(options: DevOptions, logger: Logger): Promise<S
     const client = newEmulatorClient(emulator.address);
     stops.client = () => client.close();
 
+    const queuePath = (id: string): string => `projects/${project}/locations/${location}/queues/${id}`;
+    emulator.showChain({
+      tiers: [tier1, tier2].map((t) => ({ tier: t.tier, queue: queuePath(t.tier === 1 ? STACK_QUEUES.tier1 : STACK_QUEUES.tier2), url: t.url, maxAttempts: t.maxAttempts })),
+      notifierQueue: queuePath(STACK_QUEUES.notifier),
+      deadLetterQueue: queuePath(STACK_QUEUES.deadLetter),
+      webhook: {
+        notificationsUrl: `${webhook.url}/notifications`,
+        notifications: () => webhook.recent.list(),
+        totals: () => webhook.tally.snapshot(),
+      },
+    });
+
     return {
       emulator,
       tiers: [tier1, tier2],

@@ -7,13 +7,15 @@
  *   happens when someone resumes it): counted, 200.
  * - `POST` any other path — a notification: 200 when it decodes, 400 when it does not (the notifier
  *   queue then keeps it for inspection rather than the webhook swallowing garbage).
- * - `GET /stats` — the counts as JSON; `GET /health` — 200.
+ * - `GET /stats` — the counts as JSON; `GET /notifications` — the last 50 notifications with their
+ *   bodies, newest first; `GET /health` — 200.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { makeLogger } from '../log.js';
 import { decodeNotification, type DecodedNotification } from './notification.js';
+import { RecentNotifications } from './recent.js';
 import { Tally } from './tally.js';
 
 /** Notifications are small; anything bigger than Cloud Tasks' task limit is not one. */
@@ -41,6 +43,8 @@ export interface Webhook {
   readonly url: string;
   /** The counts. */
   readonly tally: Tally;
+  /** The last notifications with their bodies. */
+  readonly recent: RecentNotifications;
   /** Stops listening. */
   close(): Promise<void>;
 }
@@ -70,12 +74,14 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 export async function startWebhook(options: WebhookOptions = {}): Promise<Webhook> {
   const logger = options.logger ?? makeLogger({ level: 'silent' });
   const tally = new Tally();
+  const recent = new RecentNotifications();
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (req.method === 'GET' && path === '/health') return send(res, 200, { status: 'ok' });
     if (req.method === 'GET' && path === '/stats') return send(res, 200, { ...tally.snapshot(), jobs: tally.jobsNotified });
-    if (req.method !== 'POST') return send(res, 405, { error: 'POST a notification, or GET /stats or /health' });
+    if (req.method === 'GET' && path === '/notifications') return send(res, 200, { notifications: recent.list() });
+    if (req.method !== 'POST') return send(res, 405, { error: 'POST a notification, or GET /stats, /notifications or /health' });
 
     const body = await readBody(req);
     if (body === undefined) return send(res, 413, { error: `notification larger than ${MAX_BODY_BYTES} bytes` });
@@ -99,6 +105,7 @@ export async function startWebhook(options: WebhookOptions = {}): Promise<Webhoo
       ...(n.jobId !== undefined ? { jobId: n.jobId } : {}),
       ...(n.tier !== undefined ? { tier: n.tier } : {}),
     });
+    recent.add(body, n);
     // The job id and the error are the client's own bookkeeping, not payload: safe to log.
     logger.info(
       { task, jobId: n.jobId, outcome: n.outcome, format: n.format, tier: n.tier, attempts: n.attempts, error: n.error },
@@ -134,6 +141,7 @@ export async function startWebhook(options: WebhookOptions = {}): Promise<Webhoo
     port,
     url: `http://${urlHost}:${port}`,
     tally,
+    recent,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

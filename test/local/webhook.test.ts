@@ -84,6 +84,25 @@ describe('webhook receiver', () => {
     expect(stats).toMatchObject({ notifications: 1, succeeded: 1, jobs: 1 });
     expect((await fetch(`${webhook.url}/health`)).status).toBe(200);
   });
+
+  it('serves its last notifications with their bodies on GET /notifications, newest first', async () => {
+    await post('/notify', binaryResponse('n1', { type: 'Error', message: 'boom' }));
+    await post('/notify', Buffer.from(JSON.stringify({ context: { id: 'n2' } })), 'application/json');
+    const { notifications } = (await (await fetch(`${webhook.url}/notifications`)).json()) as { notifications: Array<Record<string, unknown>> };
+    expect(notifications.map((n) => [n.jobId, n.outcome, n.format])).toEqual([
+      ['n2', 'succeeded', 'proto-json'],
+      ['n1', 'failed', 'proto-binary'],
+    ]);
+    expect(notifications[1]).toMatchObject({ error: 'Error: boom' });
+    expect(JSON.parse(String(notifications[1]!.body))).toEqual({ context: { id: 'n1' }, error: { type: 'Error', message: 'boom' } });
+    expect(JSON.parse(String(notifications[0]!.body))).toEqual({ context: { id: 'n2' } });
+  });
+
+  it('keeps only the last 50 notifications', async () => {
+    for (let i = 0; i < 55; i++) await post('/notify', binaryResponse(`k${i}`));
+    expect(webhook.recent.list()).toHaveLength(50);
+    expect(webhook.recent.list()[0]!.jobId).toBe('k54');
+  });
 });
 
 describe('tally reconciliation', () => {

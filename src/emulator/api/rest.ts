@@ -13,6 +13,8 @@ export interface RestContext {
   logger: Logger;
   /** Extra read-only endpoints for humans and scripts (stats, dropped tasks). */
   inspect: () => Record<string, unknown>;
+  /** The web dashboard: answers the requests that are its own (true) before the API sees them. */
+  ui?: (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
 }
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -76,6 +78,7 @@ async function handle(ctx: RestContext, req: IncomingMessage, res: ServerRespons
     return;
   }
 
+  if (ctx.ui?.(req, res, path) === true) return;
   if (method === 'GET' || method === 'HEAD') {
     if (path === '/.well-known/openid-configuration') return sendJson(res, 200, ctx.signer.openidConfiguration());
     if (path === '/.well-known/jwks.json') return sendJson(res, 200, ctx.signer.jwks());

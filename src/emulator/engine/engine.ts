@@ -15,6 +15,7 @@ import {
 import { parseLocationName, parseQueueName, parseTaskName, shortId } from '../names.js';
 import { fakeOauthToken, type OidcSigner } from '../oidc.js';
 import { parseRetryAfter, retriesExhausted, retryDelayMs, throttledDelayMs } from './backoff.js';
+import type { EngineChange, EngineListener } from './changes.js';
 import { RememberedNames } from './dedup.js';
 import { Heap } from './heap.js';
 import { decodePageToken, encodePageToken, pageSize } from './paging.js';
@@ -49,6 +50,16 @@ export interface DroppedTask {
   queue: string;
   dispatchCount: number;
   lastStatus?: number;
+}
+
+/** A queue with its current load (see Engine.queueSummaries). */
+export interface QueueSummary {
+  /** The queue as the API shows it. */
+  queue: QueueRecord;
+  /** Tasks it holds (scheduled, waiting or in flight). */
+  tasks: number;
+  /** Dispatches waiting for an answer. */
+  inFlight: number;
 }
 
 /** A page of a list call. */
@@ -119,6 +130,7 @@ export class Engine {
 
   /** Target URLs already validated: tasks of a queue usually share a handful of targets. */
   private readonly validUrls = new Set<string>();
+  private readonly listeners = new Set<EngineListener>();
 
   constructor(private readonly options: EngineOptions) {
     this.remembered = new RememberedNames(options.dedupWindowMs);
@@ -141,6 +153,7 @@ export class Engine {
     const record = newQueueRecord(name.name, allowState ? input : { ...input, state: 'RUNNING' });
     this.queues.set(name.name, new QueueRuntime(record, Date.now()));
     this.options.logger.debug({ queue: name.name }, 'queue created');
+    if (this.listeners.size > 0) this.emit({ kind: 'queue', queue: name.name });
     return record;
   }
 
@@ -176,6 +189,7 @@ export class Engine {
     q.record = next;
     q.bucket.configure(next.rateLimits.maxDispatchesPerSecond, next.rateLimits.maxBurstSize, Date.now());
     this.pumpSoon(q);
+    if (this.listeners.size > 0) this.emit({ kind: 'queue', queue: next.name });
     return next;
   }
 
@@ -188,6 +202,7 @@ export class Engine {
     q.deleted = true;
     this.queues.delete(q.record.name);
     this.remembered.forgetPrefix(`${q.record.name}/tasks/`);
+    if (this.listeners.size > 0) this.emit({ kind: 'queue-deleted', queue: q.record.name });
     this.checkIdle();
   }
 
@@ -205,6 +220,7 @@ export class Engine {
     q.stale = 0;
     if (this.options.resetNamesOnPurge) this.remembered.forgetPrefix(`${q.record.name}/tasks/`);
     q.record = { ...q.record, purgeTimeMs: now };
+    if (this.listeners.size > 0) this.emit({ kind: 'queue', queue: q.record.name });
     this.checkIdle();
     return q.record;
   }
@@ -223,6 +239,7 @@ export class Engine {
       throw failedPrecondition(`Queue ${q.record.name} is DISABLED; a disabled queue cannot be paused or resumed.`);
     }
     q.record = { ...q.record, state };
+    if (this.listeners.size > 0) this.emit({ kind: 'queue', queue: q.record.name });
     if (state === 'RUNNING') this.pumpSoon(q);
     else this.checkIdle();
     return q.record;
@@ -314,6 +331,7 @@ export class Engine {
     };
     q.tasks.set(name, task);
     this.counters.created++;
+    if (this.listeners.size > 0) this.emit({ kind: 'task-created', queue: q.record.name, task: name });
     this.schedule(q, task);
     return task;
   }
@@ -370,6 +388,32 @@ export class Engine {
 
   droppedTasks(): DroppedTask[] {
     return this.dropped.map((d) => ({ ...d }));
+  }
+
+  /** Every queue of every location, sorted by name, with how many tasks it holds and has in flight. */
+  queueSummaries(): QueueSummary[] {
+    return [...this.queues.values()]
+      .map((q) => ({ queue: q.record, tasks: q.tasks.size, inFlight: q.inFlight }))
+      .sort((a, b) => (a.queue.name < b.queue.name ? -1 : a.queue.name > b.queue.name ? 1 : 0));
+  }
+
+  /**
+   * Calls `listener` on every change of queues and tasks (see {@link EngineChange}); returns the
+   * function that stops it. This is how the dashboard pushes live updates without polling.
+   */
+  onChange(listener: EngineListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(change: EngineChange): void {
+    for (const l of this.listeners) {
+      try {
+        l(change);
+      } catch (err) {
+        this.options.logger.error({ err }, 'engine change listener failed');
+      }
+    }
   }
 
   /** Resolves once no RUNNING queue holds a task and nothing is in flight. */
@@ -579,6 +623,7 @@ export class Engine {
     else if (!task.gone) this.counters.succeeded++;
     // Checked first: at info level the log call's argument object would be garbage on every push.
     if (this.options.logger.isLevelEnabled('debug')) this.options.logger.debug({ task: task.name, attempt: task.dispatchCount, status, outcome: result.kind }, 'task dispatched');
+    if (this.listeners.size > 0) this.emit({ kind: 'attempt', queue: q.record.name, task: task.name, ok, ...(status !== undefined ? { status } : {}) });
 
     if (!task.gone) {
       if (ok) {
@@ -628,6 +673,7 @@ export class Engine {
     }
     q.tasks.delete(task.name);
     if (task.named) this.remembered.remember(task.name, now);
+    if (this.listeners.size > 0) this.emit({ kind: 'task-removed', queue: q.record.name, task: task.name });
   }
 
   // ---- helpers ------------------------------------------------------------------------------
