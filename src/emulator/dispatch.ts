@@ -1,5 +1,15 @@
 import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
-import type { HttpMethod } from './model.js';
+import type { HttpMethod, TaskRecord } from './model.js';
+import { fakeOauthToken, type OidcSigner } from './oidc.js';
+
+/** One dispatch of a task, as the engine hands it over: what to send is decided here. */
+export interface Delivery {
+  task: TaskRecord;
+  /** Short id of the task's queue (X-CloudTasks-QueueName). */
+  queueId: string;
+  /** Dispatches before this one (X-CloudTasks-TaskRetryCount). */
+  retryCount: number;
+}
 
 /** One HTTP push to a task's target. */
 export interface PushRequest {
@@ -17,6 +27,38 @@ export type PushResult =
   | { kind: 'response'; status: number; retryAfter?: string }
   | { kind: 'timeout'; message: string }
   | { kind: 'unreachable'; message: string };
+
+/**
+ * The HTTP request of one delivery: the task's own headers, then what Cloud Tasks adds (which
+ * wins), and the Authorization header of its OIDC or OAuth token. Built synchronously when the
+ * dispatch starts, so it reflects the task's counters at that moment.
+ */
+export function pushRequest(d: Delivery, signer: OidcSigner): PushRequest {
+  const { task, retryCount } = d;
+  const h: Record<string, string> = {};
+  const own = task.http.headers;
+  for (const k in own) h[k.toLowerCase()] = own[k]!;
+  h['user-agent'] ??= 'Google-Cloud-Tasks';
+  if (task.http.body !== undefined && task.http.body.length > 0) h['content-type'] ??= 'application/octet-stream';
+  h['x-cloudtasks-queuename'] = d.queueId;
+  h['x-cloudtasks-taskname'] = task.id;
+  h['x-cloudtasks-taskretrycount'] = String(retryCount);
+  h['x-cloudtasks-taskexecutioncount'] = String(task.executionCount);
+  h['x-cloudtasks-tasketa'] = (task.scheduleTimeMs / 1000).toFixed(6);
+  if (retryCount > 0) {
+    if (task.previousResponse !== undefined) h['x-cloudtasks-taskpreviousresponse'] = String(task.previousResponse);
+    if (task.retryReason !== undefined) h['x-cloudtasks-taskretryreason'] = task.retryReason;
+  }
+  const auth = task.http.auth;
+  if (auth?.kind === 'oidc') {
+    h.authorization = `Bearer ${signer.token(auth.serviceAccountEmail, auth.audience || task.http.url)}`;
+  } else if (auth?.kind === 'oauth') {
+    h.authorization = `Bearer ${fakeOauthToken(auth.serviceAccountEmail)}`;
+  }
+  const req: PushRequest = { url: task.http.url, method: task.http.httpMethod, headers: h, timeoutMs: task.dispatchDeadlineMs };
+  if (task.http.body !== undefined && task.http.body.length > 0) req.body = task.http.body;
+  return req;
+}
 
 /**
  * Pushes tasks over HTTP with a keep-alive connection pool per origin: opening a connection per task

@@ -6,8 +6,8 @@ import { ConfigError } from '../errors.js';
 import { makeLogger, type Logger } from '../log.js';
 import { makeGrpcServer } from './api/grpc.js';
 import { makeRestHandler } from './api/rest.js';
-import { ApiError } from './api/status.js';
-import { Pusher } from './dispatch.js';
+import { ApiError } from './status.js';
+import { Pusher, pushRequest } from './dispatch.js';
 import { Engine, type DroppedTask, type EngineStats } from './engine/engine.js';
 import { OidcSigner } from './oidc.js';
 import { loadQueuesFile, type QueuesFile, type ResolvedQueue } from './queues-file.js';
@@ -72,8 +72,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const engine = new Engine({
     dedupWindowMs,
     resetNamesOnPurge: options.resetNamesOnPurge ?? false,
-    signer,
-    push: (req) => pusher.push(req),
+    push: (delivery) => pusher.push(pushRequest(delivery, signer)),
     logger,
   });
   for (const q of queues) {

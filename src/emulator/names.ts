@@ -1,4 +1,4 @@
-import { invalidArgument } from './api/status.js';
+import { invalidArgument } from './status.js';
 
 /** The parts of a queue resource name `projects/P/locations/L/queues/Q`. */
 export interface QueueName {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../src/emulator/api/status.js';
+import { ApiError } from '../../src/emulator/status.js';
 import { parseLocationName, parseQueueName, parseTaskName, shortId } from '../../src/emulator/names.js';
 
 function statusOf(fn: () => unknown): string {

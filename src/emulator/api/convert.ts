@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import type { HttpMethod, PushAuth, QueueInput, QueueRecord, QueueState, TaskInput, TaskRecord, TaskView } from '../model.js';
-import { invalidArgument } from './status.js';
+import { invalidArgument } from '../status.js';
 
 // ---- enums --------------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ import type { TaskRecord, TaskView } from '../model.js';
 import { parseQueueName } from '../names.js';
 import { parseView, queueFromGrpc, queueToGrpc, taskFromGrpc, taskToGrpc, type GrpcQueue, type GrpcTask } from './convert.js';
 import { CLOUD_TASKS_SERVICE, loadCloudTasksDefinition, loadTaskType } from './protos.js';
-import { STATUS, toApiError } from './status.js';
+import { STATUS, toApiError } from '../status.js';
 
 type Req = Record<string, unknown>;
 type Handler = (req: Req) => unknown;

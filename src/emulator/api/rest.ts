@@ -4,7 +4,7 @@ import type { Engine } from '../engine/engine.js';
 import { parseQueueName } from '../names.js';
 import type { OidcSigner } from '../oidc.js';
 import { parseView, queueFromJson, queueToJson, taskFromJson, taskToJson, type JsonStyle } from './convert.js';
-import { invalidArgument, notFound, STATUS, toApiError, type ApiError } from './status.js';
+import { invalidArgument, notFound, STATUS, toApiError, type ApiError } from '../status.js';
 
 /** What the REST handler needs besides the engine. */
 export interface RestContext {

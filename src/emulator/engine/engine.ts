@@ -1,11 +1,10 @@
 import { randomInt } from 'node:crypto';
 import type { Logger } from '../../log.js';
-import { alreadyExists, failedPrecondition, invalidArgument, notFound, STATUS, statusForHttp } from '../api/status.js';
-import type { PushRequest, PushResult } from '../dispatch.js';
+import { alreadyExists, failedPrecondition, invalidArgument, notFound, STATUS, statusForHttp } from '../status.js';
+import type { Delivery, PushResult } from '../dispatch.js';
 import {
   LIMITS,
   type AttemptRecord,
-  type HttpMethod,
   type QueueInput,
   type QueueRecord,
   type QueueState,
@@ -13,12 +12,12 @@ import {
   type TaskRecord,
 } from '../model.js';
 import { parseLocationName, parseQueueName, parseTaskName, shortId } from '../names.js';
-import { fakeOauthToken, type OidcSigner } from '../oidc.js';
 import { parseRetryAfter, retriesExhausted, retryDelayMs, throttledDelayMs } from './backoff.js';
 import { RememberedNames } from './dedup.js';
 import { Heap } from './heap.js';
 import { decodePageToken, encodePageToken, pageSize } from './paging.js';
 import { newQueueRecord, updatedQueueRecord } from './queue-config.js';
+import { TaskInputValidator } from './task-input.js';
 import { TokenBucket } from './token-bucket.js';
 
 /** What the engine needs from the outside world. */
@@ -27,9 +26,11 @@ export interface EngineOptions {
   dedupWindowMs: number;
   /** Whether PurgeQueue also forgets the queue's reserved names. */
   resetNamesOnPurge: boolean;
-  signer: OidcSigner;
-  /** Sends one HTTP push (the Pusher in production use, a fake in unit tests). */
-  push: (req: PushRequest) => Promise<PushResult>;
+  /**
+   * Delivers one dispatch of a task (dispatch.ts builds the request and pushes it; a fake in unit
+   * tests). It must read the task's counters before returning: the engine updates them right after.
+   */
+  push: (delivery: Delivery) => Promise<PushResult>;
   logger: Logger;
 }
 
@@ -91,9 +92,6 @@ class QueueRuntime {
 
 const MAX_DROPPED_KEPT = 10_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
-const BODY_METHODS: ReadonlySet<HttpMethod> = new Set(['POST', 'PUT', 'PATCH']);
-/** Headers the emulator sets or the HTTP layer owns; a task cannot override them. */
-const RESERVED_HEADER = /^(host|content-length|connection|keep-alive|transfer-encoding|upgrade|te|trailer|x-cloudtasks-.*|x-google-.*|x-appengine-.*)$/i;
 
 /**
  * The Cloud Tasks engine: queues, tasks, scheduling, rate limits, retries and dispatch. It is
@@ -117,8 +115,7 @@ export class Engine {
   private readonly dropped: DroppedTask[] = [];
   private readonly counters: EngineStats = { created: 0, dispatched: 0, succeeded: 0, failedAttempts: 0, dropped: 0, deleted: 0 };
 
-  /** Target URLs already validated: tasks of a queue usually share a handful of targets. */
-  private readonly validUrls = new Set<string>();
+  private readonly taskInput = new TaskInputValidator();
 
   constructor(private readonly options: EngineOptions) {
     this.remembered = new RememberedNames(options.dedupWindowMs);
@@ -240,39 +237,8 @@ export class Engine {
       throw failedPrecondition(`Queue does not exist: ${parent}. Create it first (CreateQueue or the queues file).`);
     }
     if (q.record.state === 'DISABLED') throw failedPrecondition(`Queue ${q.record.name} is DISABLED: it accepts no tasks.`);
-    if (input.appEngine) {
-      throw invalidArgument('App Engine tasks (app_engine_http_request) are not supported by the emulator: use http_request.');
-    }
-    const http = input.http;
-    if (http === undefined) throw invalidArgument('task.http_request is required (the emulator supports HTTP targets).');
-    this.validateUrl(http.url);
-    if (http.body !== undefined && http.body.length > 0 && !BODY_METHODS.has(http.httpMethod)) {
-      throw invalidArgument(`A task body is only allowed with POST, PUT or PATCH, not ${http.httpMethod}.`);
-    }
-    if (http.auth !== undefined && http.auth.serviceAccountEmail === '') {
-      throw invalidArgument(`${http.auth.kind === 'oidc' ? 'oidc_token' : 'oauth_token'}.service_account_email is required.`);
-    }
-    const headers: Record<string, string> = {};
-    let size = http.url.length + (http.body?.length ?? 0);
-    for (const [k, v] of Object.entries(http.headers)) {
-      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k)) throw invalidArgument(`Invalid HTTP header name '${k}' in task.http_request.headers.`);
-      if (/[\r\n\0]/.test(v)) throw invalidArgument(`Invalid value for HTTP header '${k}': control characters are not allowed.`);
-      size += k.length + v.length;
-      if (!RESERVED_HEADER.test(k)) headers[k] = v;
-    }
-    if (size > LIMITS.maxTaskBytes) {
-      throw invalidArgument(`Task size too large: ${size} bytes, the maximum is ${LIMITS.maxTaskBytes} bytes (1 MB).`);
-    }
     const now = Date.now();
-    if (input.scheduleTimeMs !== undefined && input.scheduleTimeMs > now + LIMITS.maxScheduleAheadMs) {
-      throw invalidArgument(
-        `schedule_time ${new Date(input.scheduleTimeMs).toISOString()} is too far in the future: the maximum is 30 days from now.`,
-      );
-    }
-    const deadline = input.dispatchDeadlineMs ?? LIMITS.defaultDispatchDeadlineMs;
-    if (deadline < LIMITS.minDispatchDeadlineMs || deadline > LIMITS.maxDispatchDeadlineMs) {
-      throw invalidArgument(`dispatch_deadline must be between 15s and 30m (1800s), got ${deadline / 1000}s.`);
-    }
+    const valid = this.taskInput.validate(input, now);
     let name: string;
     let named = false;
     if (input.name !== undefined && input.name !== '') {
@@ -293,15 +259,14 @@ export class Engine {
     } else {
       name = `${q.record.name}/tasks/${this.newId()}`;
     }
-    const scheduleTimeMs = input.scheduleTimeMs !== undefined && input.scheduleTimeMs > now ? input.scheduleTimeMs : now;
     const task: TaskRecord = {
       name,
       id: shortId(name),
       queueName: q.record.name,
-      http: { ...http, headers },
-      scheduleTimeMs,
+      http: valid.http,
+      scheduleTimeMs: valid.scheduleTimeMs,
       createTimeMs: now,
-      dispatchDeadlineMs: deadline,
+      dispatchDeadlineMs: valid.dispatchDeadlineMs,
       dispatchCount: 0,
       responseCount: 0,
       executionCount: 0,
@@ -511,8 +476,7 @@ export class Engine {
       q.stale++;
     }
     const gen = ++task.gen;
-    const retryCount = task.dispatchCount;
-    const headers = this.pushHeaders(q, task, retryCount);
+    const delivery: Delivery = { task, queueId: q.id, retryCount: task.dispatchCount };
     const attempt: AttemptRecord = { scheduleTimeMs: task.scheduleTimeMs, dispatchTimeMs: now };
     task.dispatchCount++;
     task.firstAttempt ??= { scheduleTimeMs: task.scheduleTimeMs, dispatchTimeMs: now };
@@ -521,37 +485,10 @@ export class Engine {
     q.inFlight++;
     this.inFlight++;
     this.counters.dispatched++;
-    const req: PushRequest = { url: task.http.url, method: task.http.httpMethod, headers, timeoutMs: task.dispatchDeadlineMs };
-    if (task.http.body !== undefined && task.http.body.length > 0) req.body = task.http.body;
-    this.options.push(req).then(
+    this.options.push(delivery).then(
       (result) => this.complete(q, task, gen, attempt, result),
       (err: unknown) => this.complete(q, task, gen, attempt, { kind: 'unreachable', message: String(err) }),
     );
-  }
-
-  /** The headers of one push: the task's own, then what Cloud Tasks adds (which wins). */
-  private pushHeaders(q: QueueRuntime, task: TaskRecord, retryCount: number): Record<string, string> {
-    const h: Record<string, string> = {};
-    const own = task.http.headers;
-    for (const k in own) h[k.toLowerCase()] = own[k]!;
-    h['user-agent'] ??= 'Google-Cloud-Tasks';
-    if (task.http.body !== undefined && task.http.body.length > 0) h['content-type'] ??= 'application/octet-stream';
-    h['x-cloudtasks-queuename'] = q.id;
-    h['x-cloudtasks-taskname'] = task.id;
-    h['x-cloudtasks-taskretrycount'] = String(retryCount);
-    h['x-cloudtasks-taskexecutioncount'] = String(task.executionCount);
-    h['x-cloudtasks-tasketa'] = (task.scheduleTimeMs / 1000).toFixed(6);
-    if (retryCount > 0) {
-      if (task.previousResponse !== undefined) h['x-cloudtasks-taskpreviousresponse'] = String(task.previousResponse);
-      if (task.retryReason !== undefined) h['x-cloudtasks-taskretryreason'] = task.retryReason;
-    }
-    const auth = task.http.auth;
-    if (auth?.kind === 'oidc') {
-      h.authorization = `Bearer ${this.options.signer.token(auth.serviceAccountEmail, auth.audience || task.http.url)}`;
-    } else if (auth?.kind === 'oauth') {
-      h.authorization = `Bearer ${fakeOauthToken(auth.serviceAccountEmail)}`;
-    }
-    return h;
   }
 
   private complete(q: QueueRuntime, task: TaskRecord, gen: number, attempt: AttemptRecord, result: PushResult): void {
@@ -645,13 +582,6 @@ export class Engine {
       : notFound(`Task does not exist: ${name}.`);
   }
 
-  private validateUrl(url: string): void {
-    if (this.validUrls.has(url)) return;
-    validateUrl(url);
-    if (this.validUrls.size >= 10_000) this.validUrls.clear();
-    this.validUrls.add(url);
-  }
-
   private newId(): string {
     this.idCounter++;
     return `${this.idPrefix}${String(this.idCounter).padStart(11, '0')}`;
@@ -676,20 +606,6 @@ export class Engine {
       clearTimeout(w.timer);
       w.resolve();
     }
-  }
-}
-
-function validateUrl(url: string): void {
-  if (url === '') throw invalidArgument('task.http_request.url is required.');
-  if (url.length > 2083) throw invalidArgument(`task.http_request.url is longer than 2083 characters (${url.length}).`);
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw invalidArgument(`task.http_request.url '${url}' is not a valid absolute URL.`);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw invalidArgument(`task.http_request.url must start with 'http://' or 'https://', got '${url}'.`);
   }
 }
 

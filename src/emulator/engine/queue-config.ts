@@ -1,4 +1,4 @@
-import { invalidArgument } from '../api/status.js';
+import { invalidArgument } from '../status.js';
 import { DEFAULT_RATE, DEFAULT_RETRY, LIMITS, type QueueInput, type QueueRecord, type RateLimits, type RetryConfig } from '../model.js';
 import { deriveBurstSize } from './token-bucket.js';
 

@@ -11,7 +11,7 @@ import {
   taskFromJson,
   taskToJson,
 } from '../../../src/emulator/api/convert.js';
-import { ApiError } from '../../../src/emulator/api/status.js';
+import { ApiError } from '../../../src/emulator/status.js';
 import type { QueueRecord, TaskRecord } from '../../../src/emulator/model.js';
 
 const queue: QueueRecord = {

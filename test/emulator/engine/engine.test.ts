@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiError } from '../../../src/emulator/api/status.js';
-import type { PushRequest, PushResult } from '../../../src/emulator/dispatch.js';
+import { ApiError } from '../../../src/emulator/status.js';
+import { pushRequest, type PushRequest, type PushResult } from '../../../src/emulator/dispatch.js';
 import { Engine } from '../../../src/emulator/engine/engine.js';
 import { OidcSigner } from '../../../src/emulator/oidc.js';
 import { makeLogger } from '../../../src/log.js';
@@ -14,9 +14,9 @@ function makeEngine(answer: (req: PushRequest, n: number) => PushResult | Promis
   const engine = new Engine({
     dedupWindowMs: opts.dedupWindowMs ?? 3_600_000,
     resetNamesOnPurge: opts.resetNamesOnPurge ?? false,
-    signer,
     logger: makeLogger({ level: 'silent' }),
-    push: async (req) => {
+    push: async (delivery) => {
+      const req = pushRequest(delivery, signer);
       pushes.push(req);
       return answer(req, pushes.length);
     },

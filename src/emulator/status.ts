@@ -1,4 +1,4 @@
-import { CodedError } from '../../errors.js';
+import { CodedError } from '../errors.js';
 
 /** The canonical Google API status codes the emulator answers with (google.rpc.Code). */
 export type StatusName =
