@@ -14,6 +14,8 @@ Options:
   --queues FILE            YAML queues file: queues created at startup
   --dedup-window SECONDS   how long a deleted task's name stays reserved (default 3600)
   --reset-names-on-purge   PurgeQueue also forgets reserved task names (handy in tests)
+  --allow-queue-name-reuse a deleted queue's name can be created again at once
+                           (production refuses it for 7 days)
   --issuer URL             OIDC issuer of the tokens it signs (default http://HOST:PORT)
   --log-level LEVEL        trace | debug | info | warn | error | silent (default info)
   -h, --help               show this help
@@ -39,6 +41,7 @@ export function parseEmulatorArgs(argv: string[]): EmulatorCliOptions {
         queues: { type: 'string' },
         'dedup-window': { type: 'string' },
         'reset-names-on-purge': { type: 'boolean' },
+        'allow-queue-name-reuse': { type: 'boolean' },
         issuer: { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -62,6 +65,7 @@ export function parseEmulatorArgs(argv: string[]): EmulatorCliOptions {
     else out.dedupWindowMs = Math.round(s * 1000);
   }
   if (values['reset-names-on-purge'] === true) out.resetNamesOnPurge = true;
+  if (values['allow-queue-name-reuse'] === true) out.allowQueueNameReuse = true;
   if (typeof values.issuer === 'string') {
     try {
       new URL(values.issuer);

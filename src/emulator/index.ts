@@ -14,6 +14,9 @@ import { loadQueuesFile, type QueuesFile, type ResolvedQueue } from './queues-fi
 import { listenDual } from './server.js';
 
 export type { QueuesFile, QueuesFileQueue } from './queues-file.js';
+
+/** Production keeps a deleted queue's name from being created again for 7 days. */
+const QUEUE_NAME_RESERVE_MS = 7 * 24 * 3600 * 1000;
 export type { Logger };
 
 /** Options of {@link startEmulator}. */
@@ -28,6 +31,11 @@ export interface EmulatorOptions {
   dedupWindowMs?: number;
   /** PurgeQueue also forgets remembered names (for tests); default false. */
   resetNamesOnPurge?: boolean;
+  /**
+   * Lets a deleted queue's name be created again at once (for tests that delete and re-create
+   * queues); default false: as in production, the name stays taken for 7 days.
+   */
+  allowQueueNameReuse?: boolean;
   /** OIDC issuer URL; default `http://${host}:${port}`. */
   issuer?: string;
   /** pino logger; default silent. */
@@ -72,6 +80,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const engine = new Engine({
     dedupWindowMs,
     resetNamesOnPurge: options.resetNamesOnPurge ?? false,
+    queueNameReserveMs: options.allowQueueNameReuse === true ? 0 : QUEUE_NAME_RESERVE_MS,
     push: (delivery) => pusher.push(pushRequest(delivery, signer)),
     logger,
   });

@@ -18,7 +18,7 @@ describe('executor emulator flags', () => {
     expect(
       parseEmulatorArgs([
         '--host', '0.0.0.0', '--port', '0', '--queues', 'q.yaml', '--dedup-window', '1.5',
-        '--reset-names-on-purge', '--issuer', 'http://emulator:8123', '--log-level', 'debug',
+        '--reset-names-on-purge', '--allow-queue-name-reuse', '--issuer', 'http://emulator:8123', '--log-level', 'debug',
       ]),
     ).toMatchObject({
       host: '0.0.0.0',
@@ -26,6 +26,7 @@ describe('executor emulator flags', () => {
       queues: 'q.yaml',
       dedupWindowMs: 1500,
       resetNamesOnPurge: true,
+      allowQueueNameReuse: true,
       issuer: 'http://emulator:8123',
       logLevel: 'debug',
     });

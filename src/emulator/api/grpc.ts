@@ -6,6 +6,7 @@ import { parseQueueName } from '../names.js';
 import { parseView, queueFromGrpc, queueToGrpc, taskFromGrpc, taskToGrpc, type GrpcQueue, type GrpcTask } from './convert.js';
 import { CLOUD_TASKS_SERVICE, loadCloudTasksDefinition, loadTaskType } from './protos.js';
 import { STATUS, toApiError } from '../status.js';
+import { grpcStatusDetails } from './error-details.js';
 
 type Req = Record<string, unknown>;
 type Handler = (req: Req) => unknown;
@@ -100,7 +101,14 @@ export function makeGrpcServer(engine: Engine, logger: Logger): grpc.Server {
         const e = toApiError(err);
         if (e.status === 'INTERNAL') logger.error({ err, method }, 'gRPC handler failed');
         else logger.debug({ method, status: e.status, reason: e.message }, 'gRPC request rejected');
-        callback({ code: STATUS[e.status].grpc, details: e.message });
+        const bin = grpcStatusDetails(e);
+        if (bin === undefined) {
+          callback({ code: STATUS[e.status].grpc, details: e.message });
+        } else {
+          const metadata = new grpc.Metadata();
+          metadata.set('grpc-status-details-bin', bin);
+          callback({ code: STATUS[e.status].grpc, details: e.message, metadata });
+        }
       }
     };
   }

@@ -5,6 +5,7 @@ import { parseQueueName } from '../names.js';
 import type { OidcSigner } from '../oidc.js';
 import { parseView, queueFromJson, queueToJson, taskFromJson, taskToJson, type JsonStyle } from './convert.js';
 import { invalidArgument, notFound, STATUS, toApiError, type ApiError } from '../status.js';
+import { restErrorDetails } from './error-details.js';
 
 /** What the REST handler needs besides the engine. */
 export interface RestContext {
@@ -238,8 +239,10 @@ function sendJson(res: ServerResponse, status: number, payload: unknown): void {
   res.end(text);
 }
 
-/** Google's REST error body: `{"error":{"code":404,"message":"…","status":"NOT_FOUND"}}`. */
+/** Google's REST error body: `{"error":{"code":404,"message":"…","status":"NOT_FOUND","details":[…]}}`. */
 function sendError(res: ServerResponse, e: ApiError): void {
   const http = STATUS[e.status].http;
-  sendJson(res, http, { error: { code: http, message: e.message, status: e.status } });
+  const details = restErrorDetails(e);
+  const error = details.length > 0 ? { code: http, message: e.message, status: e.status, details } : { code: http, message: e.message, status: e.status };
+  sendJson(res, http, { error });
 }

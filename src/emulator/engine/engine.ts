@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { Logger } from '../../log.js';
-import { alreadyExists, failedPrecondition, invalidArgument, notFound, STATUS, statusForHttp } from '../status.js';
+import { failedPrecondition, invalidArgument, STATUS, statusForHttp } from '../status.js';
 import type { Delivery, PushResult } from '../dispatch.js';
 import {
   LIMITS,
@@ -12,6 +12,14 @@ import {
   type TaskRecord,
 } from '../model.js';
 import { parseLocationName, parseQueueName, parseTaskName, shortId } from '../names.js';
+import {
+  queueAlreadyExists,
+  queueExistedRecently,
+  queueNotFound,
+  queueToDeleteNotFound,
+  taskAlreadyExists,
+  taskNotFound,
+} from '../production-errors.js';
 import { parseRetryAfter, retriesExhausted, retryDelayMs, throttledDelayMs } from './backoff.js';
 import { RememberedNames } from './dedup.js';
 import { Heap } from './heap.js';
@@ -26,6 +34,8 @@ export interface EngineOptions {
   dedupWindowMs: number;
   /** Whether PurgeQueue also forgets the queue's reserved names. */
   resetNamesOnPurge: boolean;
+  /** How long a deleted queue's name cannot be created again (ms); production: 7 days, 0 = at once. */
+  queueNameReserveMs: number;
   /**
    * Delivers one dispatch of a task (dispatch.ts builds the request and pushes it; a fake in unit
    * tests). It must read the task's counters before returning: the engine updates them right after.
@@ -101,6 +111,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export class Engine {
   private readonly queues = new Map<string, QueueRuntime>();
   private readonly remembered: RememberedNames;
+  /** Names of deleted queues, reserved for `queueNameReserveMs`. */
+  private readonly deletedQueues: RememberedNames;
   private readonly wakeups = new Heap<WakeEntry>((a, b) => a.at < b.at);
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
@@ -119,6 +131,7 @@ export class Engine {
 
   constructor(private readonly options: EngineOptions) {
     this.remembered = new RememberedNames(options.dedupWindowMs);
+    this.deletedQueues = new RememberedNames(options.queueNameReserveMs);
   }
 
   // ---- queues -------------------------------------------------------------------------------
@@ -134,7 +147,8 @@ export class Engine {
     if (`projects/${name.project}/locations/${name.location}` !== parent) {
       throw invalidArgument(`Queue name '${input.name}' is not in parent '${parent}'.`);
     }
-    if (this.queues.has(name.name)) throw alreadyExists(`Queue ${name.name} already exists.`);
+    if (this.queues.has(name.name)) throw queueAlreadyExists(name.name);
+    if (this.deletedQueues.has(name.name, Date.now())) throw queueExistedRecently(name.name);
     const record = newQueueRecord(name.name, allowState ? input : { ...input, state: 'RUNNING' });
     this.queues.set(name.name, new QueueRuntime(record, Date.now()));
     this.options.logger.debug({ queue: name.name }, 'queue created');
@@ -177,7 +191,8 @@ export class Engine {
   }
 
   deleteQueue(name: string): void {
-    const q = this.queue(name);
+    const q = this.queues.get(parseQueueName(name).name);
+    if (q === undefined) throw queueToDeleteNotFound(name);
     this.counters.deleted += q.tasks.size;
     for (const t of q.tasks.values()) t.gone = true;
     q.tasks.clear();
@@ -185,6 +200,7 @@ export class Engine {
     q.deleted = true;
     this.queues.delete(q.record.name);
     this.remembered.forgetPrefix(`${q.record.name}/tasks/`);
+    this.deletedQueues.remember(q.record.name, Date.now());
     this.checkIdle();
   }
 
@@ -229,13 +245,10 @@ export class Engine {
 
   /** CreateTask: validates like production, schedules, and returns the new task. */
   createTask(parent: string, input: TaskInput): TaskRecord {
-    // Production answers FAILED_PRECONDITION "Queue does not exist." here (NOT_FOUND elsewhere).
     // A parent that is a known queue's name is valid by construction: only a miss needs parsing
     // (which throws INVALID_ARGUMENT for a malformed name), which keeps regexes off the hot path.
     const q = this.queues.get(parent) ?? this.queues.get(parseQueueName(parent).name);
-    if (q === undefined) {
-      throw failedPrecondition(`Queue does not exist: ${parent}. Create it first (CreateQueue or the queues file).`);
-    }
+    if (q === undefined) throw queueNotFound(parent);
     if (q.record.state === 'DISABLED') throw failedPrecondition(`Queue ${q.record.name} is DISABLED: it accepts no tasks.`);
     const now = Date.now();
     const valid = this.taskInput.validate(input, now);
@@ -250,12 +263,8 @@ export class Engine {
       }
       name = parsed.taskName;
       named = true;
-      if (q.tasks.has(name)) throw alreadyExists(`Requested entity already exists: task ${name}.`);
-      if (this.remembered.has(name, now)) {
-        throw alreadyExists(
-          `The task cannot be created because a task with this name existed too recently: ${name} (names stay reserved for a while after deletion).`,
-        );
-      }
+      if (q.tasks.has(name)) throw taskAlreadyExists(name, false);
+      if (this.remembered.has(name, now)) throw taskAlreadyExists(name, true);
     } else {
       name = `${q.record.name}/tasks/${this.newId()}`;
     }
@@ -287,7 +296,7 @@ export class Engine {
     const parsed = parseTaskName(name);
     const q = this.queue(parsed.name);
     const task = q.tasks.get(parsed.taskName);
-    if (task === undefined) throw this.taskNotFound(parsed.taskName);
+    if (task === undefined) throw taskNotFound(parsed.taskName, this.remembered.has(parsed.taskName, Date.now()));
     return task;
   }
 
@@ -572,14 +581,8 @@ export class Engine {
   private queue(name: string): QueueRuntime {
     const parsed = parseQueueName(name);
     const q = this.queues.get(parsed.name);
-    if (q === undefined) throw notFound(`Queue does not exist: ${parsed.name}. Create it first (CreateQueue or the queues file).`);
+    if (q === undefined) throw queueNotFound(parsed.name);
     return q;
-  }
-
-  private taskNotFound(name: string): Error {
-    return this.remembered.has(name, Date.now())
-      ? notFound(`The task no longer exists, though a task with this name existed recently. The task either successfully completed or was deleted: ${name}.`)
-      : notFound(`Task does not exist: ${name}.`);
   }
 
   private newId(): string {

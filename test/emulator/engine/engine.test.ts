@@ -9,11 +9,15 @@ const PARENT = 'projects/p/locations/l';
 const signer = new OidcSigner('http://issuer.test', 'http://issuer.test/.well-known/jwks.json');
 
 /** An engine whose pushes are answered by `answer` (no network), recording every request. */
-function makeEngine(answer: (req: PushRequest, n: number) => PushResult | Promise<PushResult>, opts: { dedupWindowMs?: number; resetNamesOnPurge?: boolean } = {}) {
+function makeEngine(
+  answer: (req: PushRequest, n: number) => PushResult | Promise<PushResult>,
+  opts: { dedupWindowMs?: number; resetNamesOnPurge?: boolean; queueNameReserveMs?: number } = {},
+) {
   const pushes: PushRequest[] = [];
   const engine = new Engine({
     dedupWindowMs: opts.dedupWindowMs ?? 3_600_000,
     resetNamesOnPurge: opts.resetNamesOnPurge ?? false,
+    queueNameReserveMs: opts.queueNameReserveMs ?? 0,
     logger: makeLogger({ level: 'silent' }),
     push: async (delivery) => {
       const req = pushRequest(delivery, signer);
@@ -162,7 +166,7 @@ describe('Engine dispatch', () => {
     const { engine } = makeEngine(() => ok);
     const q = queue(engine, 'validate');
     const http = { url: 'http://target.test/', httpMethod: 'POST' as const, headers: {} };
-    expect(status(() => engine.createTask(`${PARENT}/queues/missing`, { http }))).toBe('FAILED_PRECONDITION');
+    expect(status(() => engine.createTask(`${PARENT}/queues/missing`, { http }))).toBe('NOT_FOUND');
     expect(status(() => engine.createTask(q, {}))).toBe('INVALID_ARGUMENT');
     expect(status(() => engine.createTask(q, { appEngine: true }))).toBe('INVALID_ARGUMENT');
     expect(status(() => engine.createTask(q, { http: { ...http, url: 'ftp://x/' } }))).toBe('INVALID_ARGUMENT');

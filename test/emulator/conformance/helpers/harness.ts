@@ -152,6 +152,35 @@ export async function startHarness(mode: Mode, options: EmulatorOptions = {}): P
   };
 }
 
+/** What a failed call shows through the official client, the same in both transports. */
+export interface ClientError {
+  /** gRPC status code. */
+  code: number | string;
+  /** The server's message as sent (gRPC: `details`; REST: `message`). */
+  message: string;
+  /** google.rpc details gax decoded (`statusDetails`). */
+  details: unknown[];
+  /** ErrorInfo.reason, when the error carried one. */
+  reason?: string;
+}
+
+/** Runs `fn` and returns how it failed; throws when it did not. */
+export async function apiError(fn: () => Promise<unknown>): Promise<ClientError> {
+  try {
+    await fn();
+  } catch (err) {
+    const e = err as { code?: number | string; details?: unknown; message?: string; statusDetails?: unknown[]; reason?: string };
+    const out: ClientError = {
+      code: e.code ?? 'no code',
+      message: typeof e.details === 'string' && e.details !== '' ? e.details : (e.message ?? ''),
+      details: e.statusDetails ?? [],
+    };
+    if (e.reason !== undefined) out.reason = e.reason;
+    return out;
+  }
+  throw new Error('expected the call to fail, it succeeded');
+}
+
 /** Runs `fn` and returns the gRPC status code it failed with (both transports expose `.code`). */
 export async function errorCode(fn: () => Promise<unknown>): Promise<number | string> {
   try {
