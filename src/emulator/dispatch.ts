@@ -38,8 +38,8 @@ export function pushRequest(d: Delivery, signer: OidcSigner): PushRequest {
   const h: Record<string, string> = {};
   const own = task.http.headers;
   for (const k in own) h[k.toLowerCase()] = own[k]!;
-  h['user-agent'] ??= 'Google-Cloud-Tasks';
-  if (task.http.body !== undefined && task.http.body.length > 0) h['content-type'] ??= 'application/octet-stream';
+  // The stored headers hold User-Agent: Google-Cloud-Tasks already. No Content-Type is invented:
+  // "Content-Type won't be set by Cloud Tasks" (target.proto).
   h['x-cloudtasks-queuename'] = d.queueId;
   h['x-cloudtasks-taskname'] = task.id;
   h['x-cloudtasks-taskretrycount'] = String(retryCount);

@@ -136,7 +136,10 @@ export const LIMITS = {
   maxDispatchesPerSecond: 500,
   maxConcurrentDispatches: 5000,
   maxBurstSize: 500,
-  maxTaskBytes: 1024 * 1024,
+  /** The largest stored task production accepts (see engine/task-size.ts): 1 MiB − 7. */
+  maxStoredTaskBytes: 1024 * 1024 - 7,
+  /** HttpRequest.headers: "The size of the headers must be less than 80KB." */
+  maxHeadersBytes: 80 * 1024,
   maxScheduleAheadMs: 30 * 24 * 3600 * 1000,
   minDispatchDeadlineMs: 15_000,
   maxDispatchDeadlineMs: 30 * 60_000,

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { Logger } from '../../log.js';
-import { failedPrecondition, invalidArgument, STATUS, statusForHttp } from '../status.js';
+import { failedPrecondition, hint, invalidArgument, STATUS, statusForHttp } from '../status.js';
 import type { Delivery, PushResult } from '../dispatch.js';
 import {
   LIMITS,
@@ -26,6 +26,7 @@ import { Heap } from './heap.js';
 import { decodePageToken, encodePageToken, pageSize } from './paging.js';
 import { newQueueRecord, updatedQueueRecord } from './queue-config.js';
 import { TaskInputValidator } from './task-input.js';
+import { storedTaskSize } from './task-size.js';
 import { TokenBucket } from './token-bucket.js';
 
 /** What the engine needs from the outside world. */
@@ -286,6 +287,12 @@ export class Engine {
       inFlight: 0,
       gone: false,
     };
+    const size = storedTaskSize(task);
+    if (size > LIMITS.maxStoredTaskBytes) {
+      throw invalidArgument(`Task size too large: the task takes ${size} bytes as stored, the maximum is ${LIMITS.maxStoredTaskBytes} bytes.`, [
+        hint('Production counts the stored task: name, times, URL, headers (with User-Agent) and body. Keep large payloads elsewhere and send a reference.'),
+      ]);
+    }
     q.tasks.set(name, task);
     this.counters.created++;
     this.schedule(q, task);

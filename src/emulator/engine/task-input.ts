@@ -1,5 +1,6 @@
 import { LIMITS, type HttpMethod, type HttpTarget, type TaskInput } from '../model.js';
 import { invalidArgument } from '../status.js';
+import { headersSize } from './task-size.js';
 
 /** A CreateTask input that passed validation, with production's defaults applied. */
 export interface ValidTask {
@@ -11,14 +12,16 @@ export interface ValidTask {
 }
 
 const BODY_METHODS: ReadonlySet<HttpMethod> = new Set(['POST', 'PUT', 'PATCH']);
+/** The User-Agent of every HTTP task's push. */
+export const HTTP_USER_AGENT = 'Google-Cloud-Tasks';
 /** Headers the emulator sets or the HTTP layer owns; a task cannot override them. */
-const RESERVED_HEADER = /^(host|content-length|connection|keep-alive|transfer-encoding|upgrade|te|trailer|x-cloudtasks-.*|x-google-.*|x-appengine-.*)$/i;
+const RESERVED_HEADER = /^(host|content-length|user-agent|connection|keep-alive|transfer-encoding|upgrade|te|trailer|x-cloudtasks-.*|x-google-.*|x-appengine-.*)$/i;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HEADER_VALUE_FORBIDDEN = /[\r\n\0]/;
 
 /**
- * Validates a task's own fields as production does (target, method and body, token, headers, size,
- * schedule time, dispatch deadline). The task's name is checked by the engine, which knows the
+ * Validates a task's own fields as production does (target, method and body, token, headers,
+ * schedule time, dispatch deadline); the size of the whole task is checked once it is built. The task's name is checked by the engine, which knows the
  * queue. Target URLs already seen are remembered: tasks of a queue usually share a handful.
  */
 export class TaskInputValidator {
@@ -39,16 +42,18 @@ export class TaskInputValidator {
       throw invalidArgument(`${http.auth.kind === 'oidc' ? 'oidc_token' : 'oauth_token'}.service_account_email is required.`);
     }
     const headers: Record<string, string> = {};
-    let size = http.url.length + (http.body?.length ?? 0);
     for (const [k, v] of Object.entries(http.headers)) {
       if (!HEADER_NAME.test(k)) throw invalidArgument(`Invalid HTTP header name '${k}' in task.http_request.headers.`);
       if (HEADER_VALUE_FORBIDDEN.test(v)) throw invalidArgument(`Invalid value for HTTP header '${k}': control characters are not allowed.`);
-      size += k.length + v.length;
       if (!RESERVED_HEADER.test(k)) headers[k] = v;
     }
-    if (size > LIMITS.maxTaskBytes) {
-      throw invalidArgument(`Task size too large: ${size} bytes, the maximum is ${LIMITS.maxTaskBytes} bytes (1 MB).`);
+    const size = headersSize(http.headers);
+    if (size >= LIMITS.maxHeadersBytes) {
+      throw invalidArgument(`The size of the headers must be less than 80KB: task.http_request.headers hold ${size} bytes.`);
     }
+    // "User-Agent: This will be set to "Google-Cloud-Tasks"" (target.proto); the stored task shows it
+    // too (conformance/golden/headers.json).
+    headers['User-Agent'] = HTTP_USER_AGENT;
     if (input.scheduleTimeMs !== undefined && input.scheduleTimeMs > now + LIMITS.maxScheduleAheadMs) {
       throw invalidArgument(
         `schedule_time ${new Date(input.scheduleTimeMs).toISOString()} is too far in the future: the maximum is 30 days from now.`,
