@@ -231,7 +231,8 @@ function renderQueue(q: QueueRecord, form: WireForm): Record<string, unknown> {
     rateLimits: { ...q.rateLimits },
     retryConfig: {
       maxAttempts: q.retryConfig.maxAttempts,
-      maxRetryDuration: form.duration(q.retryConfig.maxRetryDurationMs),
+      // Production leaves an unlimited (0) max_retry_duration unset rather than reporting "0s".
+      ...(q.retryConfig.maxRetryDurationMs > 0 ? { maxRetryDuration: form.duration(q.retryConfig.maxRetryDurationMs) } : {}),
       minBackoff: form.duration(q.retryConfig.minBackoffMs),
       maxBackoff: form.duration(q.retryConfig.maxBackoffMs),
       maxDoublings: q.retryConfig.maxDoublings,
