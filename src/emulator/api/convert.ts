@@ -7,6 +7,7 @@
  * Inputs are validated here (zod on REST) so the engine only sees well-typed values.
  */
 import { z } from 'zod';
+import type { IamBinding, IamPolicy } from '../engine/iam.js';
 import type { HttpMethod, PushAuth, QueueInput, QueueRecord, QueueState, TaskInput, TaskRecord, TaskView } from '../model.js';
 import { invalidArgument } from '../status.js';
 
@@ -425,4 +426,43 @@ export function queueToJson(q: QueueRecord, style: JsonStyle): Record<string, un
 /** A Task in proto3 JSON. */
 export function taskToJson(t: TaskRecord, view: TaskView, style: JsonStyle): Record<string, unknown> {
   return renderTask(t, view, style.numericEnums ? JSON_NUMERIC_FORM : JSON_FORM);
+}
+
+// ---- IAM policies -------------------------------------------------------------------------------
+
+/** A google.iam.v1.Policy as either wire decodes it (etag: bytes for gRPC, base64 for JSON). */
+interface WirePolicy {
+  bindings?: Array<{ role?: string; members?: string[] | null; condition?: Record<string, unknown> | null }> | null;
+  etag?: Buffer | Uint8Array | string | null;
+}
+
+function bindingsOf(p: WirePolicy): IamBinding[] {
+  if (p.bindings !== undefined && p.bindings !== null && !Array.isArray(p.bindings)) throw invalidArgument('policy.bindings must be a list.');
+  return (p.bindings ?? []).map((b) => {
+    const binding: IamBinding = { role: String(b.role ?? ''), members: (b.members ?? []).map(String) };
+    const c = b.condition;
+    if (c !== undefined && c !== null && typeof c.expression === 'string' && c.expression !== '') {
+      binding.condition = { expression: c.expression };
+      for (const k of ['title', 'description', 'location'] as const) if (typeof c[k] === 'string' && c[k] !== '') binding.condition[k] = c[k];
+    }
+    return binding;
+  });
+}
+
+/** The policy a SetIamPolicy request carries, from either wire. */
+export function policyFromWire(policy: unknown): { bindings: IamBinding[]; etag?: Buffer } {
+  if (policy === undefined || policy === null || typeof policy !== 'object') throw invalidArgument('policy is required.');
+  const p = policy as WirePolicy;
+  const out: { bindings: IamBinding[]; etag?: Buffer } = { bindings: bindingsOf(p) };
+  if (typeof p.etag === 'string' && p.etag !== '') out.etag = Buffer.from(p.etag, 'base64');
+  else if (p.etag instanceof Uint8Array && p.etag.length > 0) out.etag = Buffer.from(p.etag);
+  return out;
+}
+
+/** A Policy message for grpc-js, or in proto3 JSON (etag base64) with `json`. */
+export function policyToWire(p: IamPolicy, json: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = { etag: json ? p.etag.toString('base64') : p.etag };
+  if (p.version !== 0) out.version = p.version;
+  if (p.bindings.length > 0) out.bindings = p.bindings.map((b) => ({ ...b, members: [...b.members] }));
+  return out;
 }

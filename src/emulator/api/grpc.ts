@@ -2,8 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../log.js';
 import type { Engine } from '../engine/engine.js';
 import type { TaskRecord, TaskView } from '../model.js';
-import { parseQueueName } from '../names.js';
-import { parseView, queueFromGrpc, queueToGrpc, taskFromGrpc, taskToGrpc, type GrpcQueue, type GrpcTask } from './convert.js';
+import { parseView, policyFromWire, policyToWire, queueFromGrpc, queueToGrpc, taskFromGrpc, taskToGrpc, type GrpcQueue, type GrpcTask } from './convert.js';
 import { CLOUD_TASKS_SERVICE, loadCloudTasksDefinition, loadTaskType } from './protos.js';
 import { STATUS, toApiError } from '../status.js';
 import { grpcStatusDetails } from './error-details.js';
@@ -39,19 +38,10 @@ export function cloudTasksHandlers(engine: Engine, encodeTask?: (t: TaskRecord, 
     PurgeQueue: (r) => queueToGrpc(engine.purgeQueue(str(r.name))),
     PauseQueue: (r) => queueToGrpc(engine.pauseQueue(str(r.name))),
     ResumeQueue: (r) => queueToGrpc(engine.resumeQueue(str(r.name))),
-    // IAM is not enforced locally: the policy is empty, every permission is granted.
-    GetIamPolicy: (r) => {
-      engine.getQueue(parseQueueName(str(r.resource)).name);
-      return { version: 1, bindings: [], etag: Buffer.from('emulator') };
-    },
-    SetIamPolicy: (r) => {
-      engine.getQueue(parseQueueName(str(r.resource)).name);
-      return r.policy ?? {};
-    },
-    TestIamPermissions: (r) => {
-      engine.getQueue(parseQueueName(str(r.resource)).name);
-      return { permissions: Array.isArray(r.permissions) ? r.permissions : [] };
-    },
+    // IAM policies are stored per queue, not enforced: every permission is granted.
+    GetIamPolicy: (r) => policyToWire(engine.getIamPolicy(str(r.resource)), false),
+    SetIamPolicy: (r) => policyToWire(engine.setIamPolicy(str(r.resource), policyFromWire(r.policy)), false),
+    TestIamPermissions: (r) => ({ permissions: engine.testIamPermissions(str(r.resource), Array.isArray(r.permissions) ? r.permissions.map(String) : []) }),
     ListTasks: (r) => {
       const view = parseView(r.responseView);
       const page = engine.listTasks(str(r.parent), num(r.pageSize), str(r.pageToken) || undefined);

@@ -1,9 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../log.js';
 import type { Engine } from '../engine/engine.js';
-import { parseQueueName } from '../names.js';
 import type { OidcSigner } from '../oidc.js';
-import { parseView, queueFromJson, queueToJson, taskFromJson, taskToJson, type JsonStyle } from './convert.js';
+import { parseView, policyFromWire, policyToWire, queueFromJson, queueToJson, taskFromJson, taskToJson, type JsonStyle } from './convert.js';
 import { invalidArgument, notFound, STATUS, toApiError, type ApiError } from '../status.js';
 import { restErrorDetails } from './error-details.js';
 
@@ -165,14 +164,14 @@ function dispatchRoute(
         case 'resume':
           return queueToJson(engine.resumeQueue(name), style);
         case 'getIamPolicy':
-          engine.getQueue(parseQueueName(name).name);
-          return { version: 1, etag: Buffer.from('emulator').toString('base64') };
+          return policyToWire(engine.getIamPolicy(name), true);
         case 'setIamPolicy':
-          engine.getQueue(parseQueueName(name).name);
-          return body.policy ?? {};
-        case 'testIamPermissions':
-          engine.getQueue(parseQueueName(name).name);
-          return { permissions: Array.isArray(body.permissions) ? body.permissions : [] };
+          return policyToWire(engine.setIamPolicy(name, policyFromWire(body.policy)), true);
+        case 'testIamPermissions': {
+          const permissions = Array.isArray(body.permissions) ? body.permissions.map(String) : [];
+          const granted = engine.testIamPermissions(name, permissions);
+          return granted.length > 0 ? { permissions: granted } : {};
+        }
         default:
           throw notFound(`Unknown method :${r.verb} on a queue.`);
       }

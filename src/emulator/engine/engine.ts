@@ -23,6 +23,7 @@ import {
 import { parseRetryAfter, retriesExhausted, retryDelayMs, throttledDelayMs } from './backoff.js';
 import { RememberedNames } from './dedup.js';
 import { Heap } from './heap.js';
+import { emptyPolicy, grantedPermissions, nextPolicy, type IamBinding, type IamPolicy } from './iam.js';
 import { decodePageToken, encodePageToken, pageSize } from './paging.js';
 import { newQueueRecord, updatedQueueRecord } from './queue-config.js';
 import { TaskInputValidator } from './task-input.js';
@@ -94,6 +95,8 @@ class QueueRuntime {
   /** Heap entries known to be stale, to decide when compaction pays. */
   stale = 0;
   deleted = false;
+  /** The queue's IAM policy (stored, not enforced). */
+  policy: IamPolicy = emptyPolicy();
 
   constructor(public record: QueueRecord, now: number) {
     this.id = shortId(record.name);
@@ -240,6 +243,25 @@ export class Engine {
     if (state === 'RUNNING') this.pumpSoon(q);
     else this.checkIdle();
     return q.record;
+  }
+
+  // ---- IAM ----------------------------------------------------------------------------------
+
+  /** GetIamPolicy: the queue's policy, empty until one is set. */
+  getIamPolicy(resource: string): IamPolicy {
+    return this.queue(resource).policy;
+  }
+
+  /** SetIamPolicy: replaces the queue's policy (an etag, when given, must be the current one). */
+  setIamPolicy(resource: string, requested: { bindings: IamBinding[]; etag?: Buffer }): IamPolicy {
+    const q = this.queue(resource);
+    q.policy = nextPolicy(q.policy, requested);
+    return q.policy;
+  }
+
+  /** TestIamPermissions: the permissions asked for that the caller holds; none on a missing queue. */
+  testIamPermissions(resource: string, permissions: string[]): string[] {
+    return grantedPermissions(permissions, this.queues.has(parseQueueName(resource).name));
   }
 
   // ---- tasks --------------------------------------------------------------------------------
