@@ -60,6 +60,9 @@ export function pushRequest(d: Delivery, signer: OidcSigner): PushRequest {
   return req;
 }
 
+/** Redirects followed within one attempt before the 3xx itself counts as the answer. */
+const MAX_REDIRECTS = 10;
+
 /**
  * Pushes tasks over HTTP with a keep-alive connection pool per origin: opening a connection per task
  * would cap throughput far below what a local receiver can take. It uses undici's low-level
@@ -77,27 +80,53 @@ export class Pusher {
   private readonly urls = new Map<string, { origin: string; path: string } | null>();
 
   push(req: PushRequest): Promise<PushResult> {
-    const target = this.parse(req.url);
-    if (target === null) return Promise.resolve({ kind: 'unreachable', message: `invalid URL ${req.url}` });
-    return new Promise<PushResult>((resolve) => {
-      const handler = new PushHandler(resolve, req.timeoutMs);
-      try {
-        this.agent.dispatch(
-          {
-            origin: target.origin,
-            path: target.path,
-            method: req.method,
-            headers: req.headers,
-            body: req.body ?? null,
-            headersTimeout: req.timeoutMs,
-            bodyTimeout: req.timeoutMs,
-          },
-          handler,
-        );
-      } catch (err) {
-        resolve({ kind: 'unreachable', message: (err as Error).message });
-      }
-    });
+    return new Promise<PushResult>((resolve) => this.send(req, req.url, MAX_REDIRECTS, Date.now() + req.timeoutMs, resolve));
+  }
+
+  /**
+   * One HTTP exchange of a push. A 3xx answer with a Location is followed with the same method,
+   * headers and body (target.proto: "The Location header response from a redirect response [300 -
+   * 399] may be followed. The redirect is not counted as a separate attempt."), up to
+   * MAX_REDIRECTS hops within the one dispatch deadline; past that the 3xx is the answer.
+   */
+  private send(req: PushRequest, url: string, redirectsLeft: number, deadlineAt: number, resolve: (r: PushResult) => void): void {
+    const target = this.parse(url);
+    if (target === null) {
+      resolve({ kind: 'unreachable', message: `invalid URL ${url}` });
+      return;
+    }
+    const timeoutMs = Math.max(1, deadlineAt - Date.now());
+    const follow =
+      redirectsLeft > 0
+        ? (location: string): boolean => {
+            let next: string;
+            try {
+              next = new URL(location, url).href;
+            } catch {
+              return false;
+            }
+            if (!next.startsWith('http:') && !next.startsWith('https:')) return false;
+            this.send(req, next, redirectsLeft - 1, deadlineAt, resolve);
+            return true;
+          }
+        : undefined;
+    const handler = new PushHandler(resolve, req.timeoutMs, follow);
+    try {
+      this.agent.dispatch(
+        {
+          origin: target.origin,
+          path: target.path,
+          method: req.method,
+          headers: req.headers,
+          body: req.body ?? null,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        },
+        handler,
+      );
+    } catch (err) {
+      resolve({ kind: 'unreachable', message: (err as Error).message });
+    }
   }
 
   /** Closes pooled connections (pushes in flight are aborted). */
@@ -128,10 +157,13 @@ export class Pusher {
 class PushHandler implements Dispatcher.DispatchHandler {
   private status = 0;
   private retryAfter: string | undefined;
+  private location: string | undefined;
 
   constructor(
     private readonly resolve: (r: PushResult) => void,
     private readonly timeoutMs: number,
+    /** Follows a redirect's Location; false when it cannot be followed. Absent: no more hops. */
+    private readonly follow: ((location: string) => boolean) | undefined,
   ) {}
 
   onConnect(): void {}
@@ -141,6 +173,9 @@ class PushHandler implements Dispatcher.DispatchHandler {
     for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
       const name = rawHeaders[i]!;
       if (name.length === 11 && name.toString('latin1').toLowerCase() === 'retry-after') this.retryAfter = rawHeaders[i + 1]!.toString('latin1');
+      else if (name.length === 8 && statusCode >= 300 && statusCode < 400 && name.toString('latin1').toLowerCase() === 'location') {
+        this.location = rawHeaders[i + 1]!.toString('latin1');
+      }
     }
     return true;
   }
@@ -151,6 +186,7 @@ class PushHandler implements Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
+    if (this.location !== undefined && this.follow?.(this.location) === true) return;
     this.resolve(this.answered());
   }
 
