@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
 import type { Logger } from '../../log.js';
 import type { Engine } from '../engine/engine.js';
 import type { TaskRecord, TaskView } from '../model.js';
@@ -106,5 +107,8 @@ export function makeGrpcServer(engine: Engine, logger: Logger): grpc.Server {
   // Channelz bookkeeping costs CPU on every call and nobody inspects it here.
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024, 'grpc.enable_channelz': 0 });
   server.addService(service, impl);
+  // gRPC server reflection (an emulator extra: production does not offer it), so grpcurl and the
+  // like can list and call the API without proto files.
+  new ReflectionService(definition, { services: [CLOUD_TASKS_SERVICE] }).addToServer(server);
   return server;
 }
