@@ -17,6 +17,7 @@ Options:
   --allow-queue-name-reuse a deleted queue's name can be created again at once
                            (production refuses it for 7 days)
   --issuer URL             OIDC issuer of the tokens it signs (default http://HOST:PORT)
+  --app-engine-host URL    where App Engine tasks are pushed (default http://localhost:8080)
   --log-level LEVEL        trace | debug | info | warn | error | silent (default info)
   -h, --help               show this help
 `;
@@ -43,6 +44,7 @@ export function parseEmulatorArgs(argv: string[]): EmulatorCliOptions {
         'reset-names-on-purge': { type: 'boolean' },
         'allow-queue-name-reuse': { type: 'boolean' },
         issuer: { type: 'string' },
+        'app-engine-host': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -73,6 +75,11 @@ export function parseEmulatorArgs(argv: string[]): EmulatorCliOptions {
     } catch {
       problems.push(`--issuer must be an absolute URL, got '${values.issuer}'`);
     }
+  }
+  if (typeof values['app-engine-host'] === 'string') {
+    const v = values['app-engine-host'];
+    if (!/^https?:\/\/[^/?#]+\/?$/.test(v)) problems.push(`--app-engine-host must be an http(s) origin like http://localhost:8080, got '${v}'`);
+    else out.appEngineHost = v;
   }
   if (typeof values['log-level'] === 'string') {
     const level = values['log-level'];

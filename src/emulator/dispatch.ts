@@ -34,20 +34,21 @@ export type PushResult =
  * dispatch starts, so it reflects the task's counters at that moment.
  */
 export function pushRequest(d: Delivery, signer: OidcSigner): PushRequest {
-  const { task, retryCount } = d;
+  const { task } = d;
   const h: Record<string, string> = {};
   const own = task.http.headers;
   for (const k in own) h[k.toLowerCase()] = own[k]!;
-  // The stored headers hold User-Agent: Google-Cloud-Tasks already. No Content-Type is invented:
-  // "Content-Type won't be set by Cloud Tasks" (target.proto).
-  h['x-cloudtasks-queuename'] = d.queueId;
-  h['x-cloudtasks-taskname'] = task.id;
-  h['x-cloudtasks-taskretrycount'] = String(retryCount);
-  h['x-cloudtasks-taskexecutioncount'] = String(task.executionCount);
-  h['x-cloudtasks-tasketa'] = (task.scheduleTimeMs / 1000).toFixed(6);
-  if (retryCount > 0) {
-    if (task.previousResponse !== undefined) h['x-cloudtasks-taskpreviousresponse'] = String(task.previousResponse);
-    if (task.retryReason !== undefined) h['x-cloudtasks-taskretryreason'] = task.retryReason;
+  // The stored headers hold Cloud Tasks' User-Agent already. No Content-Type is invented for an
+  // HTTP task: "Content-Type won't be set by Cloud Tasks" (target.proto).
+  if (task.appEngine === undefined) {
+    taskHeaders(h, CLOUD_TASKS_HEADERS, d, task.executionCount, task.retryReason);
+  } else {
+    // App Engine, as recorded from production (conformance/golden/dispatch.json, dispatch/appengine):
+    // the execution count counts every earlier answer, 5xx included, and a retry after an answer
+    // gives the reason "App Error" (after none, "Instance Unavailable"). The stored Content-Length
+    // is left to the HTTP layer.
+    delete h['content-length'];
+    taskHeaders(h, APP_ENGINE_HEADERS, d, task.responseCount, task.previousResponse !== undefined ? 'App Error' : 'Instance Unavailable');
   }
   const auth = task.http.auth;
   if (auth?.kind === 'oidc') {
@@ -58,6 +59,28 @@ export function pushRequest(d: Delivery, signer: OidcSigner): PushRequest {
   const req: PushRequest = { url: task.http.url, method: task.http.httpMethod, headers: h, timeoutMs: task.dispatchDeadlineMs };
   if (task.http.body !== undefined && task.http.body.length > 0) req.body = task.http.body;
   return req;
+}
+
+/** The names of the task headers under one prefix, built once (they are set on every push). */
+function taskHeaderNames(prefix: string) {
+  const n = (s: string): string => `${prefix}${s}`;
+  return { queue: n('queuename'), task: n('taskname'), retries: n('taskretrycount'), executions: n('taskexecutioncount'), eta: n('tasketa'), previous: n('taskpreviousresponse'), reason: n('taskretryreason') };
+}
+const CLOUD_TASKS_HEADERS = taskHeaderNames('x-cloudtasks-');
+const APP_ENGINE_HEADERS = taskHeaderNames('x-appengine-');
+
+/** The task's X-CloudTasks-* (HTTP) or X-AppEngine-* (App Engine) headers. */
+function taskHeaders(h: Record<string, string>, names: ReturnType<typeof taskHeaderNames>, d: Delivery, executionCount: number, retryReason: string | undefined): void {
+  const { task, retryCount } = d;
+  h[names.queue] = d.queueId;
+  h[names.task] = task.id;
+  h[names.retries] = String(retryCount);
+  h[names.executions] = String(executionCount);
+  h[names.eta] = (task.scheduleTimeMs / 1000).toFixed(6);
+  if (retryCount > 0) {
+    if (task.previousResponse !== undefined) h[names.previous] = String(task.previousResponse);
+    if (retryReason !== undefined) h[names.reason] = retryReason;
+  }
 }
 
 /** Redirects followed within one attempt before the 3xx itself counts as the answer. */

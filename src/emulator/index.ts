@@ -15,6 +15,9 @@ import { listenDual } from './server.js';
 
 export type { QueuesFile, QueuesFileQueue } from './queues-file.js';
 
+/** Where App Engine tasks go by default: dev_appserver's usual port. */
+const DEFAULT_APP_ENGINE_HOST = 'http://localhost:8080';
+
 /** Production keeps a deleted queue's name from being created again for 7 days. */
 const QUEUE_NAME_RESERVE_MS = 7 * 24 * 3600 * 1000;
 export type { Logger };
@@ -36,6 +39,12 @@ export interface EmulatorOptions {
    * queues); default false: as in production, the name stays taken for 7 days.
    */
   allowQueueNameReuse?: boolean;
+  /**
+   * Where App Engine tasks are pushed (the local stand-in for the app: dev_appserver, or the
+   * service itself), as an origin like `http://localhost:8080`; default that. A queue of the queues
+   * file may name its own (`appEngineHost`).
+   */
+  appEngineHost?: string;
   /** OIDC issuer URL; default `http://${host}:${port}`. */
   issuer?: string;
   /** pino logger; default silent. */
@@ -71,6 +80,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   if (!Number.isFinite(dedupWindowMs) || dedupWindowMs < 0) {
     throw new ConfigError('EMULATOR_OPTIONS_INVALID', [`dedupWindowMs must be a non-negative number of milliseconds, got ${dedupWindowMs}`]);
   }
+  const appEngineHost = options.appEngineHost ?? DEFAULT_APP_ENGINE_HOST;
+  if (!/^https?:\/\/[^/?#]+\/?$/.test(appEngineHost)) {
+    throw new ConfigError('EMULATOR_OPTIONS_INVALID', [`appEngineHost must be an http(s) origin like http://localhost:8080, got '${appEngineHost}'`]);
+  }
   // Validate the queues file before binding anything, so a typo fails fast and leaves no port open.
   const queues: ResolvedQueue[] = options.queues === undefined ? [] : loadQueuesFile(options.queues);
 
@@ -81,6 +94,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     dedupWindowMs,
     resetNamesOnPurge: options.resetNamesOnPurge ?? false,
     queueNameReserveMs: options.allowQueueNameReuse === true ? 0 : QUEUE_NAME_RESERVE_MS,
+    appEngineHost,
     push: (delivery) => pusher.push(pushRequest(delivery, signer)),
     logger,
   });

@@ -26,7 +26,7 @@ import { Heap } from './heap.js';
 import { emptyPolicy, grantedPermissions, nextPolicy, type IamBinding, type IamPolicy } from './iam.js';
 import { decodePageToken, encodePageToken, pageSize } from './paging.js';
 import { newQueueRecord, updatedQueueRecord } from './queue-config.js';
-import { TaskInputValidator } from './task-input.js';
+import { TaskInputValidator, type AppEngineContext } from './task-input.js';
 import { storedTaskSize } from './task-size.js';
 import { TokenBucket } from './token-bucket.js';
 
@@ -38,6 +38,8 @@ export interface EngineOptions {
   resetNamesOnPurge: boolean;
   /** How long a deleted queue's name cannot be created again (ms); production: 7 days, 0 = at once. */
   queueNameReserveMs: number;
+  /** The local server App Engine tasks go to, unless their queue names its own (origin, e.g. http://localhost:8080). */
+  appEngineHost: string;
   /**
    * Delivers one dispatch of a task (dispatch.ts builds the request and pushes it; a fake in unit
    * tests). It must read the task's counters before returning: the engine updates them right after.
@@ -85,6 +87,8 @@ interface WakeEntry {
 /** A queue with its scheduling state. */
 class QueueRuntime {
   readonly id: string;
+  /** The project of the queue's name. */
+  readonly project: string;
   readonly tasks = new Map<string, TaskRecord>();
   /** Scheduled tasks by due time; entries whose gen no longer matches their task are stale. */
   readonly due = new Heap<DueEntry>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq));
@@ -100,6 +104,7 @@ class QueueRuntime {
 
   constructor(public record: QueueRecord, now: number) {
     this.id = shortId(record.name);
+    this.project = record.name.split('/')[1]!;
     this.bucket = new TokenBucket(record.rateLimits.maxDispatchesPerSecond, record.rateLimits.maxBurstSize, now);
   }
 }
@@ -274,7 +279,9 @@ export class Engine {
     if (q === undefined) throw queueNotFound(parent);
     if (q.record.state === 'DISABLED') throw failedPrecondition(`Queue ${q.record.name} is DISABLED: it accepts no tasks.`);
     const now = Date.now();
-    const valid = this.taskInput.validate(input, now);
+    const appEngine: AppEngineContext = { project: q.project, host: q.record.appEngineHost ?? this.options.appEngineHost };
+    if (q.record.appEngineRoutingOverride !== undefined) appEngine.override = q.record.appEngineRoutingOverride;
+    const valid = this.taskInput.validate(input, now, appEngine);
     let name: string;
     let named = false;
     if (input.name !== undefined && input.name !== '') {
@@ -296,6 +303,7 @@ export class Engine {
       id: shortId(name),
       queueName: q.record.name,
       http: valid.http,
+      ...(valid.appEngine !== undefined ? { appEngine: valid.appEngine } : {}),
       scheduleTimeMs: valid.scheduleTimeMs,
       createTimeMs: now,
       dispatchDeadlineMs: valid.dispatchDeadlineMs,
@@ -586,7 +594,9 @@ export class Engine {
       return;
     }
     let delay = retryDelayMs(task.dispatchCount - 1, retry);
-    if (status === 429 || status === 503) {
+    // App Engine targets: "a 429 (Too Many Requests) response from an app handler does not cause
+    // traffic congestion control to throttle the queue" (target.proto); 503 does.
+    if (status === 503 || (status === 429 && task.appEngine === undefined)) {
       const retryAfter = result.kind === 'response' ? parseRetryAfter(result.retryAfter, now) : undefined;
       delay = throttledDelayMs(delay, retry.maxBackoffMs, retryAfter);
     }

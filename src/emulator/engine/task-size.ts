@@ -44,6 +44,12 @@ export function storedTaskSize(t: TaskRecord): number {
   const h = t.http;
   // The method enum is always stored, and every value is a one-byte varint after its key.
   let request = 2 + headersField(h.headers) + (h.body !== undefined && h.body.length > 0 ? lenField(h.body.length) : 0);
+  if (t.appEngine !== undefined) {
+    // The routing is stored as its host alone (the probe: a service weighed len(service) + 1). The
+    // probe found the deadline counted only when the caller set one; it is always counted here.
+    request += lenField(stringField(t.appEngine.host)) + stringField(t.appEngine.relativeUri);
+    return size + lenField(request);
+  }
   request += stringField(h.url);
   if (h.auth?.kind === 'oidc') request += lenField(stringField(h.auth.serviceAccountEmail) + stringField(h.auth.audience));
   else if (h.auth?.kind === 'oauth') request += lenField(stringField(h.auth.serviceAccountEmail) + stringField(h.auth.scope));

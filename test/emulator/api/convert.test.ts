@@ -150,7 +150,12 @@ describe('gRPC objects', () => {
       scheduleTimeMs: 1_700_000_000_500,
       dispatchDeadlineMs: 20_000,
     });
-    expect(taskFromGrpc({ appEngineHttpRequest: { relativeUri: '/x' } }).appEngine).toBe(true);
+    expect(taskFromGrpc({ appEngineHttpRequest: { relativeUri: '/x', appEngineRouting: { service: 'worker', host: 'ignored' } } }).appEngine).toEqual({
+      httpMethod: 'POST',
+      relativeUri: '/x',
+      headers: {},
+      routing: { service: 'worker' },
+    });
   });
 
   it('round-trips a queue retry config', () => {

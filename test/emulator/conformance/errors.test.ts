@@ -255,20 +255,6 @@ describe.each(MODES)('API errors (%s client)', (mode) => {
     ).toBe(INVALID_ARGUMENT);
   });
 
-  it('rejects App Engine targets with an INVALID_ARGUMENT that says so', async () => {
-    let caught: { code?: number; message?: string } | undefined;
-    try {
-      await h.client.createTask({
-        parent: h.queuePath(queue),
-        task: { appEngineHttpRequest: { relativeUri: '/work', httpMethod: 'POST' } },
-      });
-    } catch (err) {
-      caught = err as { code?: number; message?: string };
-    }
-    expect(caught?.code).toBe(INVALID_ARGUMENT);
-    expect(caught?.message).toMatch(/app ?engine/i);
-  });
-
   it('rejects a task without a target or with a non-HTTP(S) URL with INVALID_ARGUMENT', async () => {
     expect(await errorCode(() => h.client.createTask({ parent: h.queuePath(queue), task: {} }))).toBe(INVALID_ARGUMENT);
     expect(

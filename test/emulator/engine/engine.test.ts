@@ -18,6 +18,7 @@ function makeEngine(
     dedupWindowMs: opts.dedupWindowMs ?? 3_600_000,
     resetNamesOnPurge: opts.resetNamesOnPurge ?? false,
     queueNameReserveMs: opts.queueNameReserveMs ?? 0,
+    appEngineHost: 'http://appengine.test',
     logger: makeLogger({ level: 'silent' }),
     push: async (delivery) => {
       const req = pushRequest(delivery, signer);
@@ -169,7 +170,8 @@ describe('Engine dispatch', () => {
     const http = { url: 'http://target.test/', httpMethod: 'POST' as const, headers: {} };
     expect(status(() => engine.createTask(`${PARENT}/queues/missing`, { http }))).toBe('NOT_FOUND');
     expect(status(() => engine.createTask(q, {}))).toBe('INVALID_ARGUMENT');
-    expect(status(() => engine.createTask(q, { appEngine: true }))).toBe('INVALID_ARGUMENT');
+    expect(status(() => engine.createTask(q, { appEngine: { httpMethod: 'GET', relativeUri: '/x', headers: {}, body: Buffer.from('x') } }))).toBe('INVALID_ARGUMENT');
+    expect(status(() => engine.createTask(q, { appEngine: { httpMethod: 'POST', relativeUri: 'no-slash', headers: {} } }))).toBe('INVALID_ARGUMENT');
     expect(status(() => engine.createTask(q, { http: { ...http, url: 'ftp://x/' } }))).toBe('INVALID_ARGUMENT');
     expect(status(() => engine.createTask(q, { http: { ...http, httpMethod: 'GET', body: Buffer.from('x') } }))).toBe('INVALID_ARGUMENT');
     expect(status(() => engine.createTask(q, { http: { ...http, body: Buffer.alloc(1024 * 1024 + 1) } }))).toBe('INVALID_ARGUMENT');

@@ -97,10 +97,13 @@ export function shortId(name: string | null | undefined): string {
 
 let counter = 0;
 
-/** Starts an emulator (random port), a receiver and the client for `mode`. */
-export async function startHarness(mode: Mode, options: EmulatorOptions = {}): Promise<Harness> {
-  const emulator = await startEmulator({ host: '127.0.0.1', port: 0, ...options });
+/**
+ * Starts a receiver, an emulator (random port) and the client for `mode`. `options` may depend on
+ * the receiver (e.g. to send App Engine tasks to it).
+ */
+export async function startHarness(mode: Mode, options: EmulatorOptions | ((receiver: Receiver) => EmulatorOptions) = {}): Promise<Harness> {
   const receiver = await startReceiver();
+  const emulator = await startEmulator({ host: '127.0.0.1', port: 0, ...(typeof options === 'function' ? options(receiver) : options) });
   const client = makeClient(mode, emulator);
   const queuePath = (id: string): string => `${LOCATION_PATH}/queues/${id}`;
 
