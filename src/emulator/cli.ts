@@ -14,7 +14,10 @@ Options:
   --queues FILE            YAML queues file: queues created at startup
   --dedup-window SECONDS   how long a deleted task's name stays reserved (default 3600)
   --reset-names-on-purge   PurgeQueue also forgets reserved task names (handy in tests)
+  --allow-queue-name-reuse a deleted queue's name can be created again at once
+                           (production refuses it for 7 days)
   --issuer URL             OIDC issuer of the tokens it signs (default http://HOST:PORT)
+  --app-engine-host URL    where App Engine tasks are pushed (default http://localhost:8080)
   --log-level LEVEL        trace | debug | info | warn | error | silent (default info)
   -h, --help               show this help
 `;
@@ -39,7 +42,9 @@ export function parseEmulatorArgs(argv: string[]): EmulatorCliOptions {
         queues: { type: 'string' },
         'dedup-window': { type: 'string' },
         'reset-names-on-purge': { type: 'boolean' },
+        'allow-queue-name-reuse': { type: 'boolean' },
         issuer: { type: 'string' },
+        'app-engine-host': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -62,6 +67,7 @@ export function parseEmulatorArgs(argv: string[]): EmulatorCliOptions {
     else out.dedupWindowMs = Math.round(s * 1000);
   }
   if (values['reset-names-on-purge'] === true) out.resetNamesOnPurge = true;
+  if (values['allow-queue-name-reuse'] === true) out.allowQueueNameReuse = true;
   if (typeof values.issuer === 'string') {
     try {
       new URL(values.issuer);
@@ -69,6 +75,11 @@ export function parseEmulatorArgs(argv: string[]): EmulatorCliOptions {
     } catch {
       problems.push(`--issuer must be an absolute URL, got '${values.issuer}'`);
     }
+  }
+  if (typeof values['app-engine-host'] === 'string') {
+    const v = values['app-engine-host'];
+    if (!/^https?:\/\/[^/?#]+\/?$/.test(v)) problems.push(`--app-engine-host must be an http(s) origin like http://localhost:8080, got '${v}'`);
+    else out.appEngineHost = v;
   }
   if (typeof values['log-level'] === 'string') {
     const level = values['log-level'];

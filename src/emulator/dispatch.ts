@@ -1,5 +1,15 @@
 import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
-import type { HttpMethod } from './model.js';
+import type { HttpMethod, TaskRecord } from './model.js';
+import { fakeOauthToken, type OidcSigner } from './oidc.js';
+
+/** One dispatch of a task, as the engine hands it over: what to send is decided here. */
+export interface Delivery {
+  task: TaskRecord;
+  /** Short id of the task's queue (X-CloudTasks-QueueName). */
+  queueId: string;
+  /** Dispatches before this one (X-CloudTasks-TaskRetryCount). */
+  retryCount: number;
+}
 
 /** One HTTP push to a task's target. */
 export interface PushRequest {
@@ -19,6 +29,64 @@ export type PushResult =
   | { kind: 'unreachable'; message: string };
 
 /**
+ * The HTTP request of one delivery: the task's own headers, then what Cloud Tasks adds (which
+ * wins), and the Authorization header of its OIDC or OAuth token. Built synchronously when the
+ * dispatch starts, so it reflects the task's counters at that moment.
+ */
+export function pushRequest(d: Delivery, signer: OidcSigner): PushRequest {
+  const { task } = d;
+  const h: Record<string, string> = {};
+  const own = task.http.headers;
+  for (const k in own) h[k.toLowerCase()] = own[k]!;
+  // The stored headers hold Cloud Tasks' User-Agent already. No Content-Type is invented for an
+  // HTTP task: "Content-Type won't be set by Cloud Tasks" (target.proto).
+  if (task.appEngine === undefined) {
+    taskHeaders(h, CLOUD_TASKS_HEADERS, d, task.executionCount, task.retryReason);
+  } else {
+    // App Engine, as recorded from production (conformance/golden/dispatch.json, dispatch/appengine):
+    // the execution count counts every earlier answer, 5xx included, and a retry after an answer
+    // gives the reason "App Error" (after none, "Instance Unavailable"). The stored Content-Length
+    // is left to the HTTP layer.
+    delete h['content-length'];
+    taskHeaders(h, APP_ENGINE_HEADERS, d, task.responseCount, task.previousResponse !== undefined ? 'App Error' : 'Instance Unavailable');
+  }
+  const auth = task.http.auth;
+  if (auth?.kind === 'oidc') {
+    h.authorization = `Bearer ${signer.token(auth.serviceAccountEmail, auth.audience || task.http.url)}`;
+  } else if (auth?.kind === 'oauth') {
+    h.authorization = `Bearer ${fakeOauthToken(auth.serviceAccountEmail)}`;
+  }
+  const req: PushRequest = { url: task.http.url, method: task.http.httpMethod, headers: h, timeoutMs: task.dispatchDeadlineMs };
+  if (task.http.body !== undefined && task.http.body.length > 0) req.body = task.http.body;
+  return req;
+}
+
+/** The names of the task headers under one prefix, built once (they are set on every push). */
+function taskHeaderNames(prefix: string) {
+  const n = (s: string): string => `${prefix}${s}`;
+  return { queue: n('queuename'), task: n('taskname'), retries: n('taskretrycount'), executions: n('taskexecutioncount'), eta: n('tasketa'), previous: n('taskpreviousresponse'), reason: n('taskretryreason') };
+}
+const CLOUD_TASKS_HEADERS = taskHeaderNames('x-cloudtasks-');
+const APP_ENGINE_HEADERS = taskHeaderNames('x-appengine-');
+
+/** The task's X-CloudTasks-* (HTTP) or X-AppEngine-* (App Engine) headers. */
+function taskHeaders(h: Record<string, string>, names: ReturnType<typeof taskHeaderNames>, d: Delivery, executionCount: number, retryReason: string | undefined): void {
+  const { task, retryCount } = d;
+  h[names.queue] = d.queueId;
+  h[names.task] = task.id;
+  h[names.retries] = String(retryCount);
+  h[names.executions] = String(executionCount);
+  h[names.eta] = (task.scheduleTimeMs / 1000).toFixed(6);
+  if (retryCount > 0) {
+    if (task.previousResponse !== undefined) h[names.previous] = String(task.previousResponse);
+    if (retryReason !== undefined) h[names.reason] = retryReason;
+  }
+}
+
+/** Redirects followed within one attempt before the 3xx itself counts as the answer. */
+const MAX_REDIRECTS = 10;
+
+/**
  * Pushes tasks over HTTP with a keep-alive connection pool per origin: opening a connection per task
  * would cap throughput far below what a local receiver can take. It uses undici's low-level
  * dispatch API: the response body is discarded as it arrives, without the stream and promise
@@ -35,27 +103,53 @@ export class Pusher {
   private readonly urls = new Map<string, { origin: string; path: string } | null>();
 
   push(req: PushRequest): Promise<PushResult> {
-    const target = this.parse(req.url);
-    if (target === null) return Promise.resolve({ kind: 'unreachable', message: `invalid URL ${req.url}` });
-    return new Promise<PushResult>((resolve) => {
-      const handler = new PushHandler(resolve, req.timeoutMs);
-      try {
-        this.agent.dispatch(
-          {
-            origin: target.origin,
-            path: target.path,
-            method: req.method,
-            headers: req.headers,
-            body: req.body ?? null,
-            headersTimeout: req.timeoutMs,
-            bodyTimeout: req.timeoutMs,
-          },
-          handler,
-        );
-      } catch (err) {
-        resolve({ kind: 'unreachable', message: (err as Error).message });
-      }
-    });
+    return new Promise<PushResult>((resolve) => this.send(req, req.url, MAX_REDIRECTS, Date.now() + req.timeoutMs, resolve));
+  }
+
+  /**
+   * One HTTP exchange of a push. A 3xx answer with a Location is followed with the same method,
+   * headers and body (target.proto: "The Location header response from a redirect response [300 -
+   * 399] may be followed. The redirect is not counted as a separate attempt."), up to
+   * MAX_REDIRECTS hops within the one dispatch deadline; past that the 3xx is the answer.
+   */
+  private send(req: PushRequest, url: string, redirectsLeft: number, deadlineAt: number, resolve: (r: PushResult) => void): void {
+    const target = this.parse(url);
+    if (target === null) {
+      resolve({ kind: 'unreachable', message: `invalid URL ${url}` });
+      return;
+    }
+    const timeoutMs = Math.max(1, deadlineAt - Date.now());
+    const follow =
+      redirectsLeft > 0
+        ? (location: string): boolean => {
+            let next: string;
+            try {
+              next = new URL(location, url).href;
+            } catch {
+              return false;
+            }
+            if (!next.startsWith('http:') && !next.startsWith('https:')) return false;
+            this.send(req, next, redirectsLeft - 1, deadlineAt, resolve);
+            return true;
+          }
+        : undefined;
+    const handler = new PushHandler(resolve, req.timeoutMs, follow);
+    try {
+      this.agent.dispatch(
+        {
+          origin: target.origin,
+          path: target.path,
+          method: req.method,
+          headers: req.headers,
+          body: req.body ?? null,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        },
+        handler,
+      );
+    } catch (err) {
+      resolve({ kind: 'unreachable', message: (err as Error).message });
+    }
   }
 
   /** Closes pooled connections (pushes in flight are aborted). */
@@ -86,10 +180,13 @@ export class Pusher {
 class PushHandler implements Dispatcher.DispatchHandler {
   private status = 0;
   private retryAfter: string | undefined;
+  private location: string | undefined;
 
   constructor(
     private readonly resolve: (r: PushResult) => void,
     private readonly timeoutMs: number,
+    /** Follows a redirect's Location; false when it cannot be followed. Absent: no more hops. */
+    private readonly follow: ((location: string) => boolean) | undefined,
   ) {}
 
   /** Required by undici's handler contract; nothing to do before the request goes out. */
@@ -99,12 +196,17 @@ class PushHandler implements Dispatcher.DispatchHandler {
     this.status = statusCode;
     const retryAfter = headers['retry-after'];
     if (retryAfter !== undefined) this.retryAfter = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
+    if (statusCode >= 300 && statusCode < 400) {
+      const location = headers.location;
+      if (location !== undefined) this.location = Array.isArray(location) ? location[0] : location;
+    }
   }
 
   /** The target's answer body is not used; it is discarded as it streams in. */
   onResponseData(): void {}
 
   onResponseEnd(): void {
+    if (this.location !== undefined && this.follow?.(this.location) === true) return;
     this.resolve(this.answered());
   }
 

@@ -6,9 +6,9 @@ import { ConfigError } from '../errors.js';
 import { makeLogger, type Logger } from '../log.js';
 import { makeGrpcServer } from './api/grpc.js';
 import { makeRestHandler } from './api/rest.js';
-import { ApiError } from './api/status.js';
 import { makeDashboard, type ChainView } from './dashboard/index.js';
-import { Pusher } from './dispatch.js';
+import { Pusher, pushRequest } from './dispatch.js';
+import { ApiError } from './status.js';
 import { Engine, type DroppedTask, type EngineStats } from './engine/engine.js';
 import { OidcSigner } from './oidc.js';
 import { loadQueuesFile, type QueuesFile, type ResolvedQueue } from './queues-file.js';
@@ -16,6 +16,12 @@ import { listenDual } from './server.js';
 
 export type { QueuesFile, QueuesFileQueue } from './queues-file.js';
 export type { ChainTier, ChainView, NotificationView } from './dashboard/index.js';
+
+/** Where App Engine tasks go by default: dev_appserver's usual port. */
+const DEFAULT_APP_ENGINE_HOST = 'http://localhost:8080';
+
+/** Production keeps a deleted queue's name from being created again for 7 days. */
+const QUEUE_NAME_RESERVE_MS = 7 * 24 * 3600 * 1000;
 export type { Logger };
 
 /** Options of {@link startEmulator}. */
@@ -30,6 +36,17 @@ export interface EmulatorOptions {
   dedupWindowMs?: number;
   /** PurgeQueue also forgets remembered names (for tests); default false. */
   resetNamesOnPurge?: boolean;
+  /**
+   * Lets a deleted queue's name be created again at once (for tests that delete and re-create
+   * queues); default false: as in production, the name stays taken for 7 days.
+   */
+  allowQueueNameReuse?: boolean;
+  /**
+   * Where App Engine tasks are pushed (the local stand-in for the app: dev_appserver, or the
+   * service itself), as an origin like `http://localhost:8080`; default that. A queue of the queues
+   * file may name its own (`appEngineHost`).
+   */
+  appEngineHost?: string;
   /** OIDC issuer URL; default `http://${host}:${port}`. */
   issuer?: string;
   /** pino logger; default silent. */
@@ -69,6 +86,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   if (!Number.isFinite(dedupWindowMs) || dedupWindowMs < 0) {
     throw new ConfigError('EMULATOR_OPTIONS_INVALID', [`dedupWindowMs must be a non-negative number of milliseconds, got ${dedupWindowMs}`]);
   }
+  const appEngineHost = options.appEngineHost ?? DEFAULT_APP_ENGINE_HOST;
+  if (!/^https?:\/\/[^/?#]+\/?$/.test(appEngineHost)) {
+    throw new ConfigError('EMULATOR_OPTIONS_INVALID', [`appEngineHost must be an http(s) origin like http://localhost:8080, got '${appEngineHost}'`]);
+  }
   // Validate the queues file before binding anything, so a typo fails fast and leaves no port open.
   const queues: ResolvedQueue[] = options.queues === undefined ? [] : loadQueuesFile(options.queues);
 
@@ -78,8 +99,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const engine = new Engine({
     dedupWindowMs,
     resetNamesOnPurge: options.resetNamesOnPurge ?? false,
-    signer,
-    push: (req) => pusher.push(req),
+    queueNameReserveMs: options.allowQueueNameReuse === true ? 0 : QUEUE_NAME_RESERVE_MS,
+    appEngineHost,
+    push: (delivery) => pusher.push(pushRequest(delivery, signer)),
     logger,
   });
   for (const q of queues) {

@@ -28,6 +28,13 @@ export interface RetryConfig {
   maxDoublings: number;
 }
 
+/** App Engine routing of a task or queue (AppEngineRouting; `host` is computed, output only). */
+export interface AppEngineRouting {
+  service?: string;
+  version?: string;
+  instance?: string;
+}
+
 /** A queue as the API shows it. */
 export interface QueueRecord {
   name: string;
@@ -36,6 +43,10 @@ export interface QueueRecord {
   state: QueueState;
   purgeTimeMs?: number;
   stackdriverSamplingRatio?: number;
+  /** Routing that replaces every App Engine task's own. */
+  appEngineRoutingOverride?: AppEngineRouting;
+  /** Emulator only (queues file): the local server this queue's App Engine tasks go to. */
+  appEngineHost?: string;
 }
 
 /** Partial queue settings, as they arrive from a request or a queues file (before defaults). */
@@ -45,8 +56,10 @@ export interface QueueInput {
   retryConfig?: Partial<RetryConfig>;
   state?: QueueState;
   stackdriverSamplingRatio?: number;
-  /** Set when the request carried an App Engine routing override (unsupported). */
-  appEngineRoutingOverride?: boolean;
+  /** Routing that replaces every App Engine task's own; `{}` clears it. */
+  appEngineRoutingOverride?: AppEngineRouting;
+  /** Emulator only (queues file): the local server this queue's App Engine tasks go to. */
+  appEngineHost?: string;
 }
 
 /** How the emulator authenticates a push: an OIDC token it signs, or a fake OAuth token. */
@@ -63,12 +76,30 @@ export interface HttpTarget {
   auth?: PushAuth;
 }
 
+/** An App Engine request as it arrives in CreateTask (AppEngineHttpRequest). */
+export interface AppEngineInput {
+  httpMethod: HttpMethod;
+  /** Path and query, starting with "/" ("" = "/"). */
+  relativeUri: string;
+  headers: Record<string, string>;
+  body?: Buffer;
+  routing?: AppEngineRouting;
+}
+
+/** What an App Engine task keeps besides its request: how it was routed. */
+export interface AppEngineTarget {
+  relativeUri: string;
+  /** The routing used: the queue's override, else the task's own. */
+  routing: AppEngineRouting;
+  /** The host production would deliver to (AppEngineRouting.host), e.g. `worker.PROJECT.appspot.com`. */
+  host: string;
+}
+
 /** A task as it arrives in CreateTask (before validation and defaults). */
 export interface TaskInput {
   name?: string;
   http?: HttpTarget;
-  /** Set when the request used an App Engine target (unsupported). */
-  appEngine?: boolean;
+  appEngine?: AppEngineInput;
   scheduleTimeMs?: number;
   dispatchDeadlineMs?: number;
 }
@@ -89,7 +120,13 @@ export interface TaskRecord {
   id: string;
   /** Full name of the queue holding the task. */
   queueName: string;
+  /**
+   * The request pushed. For an App Engine task, `url` is where the emulator sends it (the local App
+   * Engine host + the relative URI) and `appEngine` holds what the API shows.
+   */
   http: HttpTarget;
+  /** Set for App Engine tasks. */
+  appEngine?: AppEngineTarget;
   scheduleTimeMs: number;
   createTimeMs: number;
   dispatchDeadlineMs: number;
@@ -136,7 +173,10 @@ export const LIMITS = {
   maxDispatchesPerSecond: 500,
   maxConcurrentDispatches: 5000,
   maxBurstSize: 500,
-  maxTaskBytes: 1024 * 1024,
+  /** The largest stored task production accepts (see engine/task-size.ts): 1 MiB − 7. */
+  maxStoredTaskBytes: 1024 * 1024 - 7,
+  /** HttpRequest.headers: "The size of the headers must be less than 80KB." */
+  maxHeadersBytes: 80 * 1024,
   maxScheduleAheadMs: 30 * 24 * 3600 * 1000,
   minDispatchDeadlineMs: 15_000,
   maxDispatchDeadlineMs: 30 * 60_000,

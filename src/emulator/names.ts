@@ -1,4 +1,5 @@
-import { invalidArgument } from './api/status.js';
+import { invalidQueueName, invalidTaskId, permissionDeniedOnProject } from './production-errors.js';
+import { invalidArgument } from './status.js';
 
 /** The parts of a queue resource name `projects/P/locations/L/queues/Q`. */
 export interface QueueName {
@@ -33,7 +34,7 @@ export const isTaskId = (id: string): boolean => TASK_ID.test(id);
 export function parseLocationName(parent: string): { project: string; location: string; name: string } {
   const parts = parent.split('/');
   if (parts.length !== 4 || parts[0] !== 'projects' || parts[2] !== 'locations' || !PROJECT.test(parts[1]!) || !LOCATION.test(parts[3]!)) {
-    throw invalidArgument(`Invalid parent '${parent}': it must have the form projects/PROJECT_ID/locations/LOCATION_ID.`);
+    throw permissionDeniedOnProject(parent);
   }
   return { project: parts[1]!, location: parts[3]!, name: parent };
 }
@@ -42,17 +43,13 @@ export function parseLocationName(parent: string): { project: string; location: 
 export function parseQueueName(name: string): QueueName {
   const parts = name.split('/');
   if (parts.length !== 6 || parts[0] !== 'projects' || parts[2] !== 'locations' || parts[4] !== 'queues') {
-    throw invalidArgument(
-      `Invalid queue name '${name}': it must have the form projects/PROJECT_ID/locations/LOCATION_ID/queues/QUEUE_ID.`,
-    );
+    throw invalidQueueName(`Invalid queue name '${name}': it must have the form projects/PROJECT_ID/locations/LOCATION_ID/queues/QUEUE_ID.`);
   }
   const [, project, , location, , queue] = parts as [string, string, string, string, string, string];
-  if (!PROJECT.test(project)) throw invalidArgument(`Invalid project id '${project}' in queue name '${name}'.`);
-  if (!LOCATION.test(location)) throw invalidArgument(`Invalid location id '${location}' in queue name '${name}'.`);
+  if (!PROJECT.test(project)) throw invalidQueueName(`Invalid project id '${project}' in queue name '${name}'.`);
+  if (!LOCATION.test(location)) throw invalidQueueName(`Invalid location id '${location}' in queue name '${name}'.`);
   if (!QUEUE_ID.test(queue)) {
-    throw invalidArgument(
-      `Invalid queue id '${queue}' in '${name}': a queue id is 1 to 100 letters, digits or hyphens ([A-Za-z0-9-]).`,
-    );
+    throw invalidQueueName(`Invalid queue id '${queue}' in '${name}': a queue id is 1 to 100 letters, digits or hyphens ([A-Za-z0-9-]).`);
   }
   return { project, location, queue, name };
 }
@@ -67,11 +64,7 @@ export function parseTaskName(taskName: string): TaskName {
   }
   const queue = parseQueueName(parts.slice(0, 6).join('/'));
   const task = parts[7]!;
-  if (!TASK_ID.test(task)) {
-    throw invalidArgument(
-      `Invalid task id '${task}' in '${taskName}': a task id is 1 to 500 letters, digits, hyphens or underscores ([A-Za-z0-9_-]).`,
-    );
-  }
+  if (!TASK_ID.test(task)) throw invalidTaskId(task);
   return { ...queue, task, taskName };
 }
 

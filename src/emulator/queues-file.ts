@@ -15,6 +15,10 @@ export interface QueuesFileQueue {
   /** RUNNING (default), PAUSED, or DISABLED. */
   state?: 'RUNNING' | 'PAUSED' | 'DISABLED';
   rateLimits?: { maxDispatchesPerSecond?: number; maxConcurrentDispatches?: number };
+  /** Where this queue's App Engine tasks are pushed (an origin), instead of the emulator's --app-engine-host. */
+  appEngineHost?: string;
+  /** Routing that replaces every App Engine task's own (appEngineRoutingOverride). */
+  appEngineRoutingOverride?: { service?: string; version?: string; instance?: string };
   retryConfig?: {
     maxAttempts?: number;
     minBackoff?: FileDuration;
@@ -49,6 +53,8 @@ const queueSchema = z.strictObject({
       maxConcurrentDispatches: z.number().int('must be an integer').positive('must be > 0').max(5000, 'must be at most 5000 (the Cloud Tasks limit)').optional(),
     })
     .optional(),
+  appEngineHost: z.string().regex(/^https?:\/\/[^/?#]+\/?$/, 'must be an http(s) origin like http://localhost:8081').optional(),
+  appEngineRoutingOverride: z.strictObject({ service: z.string().optional(), version: z.string().optional(), instance: z.string().optional() }).optional(),
   retryConfig: z
     .strictObject({
       maxAttempts: z
@@ -140,6 +146,8 @@ export function loadQueuesFile(source: unknown): ResolvedQueue[] {
     const r = q.retryConfig;
     const input: QueueInput = { name: fullName, state: q.state ?? 'RUNNING' };
     if (q.rateLimits) input.rateLimits = { ...q.rateLimits };
+    if (q.appEngineHost !== undefined) input.appEngineHost = q.appEngineHost;
+    if (q.appEngineRoutingOverride !== undefined) input.appEngineRoutingOverride = { ...q.appEngineRoutingOverride };
     if (r) {
       input.retryConfig = {};
       if (r.maxAttempts !== undefined) input.retryConfig.maxAttempts = r.maxAttempts;

@@ -91,7 +91,14 @@ export async function startStack(options: DevOptions, logger: Logger): Promise<S
 
   try {
     const emulator = await listening('The emulator', '--port', options.host, options.emulatorPort, () =>
-      startEmulator({ host: options.host, port: options.emulatorPort, queues: options.queuesFile, logger: logger.child({ component: 'emulator' }) }),
+      startEmulator({
+        host: options.host,
+        port: options.emulatorPort,
+        queues: options.queuesFile,
+        // Local development deletes and re-creates queues freely; production would refuse for 7 days.
+        allowQueueNameReuse: true,
+        logger: logger.child({ component: 'emulator' }),
+      }),
     );
     stops.emulator = () => emulator.close();
 

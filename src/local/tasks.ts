@@ -79,7 +79,8 @@ export function explainTasksError(err: unknown, queue: string, endpoint: Endpoin
   const code = typeof (err as { code?: unknown })?.code === 'number' ? (err as { code: number }).code : undefined;
   const detail = err instanceof Error ? (err as { details?: string }).details || err.message : String(err);
   const where = endpoint.emulatorHost !== undefined ? `the emulator at ${endpoint.emulatorHost}` : 'Google Cloud Tasks';
-  // Production answers CreateTask on a missing queue with FAILED_PRECONDITION "Queue does not exist."
+  // Production answers CreateTask on a missing queue with NOT_FOUND "Queue does not exist. …" (the
+  // 2026 recording, and the emulator since); older answers were FAILED_PRECONDITION with that text.
   const missingQueue = code === GRPC.NOT_FOUND || (code === GRPC.FAILED_PRECONDITION && /queue does not exist/i.test(detail));
   switch (missingQueue ? GRPC.NOT_FOUND : code) {
     case GRPC.NOT_FOUND:

@@ -18,7 +18,8 @@ describe('executor emulator flags', () => {
     expect(
       parseEmulatorArgs([
         '--host', '0.0.0.0', '--port', '0', '--queues', 'q.yaml', '--dedup-window', '1.5',
-        '--reset-names-on-purge', '--issuer', 'http://emulator:8123', '--log-level', 'debug',
+        '--reset-names-on-purge', '--allow-queue-name-reuse', '--issuer', 'http://emulator:8123', '--log-level', 'debug',
+        '--app-engine-host', 'http://localhost:8081',
       ]),
     ).toMatchObject({
       host: '0.0.0.0',
@@ -26,16 +27,19 @@ describe('executor emulator flags', () => {
       queues: 'q.yaml',
       dedupWindowMs: 1500,
       resetNamesOnPurge: true,
+      allowQueueNameReuse: true,
+      appEngineHost: 'http://localhost:8081',
       issuer: 'http://emulator:8123',
       logLevel: 'debug',
     });
   });
 
   it('lists every bad flag at once, saying what is expected', () => {
-    expect(problems(['--port', 'abc', '--dedup-window=-1', '--issuer', 'nope', '--log-level', 'loud'])).toEqual([
+    expect(problems(['--port', 'abc', '--dedup-window=-1', '--issuer', 'nope', '--app-engine-host', 'localhost:8080', '--log-level', 'loud'])).toEqual([
       "--port must be an integer between 0 and 65535, got 'abc'",
       "--dedup-window must be a non-negative number of seconds, got '-1'",
       "--issuer must be an absolute URL, got 'nope'",
+      "--app-engine-host must be an http(s) origin like http://localhost:8080, got 'localhost:8080'",
       "--log-level must be one of trace, debug, info, warn, error, silent; got 'loud'",
     ]);
     expect(problems(['--bogus'])[0]).toMatch(/bogus.*executor emulator --help/);

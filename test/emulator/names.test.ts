@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../src/emulator/api/status.js';
+import { ApiError } from '../../src/emulator/status.js';
 import { parseLocationName, parseQueueName, parseTaskName, shortId } from '../../src/emulator/names.js';
 
 function statusOf(fn: () => unknown): string {
@@ -35,6 +35,7 @@ describe('resource names', () => {
   it('rejects names of the wrong shape', () => {
     expect(statusOf(() => parseQueueName('queues/q'))).toBe('INVALID_ARGUMENT');
     expect(statusOf(() => parseTaskName('projects/p/locations/l/queues/q'))).toBe('INVALID_ARGUMENT');
-    expect(statusOf(() => parseLocationName('projects/p'))).toBe('INVALID_ARGUMENT');
+    // Production resolves a malformed parent to a project and denies permission on it.
+    expect(statusOf(() => parseLocationName('projects/p'))).toBe('PERMISSION_DENIED');
   });
 });

@@ -94,6 +94,14 @@ describe('queues file', () => {
     expect(problemsOf(bad)[0]).toMatch(/not valid YAML/);
   });
 
+  it("takes a queue's App Engine host and routing override, and rejects a host that is not an origin", () => {
+    const [q] = loadQueuesFile({ queues: [{ name: 'ae', appEngineHost: 'http://localhost:8081', appEngineRoutingOverride: { service: 'worker' } }] });
+    expect(q!.input).toMatchObject({ appEngineHost: 'http://localhost:8081', appEngineRoutingOverride: { service: 'worker' } });
+    expect(problemsOf({ queues: [{ name: 'ae', appEngineHost: 'localhost:8081/path' }] })).toEqual([
+      'queues[0] (ae).appEngineHost: must be an http(s) origin like http://localhost:8081',
+    ]);
+  });
+
   it('treats an empty file as no queues', () => {
     const empty = join(dir, 'empty.yaml');
     writeFileSync(empty, '');

@@ -5,7 +5,17 @@ const Q = 'projects/p/locations/l/queues/q';
 const grpcError = (code: number, details: string) => Object.assign(new Error(`${code} ${details}`), { code, details });
 
 describe('Cloud Tasks errors, explained', () => {
-  it('treats FAILED_PRECONDITION "Queue does not exist" (what production answers) as a missing queue', () => {
+  it('treats NOT_FOUND "Queue does not exist" (what production and the emulator answer) as a missing queue', () => {
+    const e = explainTasksError(
+      grpcError(5, 'Queue does not exist. If you just created the queue, wait at least a minute for the queue to initialize.'),
+      Q,
+      { emulatorHost: 'localhost:8123' },
+    );
+    expect(e.code).toBe('QUEUE_NOT_FOUND');
+    expect(e.message).toMatch(/queues file that declares it/);
+  });
+
+  it('treats FAILED_PRECONDITION "Queue does not exist" (what production answered before 2026) as a missing queue', () => {
     const e = explainTasksError(grpcError(9, 'Queue does not exist.'), Q, {});
     expect(e.code).toBe('QUEUE_NOT_FOUND');
     expect(e.message).toMatch(/gcloud tasks queues create/);

@@ -7,8 +7,10 @@
  * Inputs are validated here (zod on REST) so the engine only sees well-typed values.
  */
 import { z } from 'zod';
-import type { HttpMethod, PushAuth, QueueInput, QueueRecord, QueueState, TaskInput, TaskRecord, TaskView } from '../model.js';
-import { invalidArgument } from './status.js';
+import type { IamBinding, IamPolicy } from '../engine/iam.js';
+import { appEngineHost } from '../engine/task-input.js';
+import type { AppEngineInput, AppEngineRouting, HttpMethod, PushAuth, QueueInput, QueueRecord, QueueState, TaskInput, TaskRecord, TaskView } from '../model.js';
+import { invalidArgument } from '../status.js';
 
 // ---- enums --------------------------------------------------------------------------------------
 
@@ -92,9 +94,17 @@ const formatTimestampJson = (ms: number): string => new Date(ms).toISOString();
 // ---- gRPC in ------------------------------------------------------------------------------------
 
 /** A Queue message as proto-loader decodes it (only the fields we read). */
+/** AppEngineRouting as either wire carries it (host is output only and ignored). */
+interface WireRouting {
+  service?: string | undefined;
+  version?: string | undefined;
+  instance?: string | undefined;
+  host?: string | undefined;
+}
+
 export interface GrpcQueue {
   name?: string;
-  appEngineRoutingOverride?: unknown;
+  appEngineRoutingOverride?: WireRouting | null;
   rateLimits?: { maxDispatchesPerSecond?: number; maxBurstSize?: number; maxConcurrentDispatches?: number } | null;
   retryConfig?: {
     maxAttempts?: number;
@@ -118,7 +128,13 @@ export interface GrpcTask {
     oauthToken?: { serviceAccountEmail?: string; scope?: string } | null;
     oidcToken?: { serviceAccountEmail?: string; audience?: string } | null;
   } | null;
-  appEngineHttpRequest?: unknown;
+  appEngineHttpRequest?: {
+    httpMethod?: string | number;
+    appEngineRouting?: WireRouting | null;
+    relativeUri?: string;
+    headers?: Record<string, string> | null;
+    body?: Buffer | Uint8Array | null;
+  } | null;
   scheduleTime?: SecondsNanos | null;
   dispatchDeadline?: SecondsNanos | null;
 }
@@ -142,10 +158,14 @@ interface QueueFields<D> {
 }
 
 /** Builds the engine's QueueInput from either wire form; `duration` reads that form's durations (undefined when unset). */
-function queueInputOf<D>(q: QueueFields<D>, appEngineRoutingOverride: boolean, duration: (v: D | null | undefined, field: string) => number | undefined): QueueInput {
+function queueInputOf<D>(
+  q: QueueFields<D>,
+  appEngineRoutingOverride: WireRouting | null | undefined,
+  duration: (v: D | null | undefined, field: string) => number | undefined,
+): QueueInput {
   const input: QueueInput = {};
   if (q.name) input.name = q.name;
-  if (appEngineRoutingOverride) input.appEngineRoutingOverride = true;
+  if (appEngineRoutingOverride !== undefined && appEngineRoutingOverride !== null) input.appEngineRoutingOverride = routingOf(appEngineRoutingOverride);
   if (q.rateLimits) {
     input.rateLimits = {};
     if (q.rateLimits.maxDispatchesPerSecond !== undefined) input.rateLimits.maxDispatchesPerSecond = q.rateLimits.maxDispatchesPerSecond;
@@ -172,7 +192,31 @@ function queueInputOf<D>(q: QueueFields<D>, appEngineRoutingOverride: boolean, d
 /** Queue input from a gRPC Queue message. */
 export function queueFromGrpc(q: GrpcQueue | null | undefined): QueueInput {
   if (q === undefined || q === null) throw invalidArgument('queue is required.');
-  return queueInputOf(q, Boolean(q.appEngineRoutingOverride), secondsNanosToMs);
+  return queueInputOf(q, q.appEngineRoutingOverride, secondsNanosToMs);
+}
+
+/** The settable part of an AppEngineRouting (empty strings are unset in proto3). */
+function routingOf(r: WireRouting): AppEngineRouting {
+  const out: AppEngineRouting = {};
+  if (r.service) out.service = r.service;
+  if (r.version) out.version = r.version;
+  if (r.instance) out.instance = r.instance;
+  return out;
+}
+
+/** An App Engine request from either wire; `body` is already decoded. */
+function appEngineInputOf(
+  ae: { httpMethod?: unknown; appEngineRouting?: WireRouting | null | undefined; relativeUri?: string | undefined; headers?: Record<string, string> | null | undefined },
+  body: Buffer | undefined,
+): AppEngineInput {
+  const input: AppEngineInput = {
+    httpMethod: httpMethodOf(ae.httpMethod),
+    relativeUri: ae.relativeUri ?? '',
+    headers: { ...(ae.headers ?? {}) },
+  };
+  if (body !== undefined && body.length > 0) input.body = body;
+  if (ae.appEngineRouting) input.routing = routingOf(ae.appEngineRouting);
+  return input;
 }
 
 /** Task input from a gRPC Task message. */
@@ -180,7 +224,8 @@ export function taskFromGrpc(t: GrpcTask | null | undefined): TaskInput {
   if (t === undefined || t === null) throw invalidArgument('task is required.');
   const input: TaskInput = {};
   if (t.name) input.name = t.name;
-  if (t.appEngineHttpRequest) input.appEngine = true;
+  const ae = t.appEngineHttpRequest;
+  if (ae) input.appEngine = appEngineInputOf(ae, ae.body ? Buffer.from(ae.body) : undefined);
   const h = t.httpRequest;
   if (h) {
     let auth: PushAuth | undefined;
@@ -231,7 +276,8 @@ function renderQueue(q: QueueRecord, form: WireForm): Record<string, unknown> {
     rateLimits: { ...q.rateLimits },
     retryConfig: {
       maxAttempts: q.retryConfig.maxAttempts,
-      maxRetryDuration: form.duration(q.retryConfig.maxRetryDurationMs),
+      // Production leaves an unlimited (0) max_retry_duration unset rather than reporting "0s".
+      ...(q.retryConfig.maxRetryDurationMs > 0 ? { maxRetryDuration: form.duration(q.retryConfig.maxRetryDurationMs) } : {}),
       minBackoff: form.duration(q.retryConfig.minBackoffMs),
       maxBackoff: form.duration(q.retryConfig.maxBackoffMs),
       maxDoublings: q.retryConfig.maxDoublings,
@@ -240,15 +286,21 @@ function renderQueue(q: QueueRecord, form: WireForm): Record<string, unknown> {
   };
   if (q.purgeTimeMs !== undefined) out.purgeTime = form.time(q.purgeTimeMs);
   if (q.stackdriverSamplingRatio !== undefined) out.stackdriverLoggingConfig = { samplingRatio: q.stackdriverSamplingRatio };
+  if (q.appEngineRoutingOverride !== undefined) {
+    out.appEngineRoutingOverride = { ...q.appEngineRoutingOverride, host: appEngineHost(q.name.split('/')[1]!, q.appEngineRoutingOverride) };
+  }
   return out;
 }
 
 function renderTask(t: TaskRecord, view: TaskView, form: WireForm): Record<string, unknown> {
-  const http: Record<string, unknown> = {
-    url: t.http.url,
-    httpMethod: enumOut(HTTP_METHODS, t.http.httpMethod, form),
-    headers: t.http.headers,
-  };
+  const http: Record<string, unknown> = { httpMethod: enumOut(HTTP_METHODS, t.http.httpMethod, form) };
+  if (t.appEngine !== undefined) {
+    http.appEngineRouting = { ...t.appEngine.routing, host: t.appEngine.host };
+    http.relativeUri = t.appEngine.relativeUri;
+  } else {
+    http.url = t.http.url;
+  }
+  http.headers = t.http.headers;
   if (view === 'FULL' && t.http.body !== undefined) http.body = form.bytes(t.http.body);
   const auth = t.http.auth;
   // An unset audience or scope is left out: proto3 does not tell it from "" on the wire.
@@ -256,7 +308,7 @@ function renderTask(t: TaskRecord, view: TaskView, form: WireForm): Record<strin
   if (auth?.kind === 'oauth') http.oauthToken = { serviceAccountEmail: auth.serviceAccountEmail, ...(auth.scope ? { scope: auth.scope } : {}) };
   const out: Record<string, unknown> = {
     name: t.name,
-    httpRequest: http,
+    [t.appEngine !== undefined ? 'appEngineHttpRequest' : 'httpRequest']: http,
     scheduleTime: form.time(t.scheduleTimeMs),
     createTime: form.time(t.createTimeMs),
     dispatchDeadline: form.duration(t.dispatchDeadlineMs),
@@ -312,9 +364,16 @@ const int = z.union([z.number().int(), z.string().regex(/^-?\d+$/).transform(Num
 const duration = z.union([z.string(), z.number()]);
 const enumLike = z.union([z.string(), z.number()]);
 
+const restRoutingSchema = z.strictObject({
+  service: z.string().optional(),
+  version: z.string().optional(),
+  instance: z.string().optional(),
+  host: z.string().optional(),
+});
+
 const restQueueSchema = z.strictObject({
   name: z.string().optional(),
-  appEngineRoutingOverride: z.record(z.string(), z.unknown()).optional(),
+  appEngineRoutingOverride: restRoutingSchema.optional(),
   rateLimits: z
     .strictObject({ maxDispatchesPerSecond: num.optional(), maxBurstSize: int.optional(), maxConcurrentDispatches: int.optional() })
     .optional(),
@@ -344,7 +403,15 @@ const restTaskSchema = z.strictObject({
       oidcToken: z.strictObject({ serviceAccountEmail: z.string().optional(), audience: z.string().optional() }).optional(),
     })
     .optional(),
-  appEngineHttpRequest: z.record(z.string(), z.unknown()).optional(),
+  appEngineHttpRequest: z
+    .strictObject({
+      httpMethod: enumLike.optional(),
+      appEngineRouting: restRoutingSchema.optional(),
+      relativeUri: z.string().optional(),
+      headers: z.record(z.string(), z.string()).optional(),
+      body: z.string().optional(),
+    })
+    .optional(),
   scheduleTime: z.string().optional(),
   dispatchDeadline: duration.optional(),
   // Output-only fields a client may echo back; ignored as production does.
@@ -368,12 +435,18 @@ function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, what: stri
   throw invalidArgument(`Invalid JSON payload received. Invalid value at '${path}': ${issue.message}.`);
 }
 
+/** A proto3 JSON bytes field (base64 or base64url); undefined when absent or empty. */
+function bytesJson(v: string | undefined, field: string): Buffer | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(v)) throw invalidArgument(`Invalid JSON payload received. Invalid value at '${field}' (TYPE_BYTES): not base64.`);
+  return Buffer.from(v, v.includes('-') || v.includes('_') ? 'base64url' : 'base64');
+}
+
 /** Queue input from a REST Queue JSON object. */
 export function queueFromJson(json: unknown): QueueInput {
   if (json === undefined || json === null) throw invalidArgument('queue is required.');
   const q = parseOrThrow(restQueueSchema, camelizeKeys(json), 'queue');
-  const appEngine = q.appEngineRoutingOverride !== undefined && Object.keys(q.appEngineRoutingOverride).length > 0;
-  return queueInputOf(q, appEngine, (v, field) => (v === undefined || v === null ? undefined : parseDurationJson(v, field)));
+  return queueInputOf(q, q.appEngineRoutingOverride, (v, field) => (v === undefined || v === null ? undefined : parseDurationJson(v, field)));
 }
 
 /** Task input from a REST Task JSON object. */
@@ -382,16 +455,13 @@ export function taskFromJson(json: unknown): TaskInput {
   const t = parseOrThrow(restTaskSchema, camelizeKeys(json), 'task');
   const input: TaskInput = {};
   if (t.name) input.name = t.name;
-  if (t.appEngineHttpRequest) input.appEngine = true;
+  const ae = t.appEngineHttpRequest;
+  if (ae) input.appEngine = appEngineInputOf(ae, bytesJson(ae.body, 'task.app_engine_http_request.body'));
   const h = t.httpRequest;
   if (h) {
     input.http = { url: h.url ?? '', httpMethod: httpMethodOf(h.httpMethod), headers: { ...(h.headers ?? {}) } };
-    if (h.body !== undefined && h.body !== '') {
-      if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(h.body)) {
-        throw invalidArgument("Invalid JSON payload received. Invalid value at 'task.http_request.body' (TYPE_BYTES): not base64.");
-      }
-      input.http.body = Buffer.from(h.body, h.body.includes('-') || h.body.includes('_') ? 'base64url' : 'base64');
-    }
+    const body = bytesJson(h.body, 'task.http_request.body');
+    if (body !== undefined) input.http.body = body;
     if (h.oidcToken) {
       input.http.auth = { kind: 'oidc', serviceAccountEmail: h.oidcToken.serviceAccountEmail ?? '', audience: h.oidcToken.audience ?? '' };
     } else if (h.oauthToken) {
@@ -424,4 +494,43 @@ export function queueToJson(q: QueueRecord, style: JsonStyle): Record<string, un
 /** A Task in proto3 JSON. */
 export function taskToJson(t: TaskRecord, view: TaskView, style: JsonStyle): Record<string, unknown> {
   return renderTask(t, view, style.numericEnums ? JSON_NUMERIC_FORM : JSON_FORM);
+}
+
+// ---- IAM policies -------------------------------------------------------------------------------
+
+/** A google.iam.v1.Policy as either wire decodes it (etag: bytes for gRPC, base64 for JSON). */
+interface WirePolicy {
+  bindings?: Array<{ role?: string; members?: string[] | null; condition?: Record<string, unknown> | null }> | null;
+  etag?: Buffer | Uint8Array | string | null;
+}
+
+function bindingsOf(p: WirePolicy): IamBinding[] {
+  if (p.bindings !== undefined && p.bindings !== null && !Array.isArray(p.bindings)) throw invalidArgument('policy.bindings must be a list.');
+  return (p.bindings ?? []).map((b) => {
+    const binding: IamBinding = { role: String(b.role ?? ''), members: (b.members ?? []).map(String) };
+    const c = b.condition;
+    if (c !== undefined && c !== null && typeof c.expression === 'string' && c.expression !== '') {
+      binding.condition = { expression: c.expression };
+      for (const k of ['title', 'description', 'location'] as const) if (typeof c[k] === 'string' && c[k] !== '') binding.condition[k] = c[k];
+    }
+    return binding;
+  });
+}
+
+/** The policy a SetIamPolicy request carries, from either wire. */
+export function policyFromWire(policy: unknown): { bindings: IamBinding[]; etag?: Buffer } {
+  if (policy === undefined || policy === null || typeof policy !== 'object') throw invalidArgument('policy is required.');
+  const p = policy as WirePolicy;
+  const out: { bindings: IamBinding[]; etag?: Buffer } = { bindings: bindingsOf(p) };
+  if (typeof p.etag === 'string' && p.etag !== '') out.etag = Buffer.from(p.etag, 'base64');
+  else if (p.etag instanceof Uint8Array && p.etag.length > 0) out.etag = Buffer.from(p.etag);
+  return out;
+}
+
+/** A Policy message for grpc-js, or in proto3 JSON (etag base64) with `json`. */
+export function policyToWire(p: IamPolicy, json: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = { etag: json ? p.etag.toString('base64') : p.etag };
+  if (p.version !== 0) out.version = p.version;
+  if (p.bindings.length > 0) out.bindings = p.bindings.map((b) => ({ ...b, members: [...b.members] }));
+  return out;
 }

@@ -1,11 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
 import type { Logger } from '../../log.js';
 import type { Engine } from '../engine/engine.js';
 import type { TaskRecord, TaskView } from '../model.js';
-import { parseQueueName } from '../names.js';
-import { parseView, queueFromGrpc, queueToGrpc, taskFromGrpc, taskToGrpc, type GrpcQueue, type GrpcTask } from './convert.js';
+import { parseView, policyFromWire, policyToWire, queueFromGrpc, queueToGrpc, taskFromGrpc, taskToGrpc, type GrpcQueue, type GrpcTask } from './convert.js';
 import { CLOUD_TASKS_SERVICE, loadCloudTasksDefinition, loadTaskType } from './protos.js';
-import { STATUS, toApiError } from './status.js';
+import { STATUS, toApiError } from '../status.js';
+import { grpcStatusDetails } from './error-details.js';
 
 type Req = Record<string, unknown>;
 type Handler = (req: Req) => unknown;
@@ -38,19 +39,10 @@ export function cloudTasksHandlers(engine: Engine, encodeTask?: (t: TaskRecord, 
     PurgeQueue: (r) => queueToGrpc(engine.purgeQueue(str(r.name))),
     PauseQueue: (r) => queueToGrpc(engine.pauseQueue(str(r.name))),
     ResumeQueue: (r) => queueToGrpc(engine.resumeQueue(str(r.name))),
-    // IAM is not enforced locally: the policy is empty, every permission is granted.
-    GetIamPolicy: (r) => {
-      engine.getQueue(parseQueueName(str(r.resource)).name);
-      return { version: 1, bindings: [], etag: Buffer.from('emulator') };
-    },
-    SetIamPolicy: (r) => {
-      engine.getQueue(parseQueueName(str(r.resource)).name);
-      return r.policy ?? {};
-    },
-    TestIamPermissions: (r) => {
-      engine.getQueue(parseQueueName(str(r.resource)).name);
-      return { permissions: Array.isArray(r.permissions) ? r.permissions : [] };
-    },
+    // IAM policies are stored per queue, not enforced: every permission is granted.
+    GetIamPolicy: (r) => policyToWire(engine.getIamPolicy(str(r.resource)), false),
+    SetIamPolicy: (r) => policyToWire(engine.setIamPolicy(str(r.resource), policyFromWire(r.policy)), false),
+    TestIamPermissions: (r) => ({ permissions: engine.testIamPermissions(str(r.resource), Array.isArray(r.permissions) ? r.permissions.map(String) : []) }),
     ListTasks: (r) => {
       const view = parseView(r.responseView);
       const page = engine.listTasks(str(r.parent), num(r.pageSize), str(r.pageToken) || undefined);
@@ -100,7 +92,14 @@ export function makeGrpcServer(engine: Engine, logger: Logger): grpc.Server {
         const e = toApiError(err);
         if (e.status === 'INTERNAL') logger.error({ err, method }, 'gRPC handler failed');
         else logger.debug({ method, status: e.status, reason: e.message }, 'gRPC request rejected');
-        callback({ code: STATUS[e.status].grpc, details: e.message });
+        const bin = grpcStatusDetails(e);
+        if (bin === undefined) {
+          callback({ code: STATUS[e.status].grpc, details: e.message });
+        } else {
+          const metadata = new grpc.Metadata();
+          metadata.set('grpc-status-details-bin', bin);
+          callback({ code: STATUS[e.status].grpc, details: e.message, metadata });
+        }
       }
     };
   }
@@ -108,5 +107,8 @@ export function makeGrpcServer(engine: Engine, logger: Logger): grpc.Server {
   // Channelz bookkeeping costs CPU on every call and nobody inspects it here.
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024, 'grpc.enable_channelz': 0 });
   server.addService(service, impl);
+  // gRPC server reflection (an emulator extra: production does not offer it), so grpcurl and the
+  // like can list and call the API without proto files.
+  new ReflectionService(definition, { services: [CLOUD_TASKS_SERVICE] }).addToServer(server);
   return server;
 }

@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../log.js';
 import type { Engine } from '../engine/engine.js';
-import { parseQueueName } from '../names.js';
 import type { OidcSigner } from '../oidc.js';
-import { parseView, queueFromJson, queueToJson, taskFromJson, taskToJson, type JsonStyle } from './convert.js';
-import { invalidArgument, notFound, STATUS, toApiError, type ApiError } from './status.js';
+import { parseView, policyFromWire, policyToWire, queueFromJson, queueToJson, taskFromJson, taskToJson, type JsonStyle } from './convert.js';
+import { invalidArgument, notFound, STATUS, toApiError, type ApiError } from '../status.js';
+import { restErrorDetails } from './error-details.js';
 
 /** What the REST handler needs besides the engine. */
 export interface RestContext {
@@ -167,14 +167,14 @@ function dispatchRoute(
         case 'resume':
           return queueToJson(engine.resumeQueue(name), style);
         case 'getIamPolicy':
-          engine.getQueue(parseQueueName(name).name);
-          return { version: 1, etag: Buffer.from('emulator').toString('base64') };
+          return policyToWire(engine.getIamPolicy(name), true);
         case 'setIamPolicy':
-          engine.getQueue(parseQueueName(name).name);
-          return body.policy ?? {};
-        case 'testIamPermissions':
-          engine.getQueue(parseQueueName(name).name);
-          return { permissions: Array.isArray(body.permissions) ? body.permissions : [] };
+          return policyToWire(engine.setIamPolicy(name, policyFromWire(body.policy)), true);
+        case 'testIamPermissions': {
+          const permissions = Array.isArray(body.permissions) ? body.permissions.map(String) : [];
+          const granted = engine.testIamPermissions(name, permissions);
+          return granted.length > 0 ? { permissions: granted } : {};
+        }
         default:
           throw notFound(`Unknown method :${r.verb} on a queue.`);
       }
@@ -241,8 +241,10 @@ function sendJson(res: ServerResponse, status: number, payload: unknown): void {
   res.end(text);
 }
 
-/** Google's REST error body: `{"error":{"code":404,"message":"…","status":"NOT_FOUND"}}`. */
+/** Google's REST error body: `{"error":{"code":404,"message":"…","status":"NOT_FOUND","details":[…]}}`. */
 function sendError(res: ServerResponse, e: ApiError): void {
   const http = STATUS[e.status].http;
-  sendJson(res, http, { error: { code: http, message: e.message, status: e.status } });
+  const details = restErrorDetails(e);
+  const error = details.length > 0 ? { code: http, message: e.message, status: e.status, details } : { code: http, message: e.message, status: e.status };
+  sendJson(res, http, { error });
 }

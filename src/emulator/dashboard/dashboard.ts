@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../log.js';
-import { ApiError } from '../api/status.js';
+import { ApiError } from '../status.js';
 import type { Engine } from '../engine/engine.js';
 import { parseQueueName } from '../names.js';
 import { SCRIPT, STYLES } from './assets.js';

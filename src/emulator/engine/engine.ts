@@ -1,11 +1,10 @@
 import { randomInt } from 'node:crypto';
 import type { Logger } from '../../log.js';
-import { alreadyExists, failedPrecondition, invalidArgument, notFound, STATUS, statusForHttp } from '../api/status.js';
-import type { PushRequest, PushResult } from '../dispatch.js';
+import { failedPrecondition, hint, invalidArgument, STATUS, statusForHttp } from '../status.js';
+import type { Delivery, PushResult } from '../dispatch.js';
 import {
   LIMITS,
   type AttemptRecord,
-  type HttpMethod,
   type QueueInput,
   type QueueRecord,
   type QueueState,
@@ -13,13 +12,23 @@ import {
   type TaskRecord,
 } from '../model.js';
 import { parseLocationName, parseQueueName, parseTaskName, shortId } from '../names.js';
-import { fakeOauthToken, type OidcSigner } from '../oidc.js';
+import {
+  queueAlreadyExists,
+  queueExistedRecently,
+  queueNotFound,
+  queueToDeleteNotFound,
+  taskAlreadyExists,
+  taskNotFound,
+} from '../production-errors.js';
 import { parseRetryAfter, retriesExhausted, retryDelayMs, throttledDelayMs } from './backoff.js';
 import type { EngineChange, EngineListener } from './changes.js';
 import { RememberedNames } from './dedup.js';
 import { Heap } from './heap.js';
+import { emptyPolicy, grantedPermissions, nextPolicy, type IamBinding, type IamPolicy } from './iam.js';
 import { decodePageToken, encodePageToken, pageSize } from './paging.js';
 import { newQueueRecord, updatedQueueRecord } from './queue-config.js';
+import { TaskInputValidator, type AppEngineContext } from './task-input.js';
+import { storedTaskSize } from './task-size.js';
 import { TokenBucket } from './token-bucket.js';
 
 /** What the engine needs from the outside world. */
@@ -28,9 +37,15 @@ export interface EngineOptions {
   dedupWindowMs: number;
   /** Whether PurgeQueue also forgets the queue's reserved names. */
   resetNamesOnPurge: boolean;
-  signer: OidcSigner;
-  /** Sends one HTTP push (the Pusher in production use, a fake in unit tests). */
-  push: (req: PushRequest) => Promise<PushResult>;
+  /** How long a deleted queue's name cannot be created again (ms); production: 7 days, 0 = at once. */
+  queueNameReserveMs: number;
+  /** The local server App Engine tasks go to, unless their queue names its own (origin, e.g. http://localhost:8080). */
+  appEngineHost: string;
+  /**
+   * Delivers one dispatch of a task (dispatch.ts builds the request and pushes it; a fake in unit
+   * tests). It must read the task's counters before returning: the engine updates them right after.
+   */
+  push: (delivery: Delivery) => Promise<PushResult>;
   logger: Logger;
 }
 
@@ -83,6 +98,8 @@ interface WakeEntry {
 /** A queue with its scheduling state. */
 class QueueRuntime {
   readonly id: string;
+  /** The project of the queue's name. */
+  readonly project: string;
   readonly tasks = new Map<string, TaskRecord>();
   /** Scheduled tasks by due time; entries whose gen no longer matches their task are stale. */
   readonly due = new Heap<DueEntry>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq));
@@ -93,18 +110,18 @@ class QueueRuntime {
   /** Heap entries known to be stale, to decide when compaction pays. */
   stale = 0;
   deleted = false;
+  /** The queue's IAM policy (stored, not enforced). */
+  policy: IamPolicy = emptyPolicy();
 
   constructor(public record: QueueRecord, now: number) {
     this.id = shortId(record.name);
+    this.project = record.name.split('/')[1]!;
     this.bucket = new TokenBucket(record.rateLimits.maxDispatchesPerSecond, record.rateLimits.maxBurstSize, now);
   }
 }
 
 const MAX_DROPPED_KEPT = 10_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
-const BODY_METHODS: ReadonlySet<HttpMethod> = new Set(['POST', 'PUT', 'PATCH']);
-/** Headers the emulator sets or the HTTP layer owns; a task cannot override them. */
-const RESERVED_HEADER = /^(host|content-length|connection|keep-alive|transfer-encoding|upgrade|te|trailer|x-cloudtasks-.*|x-google-.*|x-appengine-.*)$/i;
 
 /**
  * The Cloud Tasks engine: queues, tasks, scheduling, rate limits, retries and dispatch. It is
@@ -114,6 +131,8 @@ const RESERVED_HEADER = /^(host|content-length|connection|keep-alive|transfer-en
 export class Engine {
   private readonly queues = new Map<string, QueueRuntime>();
   private readonly remembered: RememberedNames;
+  /** Names of deleted queues, reserved for `queueNameReserveMs`. */
+  private readonly deletedQueues: RememberedNames;
   private readonly wakeups = new Heap<WakeEntry>((a, b) => a.at < b.at);
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
@@ -128,12 +147,12 @@ export class Engine {
   private readonly dropped: DroppedTask[] = [];
   private readonly counters: EngineStats = { created: 0, dispatched: 0, succeeded: 0, failedAttempts: 0, dropped: 0, deleted: 0 };
 
-  /** Target URLs already validated: tasks of a queue usually share a handful of targets. */
-  private readonly validUrls = new Set<string>();
+  private readonly taskInput = new TaskInputValidator();
   private readonly listeners = new Set<EngineListener>();
 
   constructor(private readonly options: EngineOptions) {
     this.remembered = new RememberedNames(options.dedupWindowMs);
+    this.deletedQueues = new RememberedNames(options.queueNameReserveMs);
   }
 
   // ---- queues -------------------------------------------------------------------------------
@@ -149,7 +168,8 @@ export class Engine {
     if (`projects/${name.project}/locations/${name.location}` !== parent) {
       throw invalidArgument(`Queue name '${input.name}' is not in parent '${parent}'.`);
     }
-    if (this.queues.has(name.name)) throw alreadyExists(`Queue ${name.name} already exists.`);
+    if (this.queues.has(name.name)) throw queueAlreadyExists(name.name);
+    if (this.deletedQueues.has(name.name, Date.now())) throw queueExistedRecently(name.name);
     const record = newQueueRecord(name.name, allowState ? input : { ...input, state: 'RUNNING' });
     this.queues.set(name.name, new QueueRuntime(record, Date.now()));
     this.options.logger.debug({ queue: name.name }, 'queue created');
@@ -194,7 +214,8 @@ export class Engine {
   }
 
   deleteQueue(name: string): void {
-    const q = this.queue(name);
+    const q = this.queues.get(parseQueueName(name).name);
+    if (q === undefined) throw queueToDeleteNotFound(name);
     this.counters.deleted += q.tasks.size;
     for (const t of q.tasks.values()) t.gone = true;
     q.tasks.clear();
@@ -202,6 +223,7 @@ export class Engine {
     q.deleted = true;
     this.queues.delete(q.record.name);
     this.remembered.forgetPrefix(`${q.record.name}/tasks/`);
+    this.deletedQueues.remember(q.record.name, Date.now());
     if (this.listeners.size > 0) this.emit({ kind: 'queue-deleted', queue: q.record.name });
     this.checkIdle();
   }
@@ -245,51 +267,38 @@ export class Engine {
     return q.record;
   }
 
+  // ---- IAM ----------------------------------------------------------------------------------
+
+  /** GetIamPolicy: the queue's policy, empty until one is set. */
+  getIamPolicy(resource: string): IamPolicy {
+    return this.queue(resource).policy;
+  }
+
+  /** SetIamPolicy: replaces the queue's policy (an etag, when given, must be the current one). */
+  setIamPolicy(resource: string, requested: { bindings: IamBinding[]; etag?: Buffer }): IamPolicy {
+    const q = this.queue(resource);
+    q.policy = nextPolicy(q.policy, requested);
+    return q.policy;
+  }
+
+  /** TestIamPermissions: the permissions asked for that the caller holds; none on a missing queue. */
+  testIamPermissions(resource: string, permissions: string[]): string[] {
+    return grantedPermissions(permissions, this.queues.has(parseQueueName(resource).name));
+  }
+
   // ---- tasks --------------------------------------------------------------------------------
 
   /** CreateTask: validates like production, schedules, and returns the new task. */
   createTask(parent: string, input: TaskInput): TaskRecord {
-    // Production answers FAILED_PRECONDITION "Queue does not exist." here (NOT_FOUND elsewhere).
     // A parent that is a known queue's name is valid by construction: only a miss needs parsing
     // (which throws INVALID_ARGUMENT for a malformed name), which keeps regexes off the hot path.
     const q = this.queues.get(parent) ?? this.queues.get(parseQueueName(parent).name);
-    if (q === undefined) {
-      throw failedPrecondition(`Queue does not exist: ${parent}. Create it first (CreateQueue or the queues file).`);
-    }
+    if (q === undefined) throw queueNotFound(parent);
     if (q.record.state === 'DISABLED') throw failedPrecondition(`Queue ${q.record.name} is DISABLED: it accepts no tasks.`);
-    if (input.appEngine) {
-      throw invalidArgument('App Engine tasks (app_engine_http_request) are not supported by the emulator: use http_request.');
-    }
-    const http = input.http;
-    if (http === undefined) throw invalidArgument('task.http_request is required (the emulator supports HTTP targets).');
-    this.validateUrl(http.url);
-    if (http.body !== undefined && http.body.length > 0 && !BODY_METHODS.has(http.httpMethod)) {
-      throw invalidArgument(`A task body is only allowed with POST, PUT or PATCH, not ${http.httpMethod}.`);
-    }
-    if (http.auth !== undefined && http.auth.serviceAccountEmail === '') {
-      throw invalidArgument(`${http.auth.kind === 'oidc' ? 'oidc_token' : 'oauth_token'}.service_account_email is required.`);
-    }
-    const headers: Record<string, string> = {};
-    let size = http.url.length + (http.body?.length ?? 0);
-    for (const [k, v] of Object.entries(http.headers)) {
-      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k)) throw invalidArgument(`Invalid HTTP header name '${k}' in task.http_request.headers.`);
-      if (/[\r\n\0]/.test(v)) throw invalidArgument(`Invalid value for HTTP header '${k}': control characters are not allowed.`);
-      size += k.length + v.length;
-      if (!RESERVED_HEADER.test(k)) headers[k] = v;
-    }
-    if (size > LIMITS.maxTaskBytes) {
-      throw invalidArgument(`Task size too large: ${size} bytes, the maximum is ${LIMITS.maxTaskBytes} bytes (1 MB).`);
-    }
     const now = Date.now();
-    if (input.scheduleTimeMs !== undefined && input.scheduleTimeMs > now + LIMITS.maxScheduleAheadMs) {
-      throw invalidArgument(
-        `schedule_time ${new Date(input.scheduleTimeMs).toISOString()} is too far in the future: the maximum is 30 days from now.`,
-      );
-    }
-    const deadline = input.dispatchDeadlineMs ?? LIMITS.defaultDispatchDeadlineMs;
-    if (deadline < LIMITS.minDispatchDeadlineMs || deadline > LIMITS.maxDispatchDeadlineMs) {
-      throw invalidArgument(`dispatch_deadline must be between 15s and 30m (1800s), got ${deadline / 1000}s.`);
-    }
+    const appEngine: AppEngineContext = { project: q.project, host: q.record.appEngineHost ?? this.options.appEngineHost };
+    if (q.record.appEngineRoutingOverride !== undefined) appEngine.override = q.record.appEngineRoutingOverride;
+    const valid = this.taskInput.validate(input, now, appEngine);
     let name: string;
     let named = false;
     if (input.name !== undefined && input.name !== '') {
@@ -301,24 +310,20 @@ export class Engine {
       }
       name = parsed.taskName;
       named = true;
-      if (q.tasks.has(name)) throw alreadyExists(`Requested entity already exists: task ${name}.`);
-      if (this.remembered.has(name, now)) {
-        throw alreadyExists(
-          `The task cannot be created because a task with this name existed too recently: ${name} (names stay reserved for a while after deletion).`,
-        );
-      }
+      if (q.tasks.has(name)) throw taskAlreadyExists(name, false);
+      if (this.remembered.has(name, now)) throw taskAlreadyExists(name, true);
     } else {
       name = `${q.record.name}/tasks/${this.newId()}`;
     }
-    const scheduleTimeMs = input.scheduleTimeMs !== undefined && input.scheduleTimeMs > now ? input.scheduleTimeMs : now;
     const task: TaskRecord = {
       name,
       id: shortId(name),
       queueName: q.record.name,
-      http: { ...http, headers },
-      scheduleTimeMs,
+      http: valid.http,
+      ...(valid.appEngine !== undefined ? { appEngine: valid.appEngine } : {}),
+      scheduleTimeMs: valid.scheduleTimeMs,
       createTimeMs: now,
-      dispatchDeadlineMs: deadline,
+      dispatchDeadlineMs: valid.dispatchDeadlineMs,
       dispatchCount: 0,
       responseCount: 0,
       executionCount: 0,
@@ -329,6 +334,12 @@ export class Engine {
       inFlight: 0,
       gone: false,
     };
+    const size = storedTaskSize(task);
+    if (size > LIMITS.maxStoredTaskBytes) {
+      throw invalidArgument(`Task size too large: the task takes ${size} bytes as stored, the maximum is ${LIMITS.maxStoredTaskBytes} bytes.`, [
+        hint('Production counts the stored task: name, times, URL, headers (with User-Agent) and body. Keep large payloads elsewhere and send a reference.'),
+      ]);
+    }
     q.tasks.set(name, task);
     this.counters.created++;
     if (this.listeners.size > 0) this.emit({ kind: 'task-created', queue: q.record.name, task: name });
@@ -340,7 +351,7 @@ export class Engine {
     const parsed = parseTaskName(name);
     const q = this.queue(parsed.name);
     const task = q.tasks.get(parsed.taskName);
-    if (task === undefined) throw this.taskNotFound(parsed.taskName);
+    if (task === undefined) throw taskNotFound(parsed.taskName, this.remembered.has(parsed.taskName, Date.now()));
     return task;
   }
 
@@ -555,8 +566,7 @@ export class Engine {
       q.stale++;
     }
     const gen = ++task.gen;
-    const retryCount = task.dispatchCount;
-    const headers = this.pushHeaders(q, task, retryCount);
+    const delivery: Delivery = { task, queueId: q.id, retryCount: task.dispatchCount };
     const attempt: AttemptRecord = { scheduleTimeMs: task.scheduleTimeMs, dispatchTimeMs: now };
     task.dispatchCount++;
     task.firstAttempt ??= { scheduleTimeMs: task.scheduleTimeMs, dispatchTimeMs: now };
@@ -565,37 +575,10 @@ export class Engine {
     q.inFlight++;
     this.inFlight++;
     this.counters.dispatched++;
-    const req: PushRequest = { url: task.http.url, method: task.http.httpMethod, headers, timeoutMs: task.dispatchDeadlineMs };
-    if (task.http.body !== undefined && task.http.body.length > 0) req.body = task.http.body;
-    this.options.push(req).then(
+    this.options.push(delivery).then(
       (result) => this.complete(q, task, gen, attempt, result),
       (err: unknown) => this.complete(q, task, gen, attempt, { kind: 'unreachable', message: String(err) }),
     );
-  }
-
-  /** The headers of one push: the task's own, then what Cloud Tasks adds (which wins). */
-  private pushHeaders(q: QueueRuntime, task: TaskRecord, retryCount: number): Record<string, string> {
-    const h: Record<string, string> = {};
-    const own = task.http.headers;
-    for (const k in own) h[k.toLowerCase()] = own[k]!;
-    h['user-agent'] ??= 'Google-Cloud-Tasks';
-    if (task.http.body !== undefined && task.http.body.length > 0) h['content-type'] ??= 'application/octet-stream';
-    h['x-cloudtasks-queuename'] = q.id;
-    h['x-cloudtasks-taskname'] = task.id;
-    h['x-cloudtasks-taskretrycount'] = String(retryCount);
-    h['x-cloudtasks-taskexecutioncount'] = String(task.executionCount);
-    h['x-cloudtasks-tasketa'] = (task.scheduleTimeMs / 1000).toFixed(6);
-    if (retryCount > 0) {
-      if (task.previousResponse !== undefined) h['x-cloudtasks-taskpreviousresponse'] = String(task.previousResponse);
-      if (task.retryReason !== undefined) h['x-cloudtasks-taskretryreason'] = task.retryReason;
-    }
-    const auth = task.http.auth;
-    if (auth?.kind === 'oidc') {
-      h.authorization = `Bearer ${this.options.signer.token(auth.serviceAccountEmail, auth.audience || task.http.url)}`;
-    } else if (auth?.kind === 'oauth') {
-      h.authorization = `Bearer ${fakeOauthToken(auth.serviceAccountEmail)}`;
-    }
-    return h;
   }
 
   private complete(q: QueueRuntime, task: TaskRecord, gen: number, attempt: AttemptRecord, result: PushResult): void {
@@ -656,7 +639,9 @@ export class Engine {
       return;
     }
     let delay = retryDelayMs(task.dispatchCount - 1, retry);
-    if (status === 429 || status === 503) {
+    // App Engine targets: "a 429 (Too Many Requests) response from an app handler does not cause
+    // traffic congestion control to throttle the queue" (target.proto); 503 does.
+    if (status === 503 || (status === 429 && task.appEngine === undefined)) {
       const retryAfter = result.kind === 'response' ? parseRetryAfter(result.retryAfter, now) : undefined;
       delay = throttledDelayMs(delay, retry.maxBackoffMs, retryAfter);
     }
@@ -681,21 +666,8 @@ export class Engine {
   private queue(name: string): QueueRuntime {
     const parsed = parseQueueName(name);
     const q = this.queues.get(parsed.name);
-    if (q === undefined) throw notFound(`Queue does not exist: ${parsed.name}. Create it first (CreateQueue or the queues file).`);
+    if (q === undefined) throw queueNotFound(parsed.name);
     return q;
-  }
-
-  private taskNotFound(name: string): Error {
-    return this.remembered.has(name, Date.now())
-      ? notFound(`The task no longer exists, though a task with this name existed recently. The task either successfully completed or was deleted: ${name}.`)
-      : notFound(`Task does not exist: ${name}.`);
-  }
-
-  private validateUrl(url: string): void {
-    if (this.validUrls.has(url)) return;
-    validateUrl(url);
-    if (this.validUrls.size >= 10_000) this.validUrls.clear();
-    this.validUrls.add(url);
   }
 
   private newId(): string {
@@ -722,20 +694,6 @@ export class Engine {
       clearTimeout(w.timer);
       w.resolve();
     }
-  }
-}
-
-function validateUrl(url: string): void {
-  if (url === '') throw invalidArgument('task.http_request.url is required.');
-  if (url.length > 2083) throw invalidArgument(`task.http_request.url is longer than 2083 characters (${url.length}).`);
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw invalidArgument(`task.http_request.url '${url}' is not a valid absolute URL.`);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw invalidArgument(`task.http_request.url must start with 'http://' or 'https://', got '${url}'.`);
   }
 }
 

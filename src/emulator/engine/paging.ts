@@ -1,4 +1,4 @@
-import { invalidArgument } from '../api/status.js';
+import { invalidArgument } from '../status.js';
 
 /**
  * Opaque page tokens: the position after which the next page starts, bound to the list it came

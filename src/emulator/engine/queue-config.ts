@@ -1,5 +1,5 @@
-import { invalidArgument } from '../api/status.js';
-import { DEFAULT_RATE, DEFAULT_RETRY, LIMITS, type QueueInput, type QueueRecord, type RateLimits, type RetryConfig } from '../model.js';
+import { invalidArgument } from '../status.js';
+import { DEFAULT_RATE, DEFAULT_RETRY, LIMITS, type AppEngineRouting, type QueueInput, type QueueRecord, type RateLimits, type RetryConfig } from '../model.js';
 import { deriveBurstSize } from './token-bucket.js';
 
 /** Update-mask paths the emulator accepts (camelCase; snake_case is normalised before). */
@@ -84,9 +84,6 @@ export function validateQueueSettings(q: Pick<QueueRecord, 'rateLimits' | 'retry
 
 /** A new queue's record from its input: production defaults for every unset field, then validation. */
 export function newQueueRecord(name: string, input: QueueInput): QueueRecord {
-  if (input.appEngineRoutingOverride) {
-    throw invalidArgument('App Engine routing (app_engine_routing_override) is not supported by the emulator: use HTTP targets.');
-  }
   const record: QueueRecord = {
     name,
     rateLimits: rateFrom(input.rateLimits, DEFAULT_RATE),
@@ -94,8 +91,25 @@ export function newQueueRecord(name: string, input: QueueInput): QueueRecord {
     state: input.state ?? 'RUNNING',
   };
   if (input.stackdriverSamplingRatio !== undefined) record.stackdriverSamplingRatio = input.stackdriverSamplingRatio;
+  const override = routingOrUndefined(input.appEngineRoutingOverride);
+  if (override !== undefined) record.appEngineRoutingOverride = override;
+  if (input.appEngineHost !== undefined) record.appEngineHost = input.appEngineHost;
   validateQueueSettings(record);
   return record;
+}
+
+/** A routing with at least one field set, else undefined (an empty override is no override). */
+function routingOrUndefined(r: AppEngineRouting | undefined): AppEngineRouting | undefined {
+  if (r === undefined) return undefined;
+  const out: AppEngineRouting = {};
+  for (const k of ['service', 'version', 'instance'] as const) if (r[k] !== undefined && r[k] !== '') out[k] = r[k];
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+function setOverride(next: QueueRecord, r: AppEngineRouting | undefined): void {
+  const override = routingOrUndefined(r);
+  if (override === undefined) delete next.appEngineRoutingOverride;
+  else next.appEngineRoutingOverride = override;
 }
 
 /**
@@ -104,9 +118,6 @@ export function newQueueRecord(name: string, input: QueueInput): QueueRecord {
  * `state` is output only, as in production.
  */
 export function updatedQueueRecord(current: QueueRecord, input: QueueInput, mask: string[] | undefined): QueueRecord {
-  if (input.appEngineRoutingOverride) {
-    throw invalidArgument('App Engine routing (app_engine_routing_override) is not supported by the emulator: use HTTP targets.');
-  }
   const next: QueueRecord = {
     ...current,
     rateLimits: { ...current.rateLimits },
@@ -128,6 +139,7 @@ export function updatedQueueRecord(current: QueueRecord, input: QueueInput, mask
     if (input.rateLimits) next.rateLimits = rateFrom(input.rateLimits, current.rateLimits);
     if (input.retryConfig) next.retryConfig = retryFrom(input.retryConfig, current.retryConfig);
     if (input.stackdriverSamplingRatio !== undefined) next.stackdriverSamplingRatio = input.stackdriverSamplingRatio;
+    if (input.appEngineRoutingOverride !== undefined) setOverride(next, input.appEngineRoutingOverride);
   }
   next.rateLimits.maxBurstSize = deriveBurstSize(next.rateLimits.maxDispatchesPerSecond);
   validateQueueSettings(next);
@@ -172,7 +184,10 @@ function applyPath(next: QueueRecord, input: QueueInput, path: string): void {
       if (input.stackdriverSamplingRatio === undefined) delete next.stackdriverSamplingRatio;
       else next.stackdriverSamplingRatio = input.stackdriverSamplingRatio;
       return;
+    case 'appEngineRoutingOverride':
+      setOverride(next, input.appEngineRoutingOverride);
+      return;
     default:
-      return; // appEngineRoutingOverride: rejected above when set, clearing it is a no-op
+      return;
   }
 }

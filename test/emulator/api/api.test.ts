@@ -83,7 +83,7 @@ describe('REST specifics', () => {
     const patched = await rest('PATCH', `/v2/${q}?updateMask=retryConfig.minBackoff,retryConfig.maxBackoff`, {
       retryConfig: { minBackoff: '0.5s', maxBackoff: '2s', maxAttempts: 3 },
     });
-    expect(patched.json.retryConfig).toEqual({ maxAttempts: 100, maxRetryDuration: '0s', minBackoff: '0.500s', maxBackoff: '2s', maxDoublings: 16 });
+    expect(patched.json.retryConfig).toEqual({ maxAttempts: 100, minBackoff: '0.500s', maxBackoff: '2s', maxDoublings: 16 });
   });
 
   it('answers an unknown verb and a wrong method with NOT_FOUND in the Google error JSON', async () => {

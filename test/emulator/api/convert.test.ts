@@ -11,7 +11,7 @@ import {
   taskFromJson,
   taskToJson,
 } from '../../../src/emulator/api/convert.js';
-import { ApiError } from '../../../src/emulator/api/status.js';
+import { ApiError } from '../../../src/emulator/status.js';
 import type { QueueRecord, TaskRecord } from '../../../src/emulator/model.js';
 
 const queue: QueueRecord = {
@@ -75,7 +75,8 @@ describe('REST JSON', () => {
     expect(queueToJson(queue, { numericEnums: false })).toEqual({
       name: queue.name,
       rateLimits: { maxDispatchesPerSecond: 500, maxBurstSize: 100, maxConcurrentDispatches: 1000 },
-      retryConfig: { maxAttempts: 100, maxRetryDuration: '0s', minBackoff: '0.100s', maxBackoff: '3600s', maxDoublings: 16 },
+      // An unlimited max_retry_duration is left unset, as production does.
+      retryConfig: { maxAttempts: 100, minBackoff: '0.100s', maxBackoff: '3600s', maxDoublings: 16 },
       state: 'PAUSED',
       purgeTime: '2024-01-02T03:04:05.678Z',
     });
@@ -149,12 +150,19 @@ describe('gRPC objects', () => {
       scheduleTimeMs: 1_700_000_000_500,
       dispatchDeadlineMs: 20_000,
     });
-    expect(taskFromGrpc({ appEngineHttpRequest: { relativeUri: '/x' } }).appEngine).toBe(true);
+    expect(taskFromGrpc({ appEngineHttpRequest: { relativeUri: '/x', appEngineRouting: { service: 'worker', host: 'ignored' } } }).appEngine).toEqual({
+      httpMethod: 'POST',
+      relativeUri: '/x',
+      headers: {},
+      routing: { service: 'worker' },
+    });
   });
 
   it('round-trips a queue retry config', () => {
     const back = queueFromGrpc(queueToGrpc(queue));
-    expect(back.retryConfig).toEqual({ maxAttempts: 100, maxDoublings: 16, minBackoffMs: 100, maxBackoffMs: 3_600_000, maxRetryDurationMs: 0 });
+    expect(back.retryConfig).toEqual({ maxAttempts: 100, maxDoublings: 16, minBackoffMs: 100, maxBackoffMs: 3_600_000 });
+    const limited = queueFromGrpc(queueToGrpc({ ...queue, retryConfig: { ...queue.retryConfig, maxRetryDurationMs: 90_500 } }));
+    expect(limited.retryConfig?.maxRetryDurationMs).toBe(90_500);
     expect(back.state).toBe('PAUSED');
   });
 });

@@ -54,6 +54,34 @@ describe.each(MODES)('dispatch headers (%s client)', (mode) => {
     expect(executionCount(req!)).toBe('0');
   });
 
+  it('invents no Content-Type for a body without one (target.proto: "Content-Type won\'t be set by Cloud Tasks")', async () => {
+    const queue = h.uniqueQueueId('hdr-no-ct');
+    await h.createQueue(queue, { retry: FAST_RETRY });
+    const path = `/no-content-type/${mode}`;
+    await h.createTask(queue, { path, body: 'raw bytes' });
+    const [req] = await h.receiver.waitFor(path, 1);
+    expect(req!.body.toString()).toBe('raw bytes');
+    expect(header(req!, 'content-type')).toBeUndefined();
+  });
+
+  it("replaces the task's User-Agent with Google-Cloud-Tasks, on the wire and on the stored task", async () => {
+    // target.proto: "User-Agent: This will be set to "Google-Cloud-Tasks""; the stored headers are the
+    // task's own, key case kept, plus User-Agent (conformance/golden/headers.json, headers/http*).
+    const queue = h.uniqueQueueId('hdr-ua');
+    await h.createQueue(queue, { retry: FAST_RETRY });
+    await h.client.pauseQueue({ name: h.queuePath(queue) });
+    const path = `/user-agent/${mode}`;
+    const created = await h.createTask(queue, { path, headers: { 'User-Agent': 'my-client/1.0', 'X-Mixed-Case': 'preserve-me', 'content-type': 'application/json' } });
+    const expected = { 'User-Agent': 'Google-Cloud-Tasks', 'X-Mixed-Case': 'preserve-me', 'content-type': 'application/json' };
+    expect(created.httpRequest?.headers).toEqual(expected);
+    const [got] = await h.client.getTask({ name: created.name!, responseView: 'FULL' });
+    expect(got.httpRequest?.headers).toEqual(expected);
+    await h.client.resumeQueue({ name: h.queuePath(queue) });
+    const [req] = await h.receiver.waitFor(path, 1);
+    expect(header(req!, 'user-agent')).toBe('Google-Cloud-Tasks');
+    expect(header(req!, 'x-mixed-case')).toBe('preserve-me');
+  });
+
   it('sends X-CloudTasks-TaskETA as fractional epoch seconds of the schedule time', async () => {
     const queue = h.uniqueQueueId('hdr-eta');
     await h.createQueue(queue, { retry: FAST_RETRY });

@@ -1,5 +1,7 @@
 // Pins the in-process API tests rely on: address/url/jwksUrl, stats(), droppedTasks(), waitForIdle().
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../src/errors.js';
+import { startEmulator } from '../../../src/emulator/index.js';
 import { shortId, startHarness, type Harness } from './helpers/harness.js';
 import { statuses } from './helpers/receiver.js';
 
@@ -52,5 +54,11 @@ describe('in-process emulator API', () => {
     await expect(h.emulator.waitForIdle({ timeoutMs: 300 })).rejects.toThrow();
     await h.client.deleteTask({ name: task.name! });
     await h.emulator.waitForIdle({ timeoutMs: 3000 });
+  });
+
+  it('refuses an appEngineHost that is not an http(s) origin, before listening', async () => {
+    const err = await startEmulator({ appEngineHost: 'localhost:8080' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems.join()).toMatch(/appEngineHost must be an http\(s\) origin/);
   });
 });

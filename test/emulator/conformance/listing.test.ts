@@ -106,7 +106,10 @@ describe.each(MODES)('listing and queue management (%s client)', (mode) => {
     expect(toSeconds(got.retryConfig?.minBackoff)).toBeCloseTo(0.1, 5);
     expect(toSeconds(got.retryConfig?.maxBackoff)).toBe(3600);
     expect(got.retryConfig?.maxDoublings).toBe(16);
-    expect(toSeconds(got.retryConfig?.maxRetryDuration) ?? 0).toBe(0);
+    // Production leaves maxRetryDuration unset on a default queue (gcloud's describe shows no such
+    // field; Queue reference: "If zero, then the task age is unlimited"), rather than "0s".
+    expect(got.retryConfig?.maxRetryDuration ?? null).toBeNull();
+    expect(created.retryConfig?.maxRetryDuration ?? null).toBeNull();
     expect(got.rateLimits?.maxDispatchesPerSecond).toBe(500);
     expect(got.rateLimits?.maxConcurrentDispatches).toBe(1000);
     // Output only, derived from the rate.

@@ -109,4 +109,17 @@ describe.concurrent.each(MODES)('dedup window options (%s client)', (mode) => {
       await h.close();
     }
   });
+
+  it('lets a deleted queue name be created again at once with allowQueueNameReuse (production: 7 days later)', async () => {
+    const h = await startHarness(mode, { allowQueueNameReuse: true });
+    try {
+      const queue = h.uniqueQueueId('reuse');
+      await h.createQueue(queue);
+      await h.client.deleteQueue({ name: h.queuePath(queue) });
+      const [again] = await h.client.createQueue({ parent: LOCATION_PATH, queue: { name: h.queuePath(queue) } });
+      expect(again.name).toBe(h.queuePath(queue));
+    } finally {
+      await h.close();
+    }
+  });
 });

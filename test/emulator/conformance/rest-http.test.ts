@@ -1,6 +1,6 @@
 // Pins the REST surface as plain HTTP sees it (curl, firebase-admin): Google's JSON error body with
 // the HTTP status of each code (cloud.google.com/apis/design/errors: INVALID_ARGUMENT 400,
-// FAILED_PRECONDITION 400, NOT_FOUND 404, ALREADY_EXISTS 409), REST field names, and the paths
+// FAILED_PRECONDITION 400, PERMISSION_DENIED 403, NOT_FOUND 404, ALREADY_EXISTS 409), REST field names, and the paths
 // firebase-admin uses with CLOUD_TASKS_EMULATOR_HOST (the same resources without the /v2 prefix:
 // `http://${emulatorHost}/projects/P/locations/L/queues/Q/tasks`).
 import { request } from 'undici';
@@ -133,9 +133,15 @@ describe('REST over plain HTTP', () => {
     expectGoogleError(await call(h, 'POST', `/v2/${LOCATION_PATH}/queues`, { name: `${LOCATION_PATH}/queues/bad_id` }), 400, 'INVALID_ARGUMENT');
     expectGoogleError(
       await call(h, 'POST', `/v2/${LOCATION_PATH}/queues/missing/tasks`, { task: { httpRequest: { url: `${h.receiver.url}/x` } } }),
-      400,
-      'FAILED_PRECONDITION',
+      404,
+      'NOT_FOUND',
     );
+    // The emulator's hint travels in the details, as a google.rpc.DebugInfo; the message is production's.
+    const missing = await call(h, 'GET', `/v2/${LOCATION_PATH}/queues/missing`);
+    expect((missing.json as { error: { details?: Array<Record<string, unknown>> } }).error.details).toContainEqual({
+      '@type': 'type.googleapis.com/google.rpc.DebugInfo',
+      detail: expect.stringMatching(/create it first/) as unknown,
+    });
     expectGoogleError(
       await call(h, 'POST', `/v2/${q}/tasks`, { task: { httpRequest: { url: `${h.receiver.url}/x` }, dispatchDeadline: '5s' } }),
       400,

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineChange } from '../../../src/emulator/engine/changes.js';
 import { Engine } from '../../../src/emulator/engine/engine.js';
-import { OidcSigner } from '../../../src/emulator/oidc.js';
 import { makeLogger } from '../../../src/log.js';
 
 const PARENT = 'projects/p/locations/l';
@@ -15,7 +14,8 @@ function makeEngine(status: (n: number) => number): Engine {
   const engine = new Engine({
     dedupWindowMs: 60_000,
     resetNamesOnPurge: false,
-    signer: new OidcSigner('http://issuer.test', 'http://issuer.test/jwks'),
+    queueNameReserveMs: 0,
+    appEngineHost: 'http://localhost:8080',
     logger: makeLogger({ level: 'silent' }),
     push: async () => ({ kind: 'response', status: status(++n) }),
   });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiError } from '../../../src/emulator/api/status.js';
-import type { PushRequest, PushResult } from '../../../src/emulator/dispatch.js';
+import { ApiError } from '../../../src/emulator/status.js';
+import { pushRequest, type PushRequest, type PushResult } from '../../../src/emulator/dispatch.js';
 import { Engine } from '../../../src/emulator/engine/engine.js';
 import { OidcSigner } from '../../../src/emulator/oidc.js';
 import { makeLogger } from '../../../src/log.js';
@@ -9,14 +9,19 @@ const PARENT = 'projects/p/locations/l';
 const signer = new OidcSigner('http://issuer.test', 'http://issuer.test/.well-known/jwks.json');
 
 /** An engine whose pushes are answered by `answer` (no network), recording every request. */
-function makeEngine(answer: (req: PushRequest, n: number) => PushResult | Promise<PushResult>, opts: { dedupWindowMs?: number; resetNamesOnPurge?: boolean } = {}) {
+function makeEngine(
+  answer: (req: PushRequest, n: number) => PushResult | Promise<PushResult>,
+  opts: { dedupWindowMs?: number; resetNamesOnPurge?: boolean; queueNameReserveMs?: number } = {},
+) {
   const pushes: PushRequest[] = [];
   const engine = new Engine({
     dedupWindowMs: opts.dedupWindowMs ?? 3_600_000,
     resetNamesOnPurge: opts.resetNamesOnPurge ?? false,
-    signer,
+    queueNameReserveMs: opts.queueNameReserveMs ?? 0,
+    appEngineHost: 'http://appengine.test',
     logger: makeLogger({ level: 'silent' }),
-    push: async (req) => {
+    push: async (delivery) => {
+      const req = pushRequest(delivery, signer);
       pushes.push(req);
       return answer(req, pushes.length);
     },
@@ -57,8 +62,9 @@ describe('Engine dispatch', () => {
     await engine.waitForIdle(5000);
     expect(pushes).toHaveLength(4);
     const h = pushes.map((p) => p.headers);
-    expect(h[0]).toMatchObject({ 'x-mine': '1', 'user-agent': 'Google-Cloud-Tasks', 'content-type': 'application/octet-stream', 'x-cloudtasks-queuename': 'hdr', 'x-cloudtasks-taskname': 't1', 'x-cloudtasks-taskretrycount': '0', 'x-cloudtasks-taskexecutioncount': '0' });
+    expect(h[0]).toMatchObject({ 'x-mine': '1', 'user-agent': 'Google-Cloud-Tasks', 'x-cloudtasks-queuename': 'hdr', 'x-cloudtasks-taskname': 't1', 'x-cloudtasks-taskretrycount': '0', 'x-cloudtasks-taskexecutioncount': '0' });
     expect(h[0]!.host).toBeUndefined();
+    expect(h[0]!['content-type']).toBeUndefined();
     expect(h[0]!['x-cloudtasks-taskpreviousresponse']).toBeUndefined();
     expect(h[1]).toMatchObject({ 'x-cloudtasks-taskretrycount': '1', 'x-cloudtasks-taskexecutioncount': '0', 'x-cloudtasks-taskpreviousresponse': '500', 'x-cloudtasks-taskretryreason': 'HTTP status code 500' });
     expect(h[2]).toMatchObject({ 'x-cloudtasks-taskretrycount': '2', 'x-cloudtasks-taskexecutioncount': '1', 'x-cloudtasks-taskpreviousresponse': '409' });
@@ -162,9 +168,10 @@ describe('Engine dispatch', () => {
     const { engine } = makeEngine(() => ok);
     const q = queue(engine, 'validate');
     const http = { url: 'http://target.test/', httpMethod: 'POST' as const, headers: {} };
-    expect(status(() => engine.createTask(`${PARENT}/queues/missing`, { http }))).toBe('FAILED_PRECONDITION');
+    expect(status(() => engine.createTask(`${PARENT}/queues/missing`, { http }))).toBe('NOT_FOUND');
     expect(status(() => engine.createTask(q, {}))).toBe('INVALID_ARGUMENT');
-    expect(status(() => engine.createTask(q, { appEngine: true }))).toBe('INVALID_ARGUMENT');
+    expect(status(() => engine.createTask(q, { appEngine: { httpMethod: 'GET', relativeUri: '/x', headers: {}, body: Buffer.from('x') } }))).toBe('INVALID_ARGUMENT');
+    expect(status(() => engine.createTask(q, { appEngine: { httpMethod: 'POST', relativeUri: 'no-slash', headers: {} } }))).toBe('INVALID_ARGUMENT');
     expect(status(() => engine.createTask(q, { http: { ...http, url: 'ftp://x/' } }))).toBe('INVALID_ARGUMENT');
     expect(status(() => engine.createTask(q, { http: { ...http, httpMethod: 'GET', body: Buffer.from('x') } }))).toBe('INVALID_ARGUMENT');
     expect(status(() => engine.createTask(q, { http: { ...http, body: Buffer.alloc(1024 * 1024 + 1) } }))).toBe('INVALID_ARGUMENT');

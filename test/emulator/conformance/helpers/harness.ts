@@ -97,10 +97,13 @@ export function shortId(name: string | null | undefined): string {
 
 let counter = 0;
 
-/** Starts an emulator (random port), a receiver and the client for `mode`. */
-export async function startHarness(mode: Mode, options: EmulatorOptions = {}): Promise<Harness> {
-  const emulator = await startEmulator({ host: '127.0.0.1', port: 0, ...options });
+/**
+ * Starts a receiver, an emulator (random port) and the client for `mode`. `options` may depend on
+ * the receiver (e.g. to send App Engine tasks to it).
+ */
+export async function startHarness(mode: Mode, options: EmulatorOptions | ((receiver: Receiver) => EmulatorOptions) = {}): Promise<Harness> {
   const receiver = await startReceiver();
+  const emulator = await startEmulator({ host: '127.0.0.1', port: 0, ...(typeof options === 'function' ? options(receiver) : options) });
   const client = makeClient(mode, emulator);
   const queuePath = (id: string): string => `${LOCATION_PATH}/queues/${id}`;
 
@@ -150,6 +153,35 @@ export async function startHarness(mode: Mode, options: EmulatorOptions = {}): P
       await receiver.close();
     },
   };
+}
+
+/** What a failed call shows through the official client, the same in both transports. */
+export interface ClientError {
+  /** gRPC status code. */
+  code: number | string;
+  /** The server's message as sent (gRPC: `details`; REST: `message`). */
+  message: string;
+  /** google.rpc details gax decoded (`statusDetails`). */
+  details: unknown[];
+  /** ErrorInfo.reason, when the error carried one. */
+  reason?: string;
+}
+
+/** Runs `fn` and returns how it failed; throws when it did not. */
+export async function apiError(fn: () => Promise<unknown>): Promise<ClientError> {
+  try {
+    await fn();
+  } catch (err) {
+    const e = err as { code?: number | string; details?: unknown; message?: string; statusDetails?: unknown[]; reason?: string };
+    const out: ClientError = {
+      code: e.code ?? 'no code',
+      message: typeof e.details === 'string' && e.details !== '' ? e.details : (e.message ?? ''),
+      details: e.statusDetails ?? [],
+    };
+    if (e.reason !== undefined) out.reason = e.reason;
+    return out;
+  }
+  throw new Error('expected the call to fail, it succeeded');
 }
 
 /** Runs `fn` and returns the gRPC status code it failed with (both transports expose `.code`). */

@@ -1,4 +1,4 @@
-import { CodedError } from '../../errors.js';
+import { CodedError } from '../errors.js';
 
 /** The canonical Google API status codes the emulator answers with (google.rpc.Code). */
 export type StatusName =
@@ -42,25 +42,43 @@ export const STATUS: Readonly<Record<StatusName, { grpc: number; http: number }>
 };
 
 /**
+ * One google.rpc error detail (error_details.proto) an error carries: production attaches `Help`
+ * links and `ErrorInfo` to some errors; the emulator's own hints travel as `DebugInfo`, so the
+ * message itself can stay production's text.
+ */
+export type ErrorDetail =
+  | { type: 'DebugInfo'; detail: string }
+  | { type: 'Help'; links: Array<{ description: string; url: string }> }
+  | { type: 'ErrorInfo'; reason: string; domain: string; metadata: Record<string, string> }
+  | { type: 'LocalizedMessage'; locale: string; message: string };
+
+/**
  * An error the API answers with: `status` picks the gRPC code / HTTP status, `message` is what
- * production would say (and what to do about it). `code` is `EMULATOR_<STATUS>` for matching.
+ * production says, `details` what production attaches plus the emulator's hint of what to do.
+ * `code` is `EMULATOR_<STATUS>` for matching.
  */
 export class ApiError extends CodedError {
   /** Canonical status name, e.g. NOT_FOUND. */
   readonly status: StatusName;
+  /** google.rpc details sent with the error (gRPC trailer, REST `error.details`). */
+  readonly details: readonly ErrorDetail[];
 
-  constructor(status: StatusName, message: string) {
+  constructor(status: StatusName, message: string, details: readonly ErrorDetail[] = []) {
     super(`EMULATOR_${status}`, message);
     this.name = 'ApiError';
     this.status = status;
+    this.details = details;
   }
 }
 
+/** A `DebugInfo` detail holding the emulator's hint. */
+export const hint = (detail: string): ErrorDetail => ({ type: 'DebugInfo', detail });
+
 /** Shorthands for the statuses the engine raises. */
-export const invalidArgument = (message: string): ApiError => new ApiError('INVALID_ARGUMENT', message);
-export const notFound = (message: string): ApiError => new ApiError('NOT_FOUND', message);
-export const alreadyExists = (message: string): ApiError => new ApiError('ALREADY_EXISTS', message);
-export const failedPrecondition = (message: string): ApiError => new ApiError('FAILED_PRECONDITION', message);
+export const invalidArgument = (message: string, details?: readonly ErrorDetail[]): ApiError => new ApiError('INVALID_ARGUMENT', message, details);
+export const notFound = (message: string, details?: readonly ErrorDetail[]): ApiError => new ApiError('NOT_FOUND', message, details);
+export const alreadyExists = (message: string, details?: readonly ErrorDetail[]): ApiError => new ApiError('ALREADY_EXISTS', message, details);
+export const failedPrecondition = (message: string, details?: readonly ErrorDetail[]): ApiError => new ApiError('FAILED_PRECONDITION', message, details);
 
 /** Turns anything thrown by a handler into an ApiError; unexpected errors become INTERNAL. */
 export function toApiError(err: unknown): ApiError {
