@@ -10,10 +10,17 @@ import { ApiError } from './api/status.js';
 import { Pusher } from './dispatch.js';
 import { Engine, type DroppedTask, type EngineStats } from './engine/engine.js';
 import { OidcSigner } from './oidc.js';
+import { addPubSubServices } from './pubsub/api/grpc.js';
+import { isPubSubPath, makePubSubRestHandler } from './pubsub/api/rest.js';
+import { systemClock } from './pubsub/clock.js';
+import { PubSubEngine, type PubSubStats } from './pubsub/engine.js';
+import { loadPubSubDeclarations } from './pubsub/topics-file.js';
 import { loadQueuesFile, type QueuesFile, type ResolvedQueue } from './queues-file.js';
 import { listenDual } from './server.js';
 
 export type { QueuesFile, QueuesFileQueue } from './queues-file.js';
+export type { QueuesFileSubscription, QueuesFileTopic } from './pubsub/topics-file.js';
+export type { PubSubStats } from './pubsub/engine.js';
 export type { Logger };
 
 /** Options of {@link startEmulator}. */
@@ -38,7 +45,7 @@ export interface EmulatorOptions {
 export interface Emulator {
   readonly host: string;
   readonly port: number;
-  /** 'host:port' — the value for CLOUD_TASKS_EMULATOR_HOST. */
+  /** 'host:port' — the value for CLOUD_TASKS_EMULATOR_HOST and PUBSUB_EMULATOR_HOST. */
   readonly address: string;
   /** 'http://host:port' — REST base and default issuer. */
   readonly url: string;
@@ -52,6 +59,8 @@ export interface Emulator {
   stats(): EngineStats;
   /** Tasks that were given up (retry limits reached), with their last response — nothing vanishes silently. */
   droppedTasks(): DroppedTask[];
+  /** Pub/Sub counters since start: published, delivered, acked, nacked, expired, dead-lettered, pushes. */
+  pubsubStats(): PubSubStats;
   close(): Promise<void>;
 }
 
@@ -65,6 +74,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   }
   // Validate the queues file before binding anything, so a typo fails fast and leaves no port open.
   const queues: ResolvedQueue[] = options.queues === undefined ? [] : loadQueuesFile(options.queues);
+  const declared = options.queues === undefined ? { topics: [], subscriptions: [] } : loadPubSubDeclarations(options.queues);
 
   const pusher = new Pusher();
   // The issuer depends on the port, known only after listening: the key is made now, the issuer set below.
@@ -76,6 +86,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     push: (req) => pusher.push(req),
     logger,
   });
+  const pubsub = new PubSubEngine({ clock: systemClock, signer, push: (req) => pusher.push(req), logger });
   for (const q of queues) {
     try {
       engine.createQueue(q.parent, q.input, true);
@@ -88,13 +99,30 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
   }
 
+  for (const item of [...declared.topics.map((t) => () => pubsub.createTopic(t)), ...declared.subscriptions.map((sub) => () => pubsub.createSubscription(sub))]) {
+    try {
+      item();
+    } catch (err) {
+      await pusher.close();
+      if (err instanceof ApiError) throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', [err.message], 'Invalid queues file');
+      throw err;
+    }
+  }
+
   const grpcServer = makeGrpcServer(engine, logger);
-  const rest = makeRestHandler({
+  addPubSubServices(grpcServer, pubsub, logger);
+  const pubsubRest = makePubSubRestHandler(pubsub, logger);
+  const tasksRest = makeRestHandler({
     engine,
     signer,
     logger,
-    inspect: () => ({ stats: engine.stats(), droppedTasks: engine.droppedTasks() }),
+    inspect: () => ({ stats: engine.stats(), droppedTasks: engine.droppedTasks(), pubsub: pubsub.stats() }),
   });
+  const rest: typeof tasksRest = (req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (isPubSubPath(path)) pubsubRest(req, res, safeDecode(path));
+    else tasksRest(req, res);
+  };
   let server;
   try {
     server = await listenDual({ host, port: options.port ?? 0, grpcServer, rest });
@@ -112,7 +140,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const issuer = options.issuer ?? url;
   const jwksUrl = `${url}/.well-known/jwks.json`;
   signer.setIssuer(issuer, jwksUrl);
-  logger.info({ address: `${urlHost}:${port}`, queues: queues.length }, 'Cloud Tasks emulator listening');
+  logger.info({ address: `${urlHost}:${port}`, queues: queues.length }, 'Cloud Tasks and Pub/Sub emulator listening');
 
   let closing: Promise<void> | undefined;
   return {
@@ -125,13 +153,24 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     waitForIdle: (o) => engine.waitForIdle(o?.timeoutMs),
     stats: () => engine.stats(),
     droppedTasks: () => engine.droppedTasks(),
+    pubsubStats: () => pubsub.stats(),
     close: () => {
       closing ??= (async () => {
         engine.close();
+        pubsub.close();
         await server.close();
         await pusher.close();
       })();
       return closing;
     },
   };
+}
+
+/** A URL path with percent-escapes decoded (topic ids may hold %); the raw path when it is malformed (the router then answers NOT_FOUND). */
+function safeDecode(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }
