@@ -85,7 +85,7 @@ export function loadPubSubDeclarations(source: unknown): PubSubDeclarations {
   const { raw, origin } = readQueuesSource(source);
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '')}: ${i.code === 'unrecognized_keys' ? `unknown field(s) ${i.keys.map((k) => `'${k}'`).join(', ')}` : i.message}`);
+    const problems = parsed.error.issues.map((i) => `${describePath(raw, i.path)}: ${i.code === 'unrecognized_keys' ? `unknown field(s) ${i.keys.map((k) => `'${k}'`).join(', ')}` : i.message}`);
     throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', problems, `Invalid ${origin}`);
   }
   const project = parsed.data.project ?? 'local-project';
@@ -148,4 +148,18 @@ export function loadPubSubDeclarations(source: unknown): PubSubDeclarations {
   });
   if (problems.length > 0) throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', problems, `Invalid ${origin}`);
   return out;
+}
+
+/** "topics[0] (outcomes).subscriptions[1] (outcomes-push).pushConfig.pushEndpoint": list items are named by their `name`. */
+function describePath(raw: unknown, path: readonly PropertyKey[]): string {
+  let label = '';
+  let node: unknown = raw;
+  for (const p of path) {
+    node = node !== null && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[p] : undefined;
+    if (typeof p === 'number') {
+      const name = node !== null && typeof node === 'object' ? (node as { name?: unknown }).name : undefined;
+      label += `[${p}]${typeof name === 'string' ? ` (${name})` : ''}`;
+    } else label += `${label === '' ? '' : '.'}${String(p)}`;
+  }
+  return label || '(file)';
 }

@@ -1,0 +1,322 @@
+// The Pub/Sub side of the emulator driven by the official @google-cloud/pubsub client, unchanged:
+// PUBSUB_EMULATOR_HOST is all it is given. Semantics pinned (production's documentation):
+// - StreamingPull through subscription.on('message'); ack removes, nack redelivers.
+// - Ordering keys: "messages that have the same ordering key are delivered in the order published".
+// - RetryPolicy: nacked messages wait minimum_backoff before redelivery.
+// - DeadLetterPolicy: after max_delivery_attempts the message goes to the dead-letter topic with the
+//   CloudPubSubDeadLetterSource* attributes; deliveryAttempt counts 1, 2, … only with the policy.
+// - Push: ack on 102, 200, 201, 202, 204; nack otherwise; OIDC tokens verifiable against the JWKS;
+//   the wrapped envelope, or with noWrapper the raw data and x-goog-pubsub-* headers.
+// Wall-clock waits are lower bounds only (a backoff never ends early); no speed is asserted.
+import { createPublicKey, type JsonWebKey } from 'node:crypto';
+import { PubSub, v1, type Message } from '@google-cloud/pubsub';
+import { OAuth2Client } from 'google-auth-library';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Emulator } from '../../../src/emulator/index.js';
+import { PROJECT, startPubSubEmulator, startReceiver, until } from './helpers.js';
+
+let emulator: Emulator;
+let pubsub: PubSub;
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
+const answers = new Map<string, (n: number) => number>();
+let seq = 0;
+const unique = (prefix: string): string => `${prefix}-${++seq}`;
+
+beforeAll(async () => {
+  emulator = await startPubSubEmulator();
+  pubsub = new PubSub({ projectId: PROJECT });
+  receiver = await startReceiver((path, n) => answers.get(path)?.(n) ?? 200);
+});
+afterAll(async () => {
+  await subscriber?.close();
+  await pubsub?.close();
+  await receiver?.close();
+  await emulator?.close();
+});
+
+/** Collects messages of a subscription through on('message'), handling each with `onMessage`. */
+function listen(subName: string, onMessage: (m: Message, all: Message[]) => void, options = {}) {
+  const got: Message[] = [];
+  const sub = pubsub.subscription(subName, options);
+  sub.on('message', (m: Message) => {
+    got.push(m);
+    onMessage(m, got);
+  });
+  sub.on('error', () => {});
+  return { got, close: () => sub.close() };
+}
+
+describe('publish and on("message")', () => {
+  it('delivers a published message with its data, attributes, id and publish time, and forgets it once acked', async () => {
+    const [topic] = await pubsub.createTopic(unique('basic'));
+    const [sub] = await topic.createSubscription(unique('basic-sub'));
+    const before = emulator.pubsubStats().acked;
+    const id = await topic.publishMessage({ data: Buffer.from('hello'), attributes: { kind: 'greeting' } });
+    const l = listen(sub.name, (m) => m.ack());
+    await until(() => l.got.length === 1 && emulator.pubsubStats().acked === before + 1, 'the ack');
+    const m = l.got[0]!;
+    expect(m.id).toBe(id);
+    expect(m.data.toString()).toBe('hello');
+    expect(m.attributes).toEqual({ kind: 'greeting' });
+    expect(m.publishTime.getTime()).toBeGreaterThan(Date.now() - 60_000);
+    await l.close();
+    const [pulled] = await (await subscriberClient()).pull({ subscription: sub.name, maxMessages: 10, returnImmediately: true });
+    expect(pulled.receivedMessages ?? []).toEqual([]);
+  });
+
+  it('redelivers a nacked message', async () => {
+    const [topic] = await pubsub.createTopic(unique('nack'));
+    const [sub] = await topic.createSubscription(unique('nack-sub'));
+    await topic.publishMessage({ data: Buffer.from('again') });
+    const l = listen(sub.name, (m, all) => (all.length === 1 ? m.nack() : m.ack()));
+    await until(() => l.got.length >= 2, 'the redelivery');
+    expect(l.got[1]!.id).toBe(l.got[0]!.id);
+    expect(l.got[0]!.deliveryAttempt).toBe(0);
+    await l.close();
+  });
+
+  it('keeps the publish order of each ordering key', async () => {
+    const [topic] = await pubsub.createTopic(unique('ordered'));
+    const [sub] = await topic.createSubscription(unique('ordered-sub'), { enableMessageOrdering: true });
+    const publisher = pubsub.topic(topic.name, { messageOrdering: true });
+    const sent: Record<string, string[]> = { a: [], b: [] };
+    const publishes: Promise<string>[] = [];
+    for (let i = 0; i < 30; i++) {
+      const key = i % 3 === 0 ? 'b' : 'a';
+      sent[key]!.push(String(i));
+      publishes.push(publisher.publishMessage({ data: Buffer.from(String(i)), orderingKey: key }));
+    }
+    await Promise.all(publishes);
+    const l = listen(sub.name, (m) => m.ack());
+    await until(() => l.got.length >= 30, 'all ordered messages');
+    for (const key of ['a', 'b']) {
+      expect(l.got.filter((m) => m.orderingKey === key).map((m) => m.data.toString())).toEqual(sent[key]);
+    }
+    await l.close();
+  });
+});
+
+let subscriber: v1.SubscriberClient | undefined;
+/** The generated v1 subscriber client, made once. */
+async function subscriberClient(): Promise<v1.SubscriberClient> {
+  subscriber ??= new v1.SubscriberClient(await v1Options());
+  return subscriber;
+}
+
+/** Options for the generated v1 clients, taken from the PubSub object (so from PUBSUB_EMULATOR_HOST too). */
+async function v1Options(): Promise<ConstructorParameters<typeof v1.SubscriberClient>[0]> {
+  const config = await pubsub.getClientConfig();
+  return { ...config, port: Number(config.port) };
+}
+
+describe('ack deadlines and retry policy', () => {
+  it('redelivers a pulled message once its ack deadline passes, not before', async () => {
+    const [topic] = await pubsub.createTopic(unique('expiry'));
+    const [sub] = await topic.createSubscription(unique('expiry-sub'));
+    await topic.publishMessage({ data: Buffer.from('lease') });
+    const client = await subscriberClient();
+    const [first] = await client.pull({ subscription: sub.name, maxMessages: 1 });
+    const ackId = first.receivedMessages![0]!.ackId!;
+    await client.modifyAckDeadline({ subscription: sub.name, ackIds: [ackId], ackDeadlineSeconds: 1 });
+    const shortened = Date.now();
+    const [none] = await client.pull({ subscription: sub.name, maxMessages: 1, returnImmediately: true });
+    expect(none.receivedMessages ?? []).toHaveLength(0);
+    const [again] = await client.pull({ subscription: sub.name, maxMessages: 1 });
+    expect(Date.now() - shortened).toBeGreaterThanOrEqual(950);
+    expect(again.receivedMessages![0]!.message!.messageId).toBe(first.receivedMessages![0]!.message!.messageId);
+    // The first lease is over: acking with its id changes nothing, the new id acks.
+    await client.acknowledge({ subscription: sub.name, ackIds: [again.receivedMessages![0]!.ackId!] });
+  });
+
+  it('waits minimumBackoff before redelivering a nacked message', async () => {
+    const [topic] = await pubsub.createTopic(unique('retry'));
+    const [sub] = await topic.createSubscription(unique('retry-sub'), {
+      retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 5 } },
+    });
+    await topic.publishMessage({ data: Buffer.from('later') });
+    const times: number[] = [];
+    const l = listen(sub.name, (m, all) => {
+      times.push(Date.now());
+      if (all.length === 1) m.nack();
+      else m.ack();
+    });
+    await until(() => l.got.length >= 2, 'the redelivery after the backoff');
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(950);
+    const [metadata] = await sub.getMetadata();
+    expect(metadata.retryPolicy?.minimumBackoff?.seconds).toBe('1');
+    await l.close();
+  });
+});
+
+describe('dead-letter policy', () => {
+  it('counts deliveryAttempt and forwards the message after maxDeliveryAttempts with the documented attributes', async () => {
+    const [dead] = await pubsub.createTopic(unique('dead'));
+    const [deadSub] = await dead.createSubscription(unique('dead-sub'));
+    const [topic] = await pubsub.createTopic(unique('poison'));
+    const [sub] = await topic.createSubscription(unique('poison-sub'), { deadLetterPolicy: { deadLetterTopic: dead.name, maxDeliveryAttempts: 5 } });
+    await topic.publishMessage({ data: Buffer.from('poison'), attributes: { origin: 'test' } });
+    const l = listen(sub.name, (m) => m.nack());
+    const d = listen(deadSub.name, (m) => m.ack());
+    await until(() => d.got.length === 1, 'the dead-lettered message');
+    expect(l.got.map((m) => m.deliveryAttempt)).toEqual([1, 2, 3, 4, 5]);
+    const forwarded = d.got[0]!;
+    expect(forwarded.data.toString()).toBe('poison');
+    expect(forwarded.attributes).toEqual({
+      origin: 'test',
+      CloudPubSubDeadLetterSourceDeliveryCount: '5',
+      CloudPubSubDeadLetterSourceSubscription: sub.name.split('/').pop(),
+      CloudPubSubDeadLetterSourceSubscriptionProject: PROJECT,
+      CloudPubSubDeadLetterSourceTopicPublishTime: new Date(l.got[0]!.publishTime.getTime()).toISOString(),
+    });
+    await Promise.all([l.close(), d.close()]);
+  });
+});
+
+describe('push subscriptions', () => {
+  const SA = 'pusher@test-project.iam.gserviceaccount.com';
+
+  async function certs(): Promise<Record<string, string>> {
+    const jwks = (await (await fetch(emulator.jwksUrl)).json()) as { keys: Array<JsonWebKey & { kid: string }> };
+    return Object.fromEntries(jwks.keys.map((k) => [k.kid, createPublicKey({ key: k, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString()]));
+  }
+
+  it('POSTs the wrapped envelope with an OIDC token google-auth-library verifies (aud defaults to the endpoint)', async () => {
+    const path = `/push/${unique('oidc')}`;
+    const endpoint = `${receiver.url}${path}`;
+    const [topic] = await pubsub.createTopic(unique('push'));
+    const [sub] = await topic.createSubscription(unique('push-sub'), {
+      pushConfig: { pushEndpoint: endpoint, oidcToken: { serviceAccountEmail: SA } },
+      deadLetterPolicy: { deadLetterTopic: topic.name, maxDeliveryAttempts: 10 },
+    });
+    const id = await topic.publishMessage({ data: Buffer.from('pushed'), attributes: { a: '1' }, orderingKey: '' });
+    await until(() => receiver.requests.some((r) => r.path === path), 'the push');
+    const req = receiver.requests.find((r) => r.path === path)!;
+    expect(req.headers['content-type']).toBe('application/json');
+    const body = JSON.parse(req.body.toString()) as Record<string, unknown>;
+    expect(body).toEqual({
+      message: {
+        data: Buffer.from('pushed').toString('base64'),
+        attributes: { a: '1' },
+        messageId: id,
+        message_id: id,
+        publishTime: expect.any(String),
+        publish_time: expect.any(String),
+      },
+      subscription: sub.name,
+      deliveryAttempt: 1,
+    });
+    const token = /^Bearer (.+)$/.exec(String(req.headers.authorization))![1]!;
+    const ticket = await new OAuth2Client().verifySignedJwtWithCertsAsync(token, await certs(), endpoint, [emulator.issuer]);
+    expect(ticket.getPayload()).toMatchObject({ email: SA, email_verified: true, aud: endpoint, iss: emulator.issuer });
+  });
+
+  it('sends the raw data and x-goog-pubsub-* headers with noWrapper writeMetadata', async () => {
+    const path = `/push/${unique('raw')}`;
+    const [topic] = await pubsub.createTopic(unique('raw'));
+    const [sub] = await topic.createSubscription(unique('raw-sub'), {
+      pushConfig: { pushEndpoint: `${receiver.url}${path}`, noWrapper: { writeMetadata: true } },
+    });
+    const id = await topic.publishMessage({ data: Buffer.from('raw bytes'), attributes: { color: 'blue' } });
+    await until(() => receiver.requests.some((r) => r.path === path), 'the push');
+    const req = receiver.requests.find((r) => r.path === path)!;
+    expect(req.body.toString()).toBe('raw bytes');
+    expect(req.headers).toMatchObject({ 'x-goog-pubsub-message-id': id, 'x-goog-pubsub-subscription-name': sub.name, color: 'blue' });
+    expect(req.headers['x-goog-pubsub-delivery-attempt']).toBeUndefined();
+    expect(req.headers.authorization).toBeUndefined();
+  });
+
+  it.each([200, 201, 202, 204])('acks a push answered %i', async (status) => {
+    const path = `/push/${unique(`ack-${status}`)}`;
+    answers.set(path, () => status);
+    const [topic] = await pubsub.createTopic(unique(`ack-${status}`));
+    await topic.createSubscription(unique(`ack-${status}-sub`), { pushConfig: { pushEndpoint: `${receiver.url}${path}` } });
+    const before = emulator.pubsubStats().acked;
+    await topic.publishMessage({ data: Buffer.from('x') });
+    await until(() => emulator.pubsubStats().acked === before + 1, `the ack of a ${status}`);
+    expect(receiver.requests.filter((r) => r.path === path)).toHaveLength(1);
+  });
+
+  it.each([400, 404, 409, 429, 500, 503])('nacks a push answered %i and delivers it again', async (status) => {
+    const path = `/push/${unique(`nack-${status}`)}`;
+    answers.set(path, (n) => (n === 0 ? status : 200));
+    const [topic] = await pubsub.createTopic(unique(`nack-${status}`));
+    await topic.createSubscription(unique(`nack-${status}-sub`), { pushConfig: { pushEndpoint: `${receiver.url}${path}` } });
+    await topic.publishMessage({ data: Buffer.from('x') });
+    await until(() => receiver.requests.filter((r) => r.path === path).length === 2, `the redelivery after a ${status}`);
+    const [first, second] = receiver.requests.filter((r) => r.path === path);
+    expect(JSON.parse(second!.body.toString()).message.messageId).toBe(JSON.parse(first!.body.toString()).message.messageId);
+  });
+});
+
+describe('listing', () => {
+  it('pages topics, subscriptions and a topic\'s subscriptions', async () => {
+    const project = new PubSub({ projectId: 'paging-project' });
+    const names = ['t-aaa', 't-bbb', 't-ccc', 't-ddd', 't-eee'];
+    for (const n of names) await project.createTopic(n);
+    for (const n of ['s-111', 's-222', 's-333']) await project.topic('t-aaa').createSubscription(n);
+    const [page1, next1] = await project.getTopics({ pageSize: 2, autoPaginate: false });
+    expect(page1.map((t) => t.name.split('/').pop())).toEqual(['t-aaa', 't-bbb']);
+    const [page2] = await project.getTopics({ ...next1!, pageSize: 2, autoPaginate: false });
+    expect(page2.map((t) => t.name.split('/').pop())).toEqual(['t-ccc', 't-ddd']);
+    const [all] = await project.getTopics();
+    expect(all).toHaveLength(5);
+    const [subs, nextSubs] = await project.getSubscriptions({ pageSize: 2, autoPaginate: false });
+    expect(subs).toHaveLength(2);
+    expect(nextSubs).toBeTruthy();
+    const [topicSubs] = await project.topic('t-aaa').getSubscriptions();
+    expect(topicSubs.map((s) => s.name.split('/').pop())).toEqual(['s-111', 's-222', 's-333']);
+    await project.close();
+  });
+});
+
+describe('errors', () => {
+  const code = async (p: Promise<unknown>): Promise<number | undefined> =>
+    p.then(
+      () => undefined,
+      (e: { code?: number }) => e.code,
+    );
+
+  it('answers ALREADY_EXISTS for a topic or subscription that exists', async () => {
+    const [topic] = await pubsub.createTopic(unique('dup'));
+    expect(await code(pubsub.createTopic(topic.name))).toBe(6);
+    const [sub] = await topic.createSubscription(unique('dup-sub'));
+    expect(await code(topic.createSubscription(sub.name))).toBe(6);
+  });
+
+  it('answers NOT_FOUND for a missing topic, subscription or subscription topic', async () => {
+    expect(await code(pubsub.topic('missing-topic').getMetadata())).toBe(5);
+    expect(await code(pubsub.subscription('missing-sub').getMetadata())).toBe(5);
+    expect(await code(pubsub.topic('missing-topic').createSubscription('orphan-sub'))).toBe(5);
+    expect(await code(pubsub.topic('missing-topic').publishMessage({ data: Buffer.from('x') }))).toBe(5);
+  });
+
+  it('answers INVALID_ARGUMENT for bad names and out-of-range settings', async () => {
+    expect(await code(pubsub.createTopic('ab'))).toBe(3);
+    expect(await code(pubsub.createTopic('googtopic'))).toBe(3);
+    expect(await code(pubsub.createTopic('9starts-with-digit'))).toBe(3);
+    const [topic] = await pubsub.createTopic(unique('limits'));
+    expect(await code(topic.createSubscription(unique('ack5'), { ackDeadlineSeconds: 5 }))).toBe(3);
+    expect(await code(topic.createSubscription(unique('ack601'), { ackDeadlineSeconds: 601 }))).toBe(3);
+    expect(await code(topic.createSubscription(unique('dl3'), { deadLetterPolicy: { deadLetterTopic: topic.name, maxDeliveryAttempts: 3 } }))).toBe(3);
+    expect(await code(topic.createSubscription(unique('dl101'), { deadLetterPolicy: { deadLetterTopic: topic.name, maxDeliveryAttempts: 101 } }))).toBe(3);
+    expect(
+      await code(topic.createSubscription(unique('backoff'), { retryPolicy: { minimumBackoff: { seconds: 700 }, maximumBackoff: { seconds: 800 } } })),
+    ).toBe(3);
+  });
+
+  it('answers INVALID_ARGUMENT for more than 1000 messages or more than 10 MB in one publish', async () => {
+    const [topic] = await pubsub.createTopic(unique('big'));
+    const publisher = new v1.PublisherClient(await v1Options());
+    const many = Array.from({ length: 1001 }, () => ({ data: Buffer.from('x') }));
+    expect(await code(publisher.publish({ topic: topic.name, messages: many }))).toBe(3);
+    expect(await code(publisher.publish({ topic: topic.name, messages: [{ data: Buffer.alloc(10_000_001) }] }))).toBe(3);
+    const [ok] = await publisher.publish({ topic: topic.name, messages: [{ data: Buffer.from('x') }] });
+    expect(ok.messageIds).toHaveLength(1);
+    await publisher.close();
+  });
+
+  it('answers UNIMPLEMENTED for subscription filters instead of ignoring them', async () => {
+    const [topic] = await pubsub.createTopic(unique('filter'));
+    expect(await code(topic.createSubscription(unique('filtered'), { filter: 'attributes.kind = "a"' }))).toBe(12);
+  });
+});
