@@ -10,6 +10,8 @@ export interface PushRequest {
   body?: Buffer;
   /** The task's dispatch deadline. */
   timeoutMs: number;
+  /** An informational status (1xx) that settles the push as soon as it arrives (Pub/Sub push acks on 102 Processing). */
+  settleOnInterim?: number;
 }
 
 /** What came back: a status, or no response (timeout / connection failure). */
@@ -38,7 +40,7 @@ export class Pusher {
     const target = this.parse(req.url);
     if (target === null) return Promise.resolve({ kind: 'unreachable', message: `invalid URL ${req.url}` });
     return new Promise<PushResult>((resolve) => {
-      const handler = new PushHandler(resolve, req.timeoutMs);
+      const handler = new PushHandler(resolve, req.timeoutMs, req.settleOnInterim);
       try {
         this.agent.dispatch(
           {
@@ -90,11 +92,14 @@ class PushHandler implements Dispatcher.DispatchHandler {
   constructor(
     private readonly resolve: (r: PushResult) => void,
     private readonly timeoutMs: number,
+    private readonly settleOnInterim?: number,
   ) {}
 
   onConnect(): void {}
 
   onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
+    // undici reports interim (1xx) responses here too; the final one follows. A later resolve is a no-op.
+    if (statusCode < 200 && statusCode === this.settleOnInterim) this.resolve({ kind: 'response', status: statusCode });
     this.status = statusCode;
     for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
       const name = rawHeaders[i]!;

@@ -61,7 +61,7 @@ export function pushRequest(sub: SubscriptionRecord, d: Delivery, signer: OidcSi
     const audience = push.oidcToken.audience || push.pushEndpoint;
     headers.authorization = `Bearer ${signer.token(push.oidcToken.serviceAccountEmail, audience, nowMs)}`;
   }
-  return { url: push.pushEndpoint, method: 'POST', headers, body, timeoutMs: sub.ackDeadlineSeconds * 1000 };
+  return { url: push.pushEndpoint, method: 'POST', headers, body, timeoutMs: sub.ackDeadlineSeconds * 1000, settleOnInterim: 102 };
 }
 
 /** Push window and backoff: production's slow start, halving on nacks, backoff doubling 100 ms → 60 s. */

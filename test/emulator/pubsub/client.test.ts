@@ -172,6 +172,28 @@ describe('dead-letter policy', () => {
   });
 });
 
+/** A receiver that answers 102 Processing and then, a moment later, 500: production acks on the 102. */
+async function startInterimReceiver(): Promise<{ url: string; count: () => number; close: () => Promise<void> }> {
+  const { createServer } = await import('node:http');
+  let count = 0;
+  const server = createServer((req, res) => {
+    count++;
+    req.resume();
+    res.writeProcessing();
+    setTimeout(() => res.writeHead(500).end(), 50);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    count: () => count,
+    close: () => new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
+}
+
 describe('push subscriptions', () => {
   const SA = 'pusher@test-project.iam.gserviceaccount.com';
 
@@ -236,6 +258,21 @@ describe('push subscriptions', () => {
     expect(receiver.requests.filter((r) => r.path === path)).toHaveLength(1);
   });
 
+  it('acks a push answered 102 Processing, whatever follows', async () => {
+    const path = `/push/${unique('ack-102')}`;
+    const [topic] = await pubsub.createTopic(unique('ack-102'));
+    const interim = await startInterimReceiver();
+    try {
+      await topic.createSubscription(unique('ack-102-sub'), { pushConfig: { pushEndpoint: `${interim.url}${path}` } });
+      const before = emulator.pubsubStats().acked;
+      await topic.publishMessage({ data: Buffer.from('x') });
+      await until(() => emulator.pubsubStats().acked === before + 1, 'the ack of a 102');
+      expect(interim.count()).toBe(1);
+    } finally {
+      await interim.close();
+    }
+  });
+
   it.each([400, 404, 409, 429, 500, 503])('nacks a push answered %i and delivers it again', async (status) => {
     const path = `/push/${unique(`nack-${status}`)}`;
     answers.set(path, (n) => (n === 0 ? status : 200));
@@ -245,6 +282,23 @@ describe('push subscriptions', () => {
     await until(() => receiver.requests.filter((r) => r.path === path).length === 2, `the redelivery after a ${status}`);
     const [first, second] = receiver.requests.filter((r) => r.path === path);
     expect(JSON.parse(second!.body.toString()).message.messageId).toBe(JSON.parse(first!.body.toString()).message.messageId);
+  });
+});
+
+describe('StreamingPull', () => {
+  it('ends an open stream with NOT_FOUND when its subscription is deleted', async () => {
+    const [topic] = await pubsub.createTopic(unique('gone'));
+    const [sub] = await topic.createSubscription(unique('gone-sub'));
+    const listening = pubsub.subscription(sub.name);
+    const errors: Array<{ code?: number }> = [];
+    listening.on('error', (e: { code?: number }) => errors.push(e));
+    listening.on('message', (m: Message) => m.ack());
+    await topic.publishMessage({ data: Buffer.from('x') });
+    await until(() => emulator.pubsubStats().delivered > 0, 'the stream to receive');
+    await sub.delete();
+    await until(() => errors.length > 0, 'the stream error');
+    expect(errors[0]!.code).toBe(5);
+    await listening.close();
   });
 });
 

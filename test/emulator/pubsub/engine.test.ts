@@ -190,6 +190,35 @@ describe('push', () => {
     }
   });
 
+  it.each([
+    ['no answer within the ack deadline', { kind: 'timeout', message: 'no response' }],
+    ['a connection failure', { kind: 'unreachable', message: 'ECONNREFUSED' }],
+  ] as const)('nacks a push that gets %s', async (_, result) => {
+    const { engine } = setup({ pushConfig: { pushEndpoint: 'http://receiver.test/push', attributes: {} } }, () => Promise.resolve(result));
+    engine.publish(T, [{ data: Buffer.from('a') }]);
+    await new Promise((r) => setImmediate(r));
+    expect(engine.stats()).toMatchObject({ acked: 0, nacked: 1 });
+    engine.close();
+  });
+
+  it('gives the push request the ack deadline as its timeout and leaves attributes unfit for headers out of the unwrapped form', async () => {
+    const reqs: PushRequest[] = [];
+    const { engine } = setup(
+      { ackDeadlineSeconds: 42, pushConfig: { pushEndpoint: 'http://receiver.test/push', attributes: {}, noWrapper: { writeMetadata: true } } },
+      (req) => {
+        reqs.push(req);
+        return Promise.resolve({ kind: 'response', status: 204 });
+      },
+    );
+    engine.publish(T, [{ data: Buffer.from('raw'), attributes: { good: 'yes', 'bad name': 'x', crlf: 'a\r\nb' }, orderingKey: 'k' }]);
+    await new Promise((r) => setImmediate(r));
+    expect(reqs[0]!.timeoutMs).toBe(42_000);
+    expect(reqs[0]!.body!.toString()).toBe('raw');
+    expect(reqs[0]!.headers).toMatchObject({ good: 'yes', 'x-goog-pubsub-ordering-key': 'k', 'x-goog-pubsub-subscription-name': S });
+    expect(Object.keys(reqs[0]!.headers)).not.toContain('bad name');
+    expect(Object.keys(reqs[0]!.headers)).not.toContain('crlf');
+  });
+
   it('backs off the whole subscription after a nack', async () => {
     const calls: string[] = [];
     const answers = [500, 200, 200, 200];
