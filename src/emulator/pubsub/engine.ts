@@ -9,6 +9,8 @@ import { PUBSUB_LIMITS as L, type Delivery, type StoredMessage, type Subscriptio
 import { DELETED_TOPIC, parseProjectName, parseSubscriptionName, parseTopicName } from './names.js';
 import { PUSH_FLOW, pushAcks, pushRequest, rfc3339 } from './push.js';
 import { checkUpdateMask, maskedSubscriptionInput, resolveSubscription, resolveTopic } from './subscription-config.js';
+import { PullWaiter, STREAM_BATCH, StreamConsumer, type Consumer } from './consumers.js';
+import { checkPublish } from './publish-limits.js';
 import { Timers, type TimerEntry } from './timers.js';
 
 /** What the Pub/Sub engine needs from the outside world. */
@@ -57,19 +59,6 @@ export interface StreamHandle {
 export interface Page<T> {
   items: T[];
   nextPageToken: string;
-}
-
-/** Who receives deliveries: a stream, a waiting Pull, or the push dispatcher. */
-interface Consumer {
-  /** How many more messages it takes now. */
-  room(): number;
-  /** Bytes it still takes now (Infinity: no byte limit). */
-  byteRoom(): number;
-  /** Its ack deadline for what it receives (s). */
-  deadlineSeconds(): number;
-  take(deliveries: Delivery[]): void;
-  outstanding: number;
-  outstandingBytes: number;
 }
 
 type EntryState = 'ready' | 'waiting' | 'leased';
@@ -147,8 +136,6 @@ class PushConsumer implements Consumer {
     for (const d of deliveries) this.engine.sendPush(this, d);
   }
 }
-
-const STREAM_BATCH = 1000;
 
 /**
  * The Pub/Sub engine: topics, subscriptions, leases and redelivery, ordering keys, retry and
@@ -320,7 +307,7 @@ export class PubSubEngine {
    */
   pull(name: string, maxMessages: number, returnImmediately: boolean, signal?: AbortSignal): Promise<Delivery[]> {
     const sub = this.sub(name);
-    if (!Number.isInteger(maxMessages) || maxMessages <= 0) throw invalidArgument(`max_messages must be a positive integer, got ${maxMessages}.`);
+    if (!Number.isInteger(maxMessages) || maxMessages <= 0) throw invalidArgument(`No max_messages specified: it must be a positive integer, got ${maxMessages}.`);
     // Production lets push subscriptions be pulled too: Pull simply competes with the push dispatcher.
     const now = this.collect(sub, Math.min(maxMessages, STREAM_BATCH), Infinity, null, sub.record.ackDeadlineSeconds);
     if (now.length > 0 || returnImmediately) return Promise.resolve(now);
@@ -539,7 +526,7 @@ export class PubSubEngine {
   /** The leased entry an ack id names, if the lease is still current. Malformed ids are INVALID_ARGUMENT. */
   private leased(sub: SubRuntime, ackId: string): Entry | undefined {
     const m = /^([0-9a-z]+)-(\d+)-(\d+)-(\d+)$/.exec(ackId);
-    if (m === null) throw invalidArgument(`Invalid ack ID '${ackId.slice(0, 100)}': pass an ack_id received from Pull or StreamingPull.`);
+    if (m === null) throw invalidArgument(`Invalid ack id (ack_id=${ackId.slice(0, 100)}): pass an ack_id received from Pull or StreamingPull.`);
     if (m[1] !== this.ackPrefix || Number(m[2]) !== sub.index) return undefined;
     const e = sub.entries.get(Number(m[3]));
     if (e === undefined || e.state !== 'leased' || e.gen !== Number(m[4])) return undefined;
@@ -725,38 +712,6 @@ function checkStreamDeadline(s: number): void {
   }
 }
 
-const utf8 = (s: string): number => Buffer.byteLength(s);
-
-/** Production's publish limits; the first broken one is reported. */
-function checkPublish(messages: Array<{ data?: Buffer; attributes?: Record<string, string>; orderingKey?: string }>): void {
-  if (messages.length === 0) throw invalidArgument('The publish request must contain at least one message.');
-  if (messages.length > L.maxMessagesPerPublish) {
-    throw invalidArgument(`The value for message_count is too large. You passed ${messages.length} in the request, but the maximum value is ${L.maxMessagesPerPublish}.`);
-  }
-  let total = 0;
-  for (const m of messages) {
-    const attrs = m.attributes ?? {};
-    const keys = Object.keys(attrs);
-    const size = (m.data?.length ?? 0) + keys.reduce((n, k) => n + utf8(k) + utf8(attrs[k]!), 0) + utf8(m.orderingKey ?? '');
-    total += size;
-    if ((m.data?.length ?? 0) === 0 && keys.length === 0) {
-      throw invalidArgument('One or more messages in the publish request is empty. Each message must contain either non-empty data, or at least one attribute.');
-    }
-    if (size > L.maxMessageBytes) throw invalidArgument(`A message is ${size} bytes: the maximum message size is ${L.maxMessageBytes} bytes.`);
-    if (keys.length > L.maxAttributes) throw invalidArgument(`A message has ${keys.length} attributes: the maximum is ${L.maxAttributes}.`);
-    for (const k of keys) {
-      if (k === '') throw invalidArgument('Attribute keys must not be empty.');
-      if (utf8(k) > L.maxAttributeKeyBytes) throw invalidArgument(`The attribute key '${k.slice(0, 40)}…' is longer than ${L.maxAttributeKeyBytes} bytes.`);
-      if (/^goog/i.test(k)) throw invalidArgument(`The attribute key '${k}' is reserved: keys must not start with "goog".`);
-      if (utf8(attrs[k]!) > L.maxAttributeValueBytes) throw invalidArgument(`The value of attribute '${k}' is longer than ${L.maxAttributeValueBytes} bytes.`);
-    }
-    if (utf8(m.orderingKey ?? '') > L.maxOrderingKeyBytes) throw invalidArgument(`An ordering key is longer than ${L.maxOrderingKeyBytes} bytes.`);
-  }
-  if (total > L.maxPublishRequestBytes) {
-    throw invalidArgument(`The value for request_size is too large. You passed ${total} in the request, but the maximum value is ${L.maxPublishRequestBytes}.`);
-  }
-}
-
 function page<T>(names: string[], parent: string, size: number | undefined, token: string | undefined, get: (n: string) => T): Page<T> {
   const n = pageSize(size, L.maxPageSize);
   const after = token ? String(decodePageToken(token, parent)) : undefined;
@@ -766,63 +721,4 @@ function page<T>(names: string[], parent: string, size: number | undefined, toke
   const slice = sorted.slice(from, from + n);
   const more = from + n < sorted.length;
   return { items: slice.map(get), nextPageToken: more ? encodePageToken(parent, slice[slice.length - 1]!) : '' };
-}
-
-/** A StreamingPull stream as a consumer: flow control from its first request. */
-class StreamConsumer implements Consumer {
-  outstanding = 0;
-  outstandingBytes = 0;
-  constructor(
-    readonly settings: StreamSettings,
-    private readonly send: (d: Delivery[]) => void,
-  ) {}
-  room(): number {
-    const max = this.settings.maxOutstandingMessages;
-    return max <= 0 ? STREAM_BATCH : max - this.outstanding;
-  }
-  byteRoom(): number {
-    const max = this.settings.maxOutstandingBytes;
-    return max <= 0 ? Infinity : max - this.outstandingBytes;
-  }
-  deadlineSeconds(): number {
-    return this.settings.ackDeadlineSeconds;
-  }
-  take(d: Delivery[]): void {
-    this.send(d);
-  }
-}
-
-/** A Pull waiting for its first message: takes one batch, then leaves. */
-class PullWaiter implements Consumer {
-  outstanding = 0;
-  outstandingBytes = 0;
-  private done = false;
-  constructor(
-    private readonly max: number,
-    private readonly deadlineS: number,
-    private readonly resolve: (d: Delivery[]) => void,
-    private readonly reject: (e: ApiError) => void,
-  ) {}
-  room(): number {
-    return this.done ? 0 : this.max;
-  }
-  byteRoom(): number {
-    return Infinity;
-  }
-  deadlineSeconds(): number {
-    return this.deadlineS;
-  }
-  take(d: Delivery[]): void {
-    this.finish(d);
-  }
-  finish(d: Delivery[]): void {
-    if (this.done) return;
-    this.done = true;
-    this.resolve(d);
-  }
-  cancel(e: ApiError): void {
-    if (this.done) return;
-    this.done = true;
-    this.reject(e);
-  }
 }

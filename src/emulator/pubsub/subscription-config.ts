@@ -63,7 +63,9 @@ export function resolveSubscription(input: SubscriptionInput, base?: Subscriptio
   const retry = 'retryPolicy' in input ? input.retryPolicy : base?.retryPolicy;
   if (retry !== undefined) {
     for (const [field, v] of [['minimum_backoff', retry.minimumBackoffMs], ['maximum_backoff', retry.maximumBackoffMs]] as const) {
-      if (!(v >= 0 && v <= L.maxBackoffMs)) throw invalidArgument(`Invalid retry_policy.${field} ${secs(v)}: it must be between 0s and 600s.`);
+      if (!(v >= 0 && v <= L.maxBackoffMs)) {
+        throw invalidArgument(`The value for ${field} is out of bounds. You passed ${secs(v)} in the request, but the value must be between 0s and 600s.`);
+      }
     }
     if (retry.minimumBackoffMs > retry.maximumBackoffMs) {
       throw invalidArgument(
@@ -78,8 +80,9 @@ export function resolveSubscription(input: SubscriptionInput, base?: Subscriptio
     parseTopicName(dl.deadLetterTopic);
     const attempts = dl.maxDeliveryAttempts === 0 ? L.minDeliveryAttempts : dl.maxDeliveryAttempts;
     if (!Number.isInteger(attempts) || attempts < L.minDeliveryAttempts || attempts > L.maxDeliveryAttempts) {
+      const small = attempts < L.minDeliveryAttempts;
       throw invalidArgument(
-        `Invalid dead_letter_policy.max_delivery_attempts ${attempts}: it must be between ${L.minDeliveryAttempts} and ${L.maxDeliveryAttempts} (0 means the default, 5).`,
+        `The value for max_delivery_attempts is too ${small ? 'small' : 'large'}. You passed ${attempts} in the request, but the ${small ? 'minimum' : 'maximum'} value is ${small ? L.minDeliveryAttempts : L.maxDeliveryAttempts}.`,
       );
     }
     deadLetterPolicy = { deadLetterTopic: dl.deadLetterTopic, maxDeliveryAttempts: attempts };
@@ -132,7 +135,7 @@ export function checkUpdateMask(paths: string[] | undefined, kind: 'subscription
     const s = snake(p.trim());
     const top = s.split('.')[0]!;
     if (kind === 'subscription' && SUBSCRIPTION_IMMUTABLE.has(top)) {
-      throw invalidArgument(`Invalid update_mask provided in the ${request}: the '${top}' field can not be updated.`);
+      throw invalidArgument(`Invalid update_mask provided in the ${request}: the ${top} field in the Subscription is not mutable.`);
     }
     if (!mutable.has(top)) throw invalidArgument(`Invalid update_mask provided in the ${request}: '${p}' is not a known field of ${kind}.`);
     return top;
