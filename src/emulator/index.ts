@@ -1,6 +1,6 @@
 /**
- * The Cloud Tasks emulator, in-process: `startEmulator()` listens with gRPC and REST on one port
- * and dispatches tasks over HTTP with production semantics.
+ * The Cloud Tasks and Pub/Sub emulator, in-process: `startEmulator()` listens with gRPC and REST on
+ * one port, dispatches tasks and pushes messages over HTTP with production semantics.
  */
 import { ConfigError } from '../errors.js';
 import { makeLogger, type Logger } from '../log.js';

@@ -302,6 +302,31 @@ describe('StreamingPull', () => {
   });
 });
 
+describe('StreamingPull requests', () => {
+  /** Opens a raw StreamingPull, writes `requests`, and resolves with the status it ends with. */
+  async function streamStatus(requests: Array<Record<string, unknown>>): Promise<number | undefined> {
+    const client = await subscriberClient();
+    const stream = client.streamingPull();
+    const ended = new Promise<number | undefined>((resolve) => {
+      stream.on('error', (e: { code?: number }) => resolve(e.code));
+      stream.on('data', () => {});
+    });
+    for (const r of requests) stream.write(r);
+    const code = await ended;
+    stream.end();
+    return code;
+  }
+
+  it('aborts with INVALID_ARGUMENT when the first request names no subscription, sets a bad deadline or acks a malformed id', async () => {
+    const [topic] = await pubsub.createTopic(unique('raw-stream'));
+    const [sub] = await topic.createSubscription(unique('raw-stream-sub'));
+    expect(await streamStatus([{ streamAckDeadlineSeconds: 10 }])).toBe(3);
+    expect(await streamStatus([{ subscription: sub.name, streamAckDeadlineSeconds: 5 }])).toBe(3);
+    expect(await streamStatus([{ subscription: sub.name, streamAckDeadlineSeconds: 10 }, { ackIds: ['malformed'] }])).toBe(3);
+    expect(await streamStatus([{ subscription: `${sub.name}-missing`, streamAckDeadlineSeconds: 10 }])).toBe(5);
+  });
+});
+
 describe('listing', () => {
   it('pages topics, subscriptions and a topic\'s subscriptions', async () => {
     const project = new PubSub({ projectId: 'paging-project' });
