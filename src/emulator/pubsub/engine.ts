@@ -35,6 +35,8 @@ export interface PubSubStats {
   deadLettered: number;
   /** Messages that reached their dead-letter limit while the dead-letter topic did not exist (dropped, logged). */
   deadLetterDropped: number;
+  /** Unacked messages dropped because they outlived the subscription's messageRetentionDuration. */
+  retentionDropped: number;
   pushes: number;
 }
 
@@ -156,7 +158,7 @@ export class PubSubEngine {
   private messageCounter = 0;
   private readonly messageIdBase = randomInt(1_000_000, 8_000_000) * 1_000_000_000;
   private readonly subsByIndex = new Map<number, SubRuntime>();
-  private readonly counters: PubSubStats = { published: 0, delivered: 0, acked: 0, nacked: 0, expired: 0, deadLettered: 0, deadLetterDropped: 0, pushes: 0 };
+  private readonly counters: PubSubStats = { published: 0, delivered: 0, acked: 0, nacked: 0, expired: 0, deadLettered: 0, deadLetterDropped: 0, retentionDropped: 0, pushes: 0 };
   private closed = false;
 
   constructor(private readonly options: PubSubEngineOptions) {
@@ -488,7 +490,9 @@ export class PubSubEngine {
         continue;
       }
       while (ks.delivered < ks.list.length && out.length < max && bytes < maxBytes) {
-        const e = ks.list[ks.delivered++]!;
+        const e = ks.list[ks.delivered]!;
+        if (this.outlived(sub, e, now)) continue;
+        ks.delivered++;
         bytes += e.size;
         out.push(this.lease(sub, e, consumer, deadlineS, now));
       }
@@ -497,11 +501,22 @@ export class PubSubEngine {
     }
     while (out.length < max && bytes < maxBytes && sub.readyHead < sub.ready.length) {
       const e = sub.ready[sub.readyHead++]!;
-      if (e.state !== 'ready') continue;
+      if (e.state !== 'ready' || this.outlived(sub, e, now)) continue;
       bytes += e.size;
       out.push(this.lease(sub, e, consumer, deadlineS, now));
     }
     return out;
+  }
+
+  /**
+   * Drops (and says so) a message older than the subscription's retention, as production discards
+   * unacked messages after messageRetentionDuration. Checked when a message is about to go out.
+   */
+  private outlived(sub: SubRuntime, e: Entry, now: number): boolean {
+    if (now - e.msg.publishTimeMs <= sub.record.messageRetentionDurationMs) return false;
+    this.remove(sub, e);
+    this.counters.retentionDropped++;
+    return true;
   }
 
   private lease(sub: SubRuntime, e: Entry, consumer: Consumer | null, deadlineS: number, now: number): Delivery {

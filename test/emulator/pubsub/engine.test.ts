@@ -166,6 +166,18 @@ describe('ordering keys', () => {
   });
 });
 
+describe('message retention', () => {
+  it('drops unacked messages older than messageRetentionDuration instead of delivering them', () => {
+    const { clock, engine } = setup({ messageRetentionDurationMs: 600_000, enableMessageOrdering: true });
+    engine.publish(T, [{ data: Buffer.from('old') }, { data: Buffer.from('old-ordered'), orderingKey: 'k' }]);
+    clock.advance(600_001);
+    engine.publish(T, [{ data: Buffer.from('new') }, { data: Buffer.from('new-ordered'), orderingKey: 'k' }]);
+    const s = stream(engine);
+    expect(s.got.map(text).sort()).toEqual(['new', 'new-ordered']);
+    expect(engine.stats().retentionDropped).toBe(2);
+  });
+});
+
 describe('flow control', () => {
   it('sends no more than maxOutstandingMessages until some are acked', () => {
     const { engine } = setup();
