@@ -9,6 +9,7 @@ import { PUBSUB_LIMITS as L, type Delivery, type StoredMessage, type Subscriptio
 import { DELETED_TOPIC, parseProjectName, parseSubscriptionName, parseTopicName } from './names.js';
 import { PUSH_FLOW, pushAcks, pushRequest, rfc3339 } from './push.js';
 import { checkUpdateMask, maskedSubscriptionInput, resolveSubscription, resolveTopic } from './subscription-config.js';
+import { parseFilter, type MessageFilter } from './filter.js';
 import { PullWaiter, STREAM_BATCH, StreamConsumer, type Consumer } from './consumers.js';
 import { checkPublish } from './publish-limits.js';
 import { Timers, type TimerEntry } from './timers.js';
@@ -35,6 +36,8 @@ export interface PubSubStats {
   deadLettered: number;
   /** Messages that reached their dead-letter limit while the dead-letter topic did not exist (dropped, logged). */
   deadLetterDropped: number;
+  /** Messages a subscription's filter did not match (acknowledged on the subscriber's behalf, as production does). */
+  filteredOut: number;
   /** Unacked messages dropped because they outlived the subscription's messageRetentionDuration. */
   retentionDropped: number;
   pushes: number;
@@ -101,13 +104,17 @@ class SubRuntime {
   readonly consumers: Consumer[] = [];
   rr = 0;
   pushConsumer: PushConsumer | undefined;
+  /** The compiled filter (the filter is immutable); undefined: every message. */
+  readonly filter: MessageFilter | undefined;
   deleted = false;
   readonly streams = new Set<{ end: (e: ApiError) => void }>();
 
   constructor(
     public record: SubscriptionRecord,
     readonly index: number,
-  ) {}
+  ) {
+    this.filter = record.filter === '' ? undefined : parseFilter(record.filter);
+  }
 }
 
 /** Push delivery of one subscription: a window of requests in flight and a subscription-wide backoff. */
@@ -158,7 +165,7 @@ export class PubSubEngine {
   private messageCounter = 0;
   private readonly messageIdBase = randomInt(1_000_000, 8_000_000) * 1_000_000_000;
   private readonly subsByIndex = new Map<number, SubRuntime>();
-  private readonly counters: PubSubStats = { published: 0, delivered: 0, acked: 0, nacked: 0, expired: 0, deadLettered: 0, deadLetterDropped: 0, retentionDropped: 0, pushes: 0 };
+  private readonly counters: PubSubStats = { published: 0, delivered: 0, acked: 0, nacked: 0, expired: 0, deadLettered: 0, deadLetterDropped: 0, retentionDropped: 0, filteredOut: 0, pushes: 0 };
   private closed = false;
 
   constructor(private readonly options: PubSubEngineOptions) {
@@ -430,6 +437,11 @@ export class PubSubEngine {
   }
 
   private enqueue(sub: SubRuntime, msg: StoredMessage): void {
+    // Production acknowledges messages that do not match the filter on the subscriber's behalf.
+    if (sub.filter !== undefined && !sub.filter(msg.attributes)) {
+      this.counters.filteredOut++;
+      return;
+    }
     const key = sub.record.enableMessageOrdering ? msg.orderingKey : '';
     const e: Entry = { seq: ++this.seq, msg, size: msg.data.length, key, state: 'ready', attempts: 0, gen: 0, consumer: undefined, timer: undefined };
     sub.entries.set(e.seq, e);

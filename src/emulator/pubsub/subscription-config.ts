@@ -1,4 +1,5 @@
-import { ApiError, invalidArgument } from '../api/status.js';
+import { invalidArgument } from '../api/status.js';
+import { parseFilter } from './filter.js';
 import { PUBSUB_LIMITS as L, type PushConfigRecord, type SubscriptionInput, type SubscriptionRecord, type TopicInput, type TopicRecord } from './model.js';
 import { parseSubscriptionName, parseTopicName } from './names.js';
 
@@ -102,9 +103,7 @@ export function resolveSubscription(input: SubscriptionInput, base?: Subscriptio
   ttl = Math.round(ttl);
 
   const filter = input.filter ?? base?.filter ?? '';
-  if (filter !== '') {
-    throw new ApiError('UNIMPLEMENTED', 'Subscription filters are not implemented by the emulator: create the subscription without filter.');
-  }
+  if (filter !== '' && base === undefined) parseFilter(filter);
   const pushConfig = checkPushConfig('pushConfig' in input ? input.pushConfig : base?.pushConfig);
 
   const out: SubscriptionRecord = {

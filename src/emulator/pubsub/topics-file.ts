@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../../errors.js';
 import { durationToMs, readQueuesSource, type FileDuration } from '../queues-file.js';
+import { parseFilter } from './filter.js';
 import type { PushConfigRecord, SubscriptionInput, TopicInput } from './model.js';
 import { isResourceId, parseSubscriptionName, parseTopicName } from './names.js';
 
@@ -19,6 +20,8 @@ export interface QueuesFileSubscription {
   /** deadLetterTopic: short id or full topic name. */
   deadLetterPolicy?: { deadLetterTopic: string; maxDeliveryAttempts?: number };
   enableMessageOrdering?: boolean;
+  /** Pub/Sub filter syntax, e.g. 'attributes.kind = "order.paid"'. */
+  filter?: string;
   messageRetentionDuration?: FileDuration;
   labels?: Record<string, string>;
 }
@@ -56,6 +59,7 @@ const subscriptionSchema = z.strictObject({
     })
     .optional(),
   enableMessageOrdering: z.boolean().optional(),
+  filter: z.string().optional(),
   messageRetentionDuration: duration.optional(),
   labels: labels.optional(),
 });
@@ -123,6 +127,14 @@ export function loadPubSubDeclarations(source: unknown): PubSubDeclarations {
       const input: SubscriptionInput = { name: subName, topic: name, labels: s.labels ?? {} };
       if (s.ackDeadlineSeconds !== undefined) input.ackDeadlineSeconds = s.ackDeadlineSeconds;
       if (s.enableMessageOrdering !== undefined) input.enableMessageOrdering = s.enableMessageOrdering;
+      if (s.filter !== undefined) {
+        try {
+          parseFilter(s.filter);
+          input.filter = s.filter;
+        } catch (err) {
+          problems.push(`${sl}.filter: ${(err as Error).message}`);
+        }
+      }
       if (s.messageRetentionDuration !== undefined) input.messageRetentionDurationMs = durationToMs(s.messageRetentionDuration);
       if (s.pushConfig !== undefined) {
         const p: PushConfigRecord = { pushEndpoint: s.pushConfig.pushEndpoint, attributes: s.pushConfig.attributes ?? {} };

@@ -84,5 +84,6 @@ topics:
     expect(run('topics: [{ name: t-one, subscriptions: [{ name: s-one, deadLetterPolicy: { deadLetterTopic: t-two } }] }]')).toMatch(/t-two is not declared/);
     expect(run('topics: [{ name: ab }]')).toMatch(/'ab' is not a valid id/);
     expect(run('topics: [{ name: t-one }, { name: t-one }]')).toMatch(/defined twice/);
+    expect(run(`topics: [{ name: t-one, subscriptions: [{ name: s-one, filter: 'attributes.a == "x"' }] }]`)).toMatch(/s-one\)\.filter: Invalid filter/);
   });
 });
