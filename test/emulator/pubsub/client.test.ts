@@ -344,6 +344,33 @@ describe('StreamingPull requests', () => {
   });
 });
 
+describe('updates', () => {
+  it('changes a subscription with setMetadata and modifyPushConfig, and a topic with setMetadata', async () => {
+    const [topic] = await pubsub.createTopic(unique('update'));
+    const [sub] = await topic.createSubscription(unique('update-sub'));
+    await sub.setMetadata({ ackDeadlineSeconds: 45, labels: { env: 'test' } });
+    let [metadata] = await sub.getMetadata();
+    expect(metadata).toMatchObject({ ackDeadlineSeconds: 45, labels: { env: 'test' } });
+    await sub.modifyPushConfig({ pushEndpoint: `${receiver.url}/push/updated` });
+    [metadata] = await sub.getMetadata();
+    expect(metadata.pushConfig?.pushEndpoint).toBe(`${receiver.url}/push/updated`);
+    await sub.modifyPushConfig({});
+    [metadata] = await sub.getMetadata();
+    expect(metadata.pushConfig?.pushEndpoint ?? '').toBe('');
+    await topic.setMetadata({ labels: { team: 'core' } });
+    const [topicMetadata] = await topic.getMetadata();
+    expect(topicMetadata.labels).toEqual({ team: 'core' });
+  });
+
+  it('keeps a deleted topic\'s subscriptions, showing _deleted-topic_', async () => {
+    const [topic] = await pubsub.createTopic(unique('doomed'));
+    const [sub] = await topic.createSubscription(unique('orphan'));
+    await topic.delete();
+    const [metadata] = await sub.getMetadata();
+    expect(metadata.topic).toBe('_deleted-topic_');
+  });
+});
+
 describe('listing', () => {
   it('pages topics, subscriptions and a topic\'s subscriptions', async () => {
     const project = new PubSub({ projectId: 'paging-project' });
