@@ -227,7 +227,7 @@ class Child {
 }
 
 /** CPU seconds used so far by another process (Linux /proc; undefined elsewhere). */
-async function processCpuSeconds(pid: number | undefined): Promise<number | undefined> {
+export async function processCpuSeconds(pid: number | undefined): Promise<number | undefined> {
   if (pid === undefined) return undefined;
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
@@ -240,7 +240,7 @@ async function processCpuSeconds(pid: number | undefined): Promise<number | unde
 }
 
 /** An `executor emulator` process with no queues, and the address it printed. */
-async function startEmulatorProcess(): Promise<{ host: string; port: number; pid: number | undefined; close: () => Promise<void> }> {
+export async function startEmulatorProcess(): Promise<{ host: string; port: number; pid: number | undefined; close: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-emulator-'));
   const file = join(dir, 'queues.yaml');
   await writeFile(file, 'queues: []\n');

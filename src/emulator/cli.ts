@@ -6,12 +6,13 @@ import { startEmulator, type EmulatorOptions } from './index.js';
 const USAGE = `Usage: executor emulator [options]
 
 Runs the Cloud Tasks emulator: the v2 API over gRPC and REST on one port, dispatching tasks
-to their HTTP targets with Cloud Tasks' headers, retries, rate limits and OIDC tokens.
+to their HTTP targets with Cloud Tasks' headers, retries, rate limits and OIDC tokens. The same
+port serves Pub/Sub v1 (topics, subscriptions, pull, StreamingPull, push with OIDC).
 
 Options:
   --host HOST              interface to listen on (default 127.0.0.1; 0.0.0.0 in containers)
   --port PORT              port for gRPC and REST (default 8123; 0 = random)
-  --queues FILE            YAML queues file: queues created at startup
+  --queues FILE            YAML queues file: queues, topics and subscriptions created at startup
   --dedup-window SECONDS   how long a deleted task's name stays reserved (default 3600)
   --reset-names-on-purge   PurgeQueue also forgets reserved task names (handy in tests)
   --allow-queue-name-reuse a deleted queue's name can be created again at once
@@ -105,12 +106,13 @@ export async function runEmulatorCli(argv: string[]): Promise<void> {
   const address = `${dialHost}:${emulator.port}`;
   process.stdout.write(
     [
-      `Cloud Tasks emulator listening on ${emulator.address} (gRPC and REST)`,
-      `  REST base URL: http://${address}/v2/`,
+      `Cloud Tasks and Pub/Sub emulator listening on ${emulator.address} (gRPC and REST)`,
+      `  REST base URL: http://${address}/v2/ (Cloud Tasks), http://${address}/v1/ (Pub/Sub)`,
       `  OIDC issuer:   ${emulator.issuer}`,
       `  JWKS URL:      ${emulator.jwksUrl}`,
       `  Dashboard:     http://${address}/ui/`,
       `export CLOUD_TASKS_EMULATOR_HOST=${address}`,
+      `export PUBSUB_EMULATOR_HOST=${address}`,
       '',
     ].join('\n'),
   );

@@ -20,6 +20,8 @@ export interface PushRequest {
   body?: Buffer;
   /** The task's dispatch deadline. */
   timeoutMs: number;
+  /** An informational status (1xx) that settles the push as soon as it arrives (Pub/Sub push acks on 102 Processing). */
+  settleOnInterim?: number;
 }
 
 /** What came back: a status, or no response (timeout / connection failure). */
@@ -133,7 +135,7 @@ export class Pusher {
             return true;
           }
         : undefined;
-    const handler = new PushHandler(resolve, req.timeoutMs, follow);
+    const handler = new PushHandler(resolve, req.timeoutMs, follow, req.settleOnInterim);
     try {
       this.agent.dispatch(
         {
@@ -187,12 +189,16 @@ class PushHandler implements Dispatcher.DispatchHandler {
     private readonly timeoutMs: number,
     /** Follows a redirect's Location; false when it cannot be followed. Absent: no more hops. */
     private readonly follow: ((location: string) => boolean) | undefined,
+    /** An interim (1xx) status that settles the push as an answer (Pub/Sub acks on 102). */
+    private readonly settleOnInterim?: number,
   ) {}
 
   /** Required by undici's handler contract; nothing to do before the request goes out. */
   onRequestStart(): void {}
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    // Interim (1xx) responses may be reported here too; the final one follows. A later resolve is a no-op.
+    if (statusCode < 200 && statusCode === this.settleOnInterim) this.resolve({ kind: 'response', status: statusCode });
     this.status = statusCode;
     const retryAfter = headers['retry-after'];
     if (retryAfter !== undefined) this.retryAfter = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;

@@ -1,6 +1,6 @@
 /**
- * The Cloud Tasks emulator, in-process: `startEmulator()` listens with gRPC and REST on one port
- * and dispatches tasks over HTTP with production semantics.
+ * The Cloud Tasks and Pub/Sub emulator, in-process: `startEmulator()` listens with gRPC and REST on
+ * one port, dispatches tasks and pushes messages over HTTP with production semantics.
  */
 import { ConfigError } from '../errors.js';
 import { makeLogger, type Logger } from '../log.js';
@@ -11,10 +11,17 @@ import { Pusher, pushRequest } from './dispatch.js';
 import { ApiError } from './status.js';
 import { Engine, type DroppedTask, type EngineStats } from './engine/engine.js';
 import { OidcSigner } from './oidc.js';
+import { addPubSubServices } from './pubsub/api/grpc.js';
+import { isPubSubPath, makePubSubRestHandler } from './pubsub/api/rest.js';
+import { systemClock } from './pubsub/clock.js';
+import { PubSubEngine, type PubSubStats } from './pubsub/engine.js';
+import { loadPubSubDeclarations } from './pubsub/topics-file.js';
 import { loadQueuesFile, type QueuesFile, type ResolvedQueue } from './queues-file.js';
 import { listenDual } from './server.js';
 
 export type { QueuesFile, QueuesFileQueue } from './queues-file.js';
+export type { QueuesFileSubscription, QueuesFileTopic } from './pubsub/topics-file.js';
+export type { PubSubStats } from './pubsub/engine.js';
 export type { ChainTier, ChainView, NotificationView } from './dashboard/index.js';
 
 /** Where App Engine tasks go by default: dev_appserver's usual port. */
@@ -57,7 +64,7 @@ export interface EmulatorOptions {
 export interface Emulator {
   readonly host: string;
   readonly port: number;
-  /** 'host:port' — the value for CLOUD_TASKS_EMULATOR_HOST. */
+  /** 'host:port' — the value for CLOUD_TASKS_EMULATOR_HOST and PUBSUB_EMULATOR_HOST. */
   readonly address: string;
   /** 'http://host:port' — REST base and default issuer. */
   readonly url: string;
@@ -75,6 +82,8 @@ export interface Emulator {
   stats(): EngineStats;
   /** Tasks that were given up (retry limits reached), with their last response — nothing vanishes silently. */
   droppedTasks(): DroppedTask[];
+  /** Pub/Sub counters since start: published, delivered, acked, nacked, expired, dead-lettered, pushes. */
+  pubsubStats(): PubSubStats;
   close(): Promise<void>;
 }
 
@@ -92,6 +101,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   }
   // Validate the queues file before binding anything, so a typo fails fast and leaves no port open.
   const queues: ResolvedQueue[] = options.queues === undefined ? [] : loadQueuesFile(options.queues);
+  const declared = options.queues === undefined ? { topics: [], subscriptions: [] } : loadPubSubDeclarations(options.queues);
 
   const pusher = new Pusher();
   // The issuer depends on the port, known only after listening: the key is made now, the issuer set below.
@@ -104,6 +114,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     push: (delivery) => pusher.push(pushRequest(delivery, signer)),
     logger,
   });
+  const pubsub = new PubSubEngine({ clock: systemClock, signer, push: (req) => pusher.push(req), logger });
   for (const q of queues) {
     try {
       engine.createQueue(q.parent, q.input, true);
@@ -116,15 +127,32 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
   }
 
+  for (const item of [...declared.topics.map((t) => () => pubsub.createTopic(t)), ...declared.subscriptions.map((sub) => () => pubsub.createSubscription(sub))]) {
+    try {
+      item();
+    } catch (err) {
+      await pusher.close();
+      if (err instanceof ApiError) throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', [err.message], 'Invalid queues file');
+      throw err;
+    }
+  }
+
   const grpcServer = makeGrpcServer(engine, logger);
+  addPubSubServices(grpcServer, pubsub, logger);
+  const pubsubRest = makePubSubRestHandler(pubsub, logger);
   const dashboard = makeDashboard({ engine, logger });
-  const rest = makeRestHandler({
+  const tasksRest = makeRestHandler({
     engine,
     signer,
     logger,
-    inspect: () => ({ stats: engine.stats(), droppedTasks: engine.droppedTasks() }),
+    inspect: () => ({ stats: engine.stats(), droppedTasks: engine.droppedTasks(), pubsub: pubsub.stats() }),
     ui: (req, res, path) => dashboard.handle(req, res, path),
   });
+  const rest: typeof tasksRest = (req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (isPubSubPath(path)) pubsubRest(req, res, safeDecode(path));
+    else tasksRest(req, res);
+  };
   let server;
   try {
     server = await listenDual({ host, port: options.port ?? 0, grpcServer, rest });
@@ -143,7 +171,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const issuer = options.issuer ?? url;
   const jwksUrl = `${url}/.well-known/jwks.json`;
   signer.setIssuer(issuer, jwksUrl);
-  logger.info({ address: `${urlHost}:${port}`, queues: queues.length }, 'Cloud Tasks emulator listening');
+  logger.info({ address: `${urlHost}:${port}`, queues: queues.length }, 'Cloud Tasks and Pub/Sub emulator listening');
 
   let closing: Promise<void> | undefined;
   return {
@@ -158,14 +186,25 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     waitForIdle: (o) => engine.waitForIdle(o?.timeoutMs),
     stats: () => engine.stats(),
     droppedTasks: () => engine.droppedTasks(),
+    pubsubStats: () => pubsub.stats(),
     close: () => {
       closing ??= (async () => {
         engine.close();
         dashboard.close();
+        pubsub.close();
         await server.close();
         await pusher.close();
       })();
       return closing;
     },
   };
+}
+
+/** A URL path with percent-escapes decoded (topic ids may hold %); the raw path when it is malformed (the router then answers NOT_FOUND). */
+function safeDecode(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }

@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import type { QueueInput } from './model.js';
+import type { QueuesFileTopic } from './pubsub/topics-file.js';
 import { isQueueId, parseQueueName } from './names.js';
 
 /** A duration in a queues file: "0.1s", "250ms", "5m", "1h", or a number of seconds. */
@@ -34,7 +35,9 @@ export interface QueuesFile {
   project?: string;
   /** Location of short queue names (default 'us-central1'). */
   location?: string;
-  queues: QueuesFileQueue[];
+  queues?: QueuesFileQueue[];
+  /** Pub/Sub topics and their subscriptions (see pubsub/topics-file.ts). */
+  topics?: QueuesFileTopic[];
 }
 
 const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/;
@@ -74,6 +77,8 @@ const fileSchema = z.strictObject({
   project: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.:-]{0,99}$/, 'must be a project id').optional(),
   location: z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'must be a location id like us-central1').optional(),
   queues: z.array(queueSchema).default([]),
+  // Pub/Sub topics and subscriptions: validated by pubsub/topics-file.ts.
+  topics: z.unknown().optional(),
 });
 
 /** Seconds (number) or a duration string → milliseconds. */
@@ -96,21 +101,7 @@ export interface ResolvedQueue {
  * content). Every problem is reported at once, each naming the queue and the field.
  */
 export function loadQueuesFile(source: unknown): ResolvedQueue[] {
-  let raw: unknown = source;
-  let origin = 'queues file';
-  if (typeof source === 'string') {
-    origin = `queues file ${source}`;
-    let text: string;
-    try {
-      text = readFileSync(source, 'utf8');
-    } catch (err) {
-      throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', [`cannot read ${source}: ${(err as Error).message}`], `Invalid ${origin}`);
-    }
-    raw = parseYamlText(text, origin);
-  } else if (source !== null && typeof source === 'object' && 'text' in source && typeof source.text === 'string') {
-    raw = parseYamlText(source.text, origin);
-  }
-  if (raw === null || raw === undefined) raw = {};
+  const { raw, origin } = readQueuesSource(source);
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => describeIssue(raw, issue));
@@ -163,6 +154,28 @@ export function loadQueuesFile(source: unknown): ResolvedQueue[] {
   });
   if (problems.length > 0) throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', problems, `Invalid ${origin}`);
   return resolved;
+}
+
+/**
+ * The content of a queues file source (a path to YAML, YAML text via `{ text }`, or parsed
+ * content) and how to name it in errors. Shared with the Pub/Sub section's loader.
+ */
+export function readQueuesSource(source: unknown): { raw: unknown; origin: string } {
+  let raw: unknown = source;
+  let origin = 'queues file';
+  if (typeof source === 'string') {
+    origin = `queues file ${source}`;
+    let text: string;
+    try {
+      text = readFileSync(source, 'utf8');
+    } catch (err) {
+      throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', [`cannot read ${source}: ${(err as Error).message}`], `Invalid ${origin}`);
+    }
+    raw = parseYamlText(text, origin);
+  } else if (source !== null && typeof source === 'object' && 'text' in source && typeof source.text === 'string') {
+    raw = parseYamlText(source.text, origin);
+  }
+  return { raw: raw ?? {}, origin };
 }
 
 function parseYamlText(text: string, origin: string): unknown {

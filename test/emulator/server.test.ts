@@ -65,8 +65,8 @@ describe('one port for gRPC and REST', () => {
     expect(await res.json()).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } });
   });
 
-  it('reports stats and dropped tasks over REST', async () => {
+  it('reports stats, dropped tasks and the Pub/Sub counters over REST', async () => {
     const res = await fetch(`${emulator.url}/emulator/stats`);
-    expect(await res.json()).toEqual({ stats: emulator.stats(), droppedTasks: [] });
+    expect(await res.json()).toEqual({ stats: emulator.stats(), droppedTasks: [], pubsub: emulator.pubsubStats() });
   });
 });

@@ -212,7 +212,8 @@ function withToken<T extends Record<string, unknown>>(out: T, token: string): T 
   return token ? { ...out, nextPageToken: token } : out;
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+/** Reads a JSON object body (undefined when empty); INVALID_ARGUMENT when it is malformed or too large. */
+export async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -235,14 +236,15 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   return parsed;
 }
 
-function sendJson(res: ServerResponse, status: number, payload: unknown): void {
+/** Answers with a JSON body. */
+export function sendJson(res: ServerResponse, status: number, payload: unknown): void {
   const text = JSON.stringify(payload);
   res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
 
 /** Google's REST error body: `{"error":{"code":404,"message":"…","status":"NOT_FOUND","details":[…]}}`. */
-function sendError(res: ServerResponse, e: ApiError): void {
+export function sendError(res: ServerResponse, e: ApiError): void {
   const http = STATUS[e.status].http;
   const details = restErrorDetails(e);
   const error = details.length > 0 ? { code: http, message: e.message, status: e.status, details } : { code: http, message: e.message, status: e.status };
