@@ -6,12 +6,9 @@
  */
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { resolveQueuePath, type QueuePath } from './queues/paths.js';
 
-/** A Cloud Tasks queue's full resource name. */
-export type QueuePath = `projects/${string}/locations/${string}/queues/${string}`;
-
-const QUEUE_PATH_RE = /^projects\/([a-z][a-z0-9-]{4,61}[a-z0-9]|[A-Za-z0-9_.:-]+)\/locations\/([A-Za-z0-9-]+)\/queues\/([A-Za-z0-9-]{1,100})$/;
-const QUEUE_ID_RE = /^[A-Za-z0-9-]{1,100}$/;
+export type { QueuePath } from './queues/paths.js';
 
 /** Every environment variable the executor reads, with its meaning (used by docs and infra checks). */
 export const CONFIG_VARIABLES = {
@@ -243,40 +240,6 @@ const envSchema = z.object({
       }),
   ),
 });
-
-/**
- * Accepts a full `projects/…/locations/…/queues/…` path or a short queue id plus project and
- * location. Returns the path, or pushes a problem naming the variable and returns undefined.
- */
-export function resolveQueuePath(
-  variable: string,
-  value: string | undefined,
-  project: string | undefined,
-  location: string | undefined,
-  problems: string[],
-  locationVariable = 'TASKS_LOCATION',
-): QueuePath | undefined {
-  if (value === undefined) return undefined;
-  if (value.startsWith('projects/')) {
-    if (!QUEUE_PATH_RE.test(value)) {
-      problems.push(`${variable} must be projects/PROJECT/locations/LOCATION/queues/QUEUE or a queue id, got '${value}'`);
-      return undefined;
-    }
-    return value as QueuePath;
-  }
-  if (!QUEUE_ID_RE.test(value)) {
-    problems.push(`${variable} must be a queue id ([A-Za-z0-9-], at most 100) or a full queue path, got '${value}'`);
-    return undefined;
-  }
-  const missing = [project === undefined ? 'GOOGLE_CLOUD_PROJECT' : undefined, location === undefined ? locationVariable : undefined].filter(
-    (m): m is string => m !== undefined,
-  );
-  if (missing.length > 0) {
-    problems.push(`${variable} is a short queue id ('${value}'): set ${missing.join(' and ')}, or give a full queue path`);
-    return undefined;
-  }
-  return `projects/${project}/locations/${location}/queues/${value}` as QueuePath;
-}
 
 /** Splits WORKER_COMMAND into argv: a JSON array of strings, or words separated by whitespace. */
 export function parseCommand(value: string): string[] | undefined {

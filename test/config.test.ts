@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CONFIG_VARIABLES, loadConfig, parseCommand, resolveQueuePath } from '../src/config.js';
+import { CONFIG_VARIABLES, loadConfig, parseCommand } from '../src/config.js';
+import { resolveQueuePath } from '../src/queues/paths.js';
 import { ConfigError } from '../src/errors.js';
 
 const BASE = { WORKER_MODULE: 'demo', AUTH_DISABLED: 'true' };

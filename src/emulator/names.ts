@@ -1,3 +1,5 @@
+import { shortName } from '../queues/names.js';
+import { LOCATION_ID as LOCATION, PROJECT_ID as PROJECT, QUEUE_ID, TASK_ID, isQueueId } from '../queues/paths.js';
 import { invalidArgument } from './api/status.js';
 
 /** The parts of a queue resource name `projects/P/locations/L/queues/Q`. */
@@ -16,16 +18,8 @@ export interface TaskName extends QueueName {
   taskName: string;
 }
 
-// Production's rules: project ids may hold letters, digits, hyphens, colons (domain-scoped
-// projects) and periods; location ids letters, digits and hyphens; queue ids [A-Za-z0-9-]{1,100};
-// task ids [A-Za-z0-9_-]{1,500}.
-const PROJECT = /^[A-Za-z0-9][A-Za-z0-9.:-]{0,99}$/;
-const LOCATION = /^[A-Za-z0-9-]{1,100}$/;
-const QUEUE_ID = /^[A-Za-z0-9-]{1,100}$/;
-const TASK_ID = /^[A-Za-z0-9_-]{1,500}$/;
-
-/** True when `id` is a valid queue id (the last segment of a queue name). */
-export const isQueueId = (id: string): boolean => QUEUE_ID.test(id);
+// Production's rules, from the one queue-path module (src/queues/paths.ts).
+export { isQueueId };
 /** True when `id` is a valid task id (the last segment of a task name). */
 export const isTaskId = (id: string): boolean => TASK_ID.test(id);
 
@@ -76,6 +70,4 @@ export function parseTaskName(taskName: string): TaskName {
 }
 
 /** Short id (last path segment) of a resource name. */
-export function shortId(name: string): string {
-  return name.slice(name.lastIndexOf('/') + 1);
-}
+export const shortId = shortName;

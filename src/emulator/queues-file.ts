@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import type { QueueInput } from './model.js';
+import { LOCATION_ID, PROJECT_ID, queueParent, queuePath } from '../queues/paths.js';
 import { isQueueId, parseQueueName } from './names.js';
 
 /** A duration in a queues file: "0.1s", "250ms", "5m", "1h", or a number of seconds. */
@@ -65,8 +66,8 @@ const queueSchema = z.strictObject({
 });
 
 const fileSchema = z.strictObject({
-  project: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.:-]{0,99}$/, 'must be a project id').optional(),
-  location: z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'must be a location id like us-central1').optional(),
+  project: z.string().regex(PROJECT_ID, 'must be a project id').optional(),
+  location: z.string().regex(LOCATION_ID, 'must be a location id like us-central1').optional(),
   queues: z.array(queueSchema).default([]),
 });
 
@@ -127,7 +128,7 @@ export function loadQueuesFile(source: unknown): ResolvedQueue[] {
         return;
       }
     } else if (isQueueId(q.name)) {
-      fullName = `projects/${project}/locations/${location}/queues/${q.name}`;
+      fullName = queuePath(project, location, q.name);
     } else {
       problems.push(`${label}.name: '${q.name}' is not a valid queue id (1 to 100 letters, digits or hyphens)`);
       return;
@@ -151,7 +152,7 @@ export function loadQueuesFile(source: unknown): ResolvedQueue[] {
       const max = input.retryConfig.maxBackoffMs ?? 3_600_000;
       if (min > max) problems.push(`${label}.retryConfig: minBackoff (${min / 1000}s) must not exceed maxBackoff (${max / 1000}s)`);
     }
-    resolved.push({ parent: fullName.split('/').slice(0, 4).join('/'), input });
+    resolved.push({ parent: queueParent(fullName), input });
   });
   if (problems.length > 0) throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', problems, `Invalid ${origin}`);
   return resolved;

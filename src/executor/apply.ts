@@ -1,44 +1,23 @@
 /**
- * Carries out a decision: creates the one task it calls for (forward, notification or dead letter)
- * and says what to answer. Every task gets a deterministic name (so a repeated delivery finds
- * ALREADY_EXISTS and counts it as done) and, when configured, the OIDC token of
- * TASKS_SERVICE_ACCOUNT. A failed enqueue throws {@link HandoffError}: the caller answers 503 and
+ * Turns a handoff action (forward, notification, dead letter) into the description of the one task
+ * it calls for, and creates it through the injected CreateTask operation (src/queues/create-task.ts),
+ * which names it deterministically, attaches TASKS_SERVICE_ACCOUNT's OIDC token and counts
+ * ALREADY_EXISTS as done. A failed enqueue throws {@link HandoffError}: the caller answers 503 and
  * Cloud Tasks redelivers, which redoes exactly this handoff.
  */
-import type { protos } from '@google-cloud/tasks';
-import type { QueuePath } from '../config.js';
-import { CodedError } from '../errors.js';
-import { handoffTaskId, taskPath, type HandoffKind } from '../queues/names.js';
+import { CodedError, messageOf } from '../errors.js';
+import type { CreateTask, TaskDescription } from '../queues/create-task.js';
+import { handoffTaskId, type HandoffKind } from '../queues/names.js';
 import type { WorkError } from '../work/types.js';
 import { encodeNotification, type DecodedBody } from './codecs.js';
 import type { Action } from './decide.js';
 import { FORWARD_HEADERS, formatPath, type Delivery, type Hop } from './delivery.js';
+import { queueIdOf, type Tier } from './tier.js';
 
-/** gRPC status ALREADY_EXISTS: the deterministic name was created by an earlier delivery. */
-const ALREADY_EXISTS = 6;
+/** The actions that create a task. */
+export type Handoff = Extract<Action, { kind: 'forward' | 'notify' | 'dead-letter' }>;
 
-/** The part of CloudTasksClient the executor uses; the real client satisfies it. */
-export interface TasksApi {
-  createTask(request: protos.google.cloud.tasks.v2.ICreateTaskRequest, options?: { timeout?: number }): Promise<unknown>;
-}
-
-/** Where handoffs go, from the configuration. */
-export interface HandoffTargets {
-  /** The next tier. */
-  next?: { queue: QueuePath; url: string };
-  /** Queue of notifications. */
-  notifierQueue?: QueuePath;
-  /** Default webhook. */
-  notifyUrl?: string;
-  /** Queue and target of undecodable bodies. */
-  deadLetter?: { queue: QueuePath; url: string };
-  /** Service account whose OIDC token created tasks carry. */
-  serviceAccount?: string;
-  /** Deadline of one CreateTask call, in milliseconds. */
-  createTimeoutMs: number;
-}
-
-/** What the push path knows when it applies an action. */
+/** What the push path knows when it hands off. */
 export interface ApplyContext {
   delivery: Delivery;
   /** The raw push body, forwarded and dead-lettered unchanged. */
@@ -47,12 +26,8 @@ export interface ApplyContext {
   contentType?: string;
   /** The decoded body; absent for undecodable pushes. */
   decoded?: DecodedBody;
-  /** This tier's number. */
+  /** This push's tier number. */
   tier: number;
-  /** This tier's queue id, for the path when the push did not name it. */
-  queueId: string;
-  /** This tier's budget. */
-  maxAttempts: number;
   /** Now. */
   now: Date;
 }
@@ -66,19 +41,13 @@ export interface HandoffResult {
   result: 'created' | 'exists';
 }
 
-/** What to answer, and which handoff led to it. */
-export interface Applied {
-  status: number;
-  handoff?: HandoffResult;
-}
-
 /** A task could not be created; answer 503 so Cloud Tasks redelivers and the handoff is redone. */
 export class HandoffError extends CodedError {
   /** The handoff that failed. */
   readonly kind: HandoffKind;
 
   constructor(kind: HandoffKind, queue: string, cause: unknown) {
-    const detail = cause instanceof Error ? cause.message : String(cause);
+    const detail = messageOf(cause);
     super(
       'HANDOFF_FAILED',
       `Could not create the ${kind} task in ${queue}: ${detail}. Answering 503 so Cloud Tasks redelivers and the handoff is retried; check the queue exists and TASKS_SERVICE_ACCOUNT may enqueue to it.`,
@@ -103,13 +72,13 @@ export function headerSafe(value: string, max = 1000): string {
 }
 
 /** Attempts this tier spent on the work: the skipped redeliveries after the budget don't count. */
-function spent(ctx: ApplyContext): number {
-  return Math.min(ctx.delivery.attempt, ctx.maxAttempts);
+function spent(tier: Tier, ctx: ApplyContext): number {
+  return Math.min(ctx.delivery.attempt, tier.maxAttempts);
 }
 
 /** Every tier passed, this one last. */
-export function pathWithThisTier(ctx: ApplyContext): Hop[] {
-  return [...ctx.delivery.path, { queue: ctx.delivery.queue ?? ctx.queueId, attempts: spent(ctx) }];
+export function pathWithThisTier(tier: Tier, ctx: ApplyContext): Hop[] {
+  return [...ctx.delivery.path, { queue: queueIdOf(tier, ctx.delivery, ctx.tier), attempts: spent(tier, ctx) }];
 }
 
 function origin(ctx: ApplyContext): string | undefined {
@@ -118,29 +87,24 @@ function origin(ctx: ApplyContext): string | undefined {
   return queue !== undefined && taskName !== undefined ? `${queue}/${taskName}` : undefined;
 }
 
-/** Makes the function that carries out actions against a Cloud Tasks API. */
-export function makeApplier(tasks: TasksApi, targets: HandoffTargets) {
-  async function create(
-    kind: HandoffKind,
-    queue: QueuePath,
-    ctx: ApplyContext,
-    httpRequest: protos.google.cloud.tasks.v2.IHttpRequest,
-  ): Promise<HandoffResult> {
+/** Makes the function that carries out handoffs with `createTask`, for this tier. */
+export function makeApplier(createTask: CreateTask, tier: Tier) {
+  const { targets } = tier;
+
+  async function create(kind: HandoffKind, ctx: ApplyContext, task: Omit<TaskDescription, 'taskId' | 'serviceAccount'>): Promise<HandoffResult> {
     const { queue: sourceQueue, taskName } = ctx.delivery;
     // Without the source's names (a push that did not come from Cloud Tasks) there is nothing to
     // derive a stable name from; the server names the task and duplicates are possible.
-    const name = sourceQueue !== undefined && taskName !== undefined ? taskPath(queue, handoffTaskId(sourceQueue, taskName, kind)) : undefined;
-    const oidcToken =
-      targets.serviceAccount !== undefined ? { serviceAccountEmail: targets.serviceAccount, audience: httpRequest.url ?? undefined } : undefined;
+    const taskId = sourceQueue !== undefined && taskName !== undefined ? handoffTaskId(sourceQueue, taskName, kind) : undefined;
     try {
-      await tasks.createTask(
-        { parent: queue, task: { ...(name !== undefined ? { name } : {}), httpRequest: { httpMethod: 'POST', ...httpRequest, ...(oidcToken ? { oidcToken } : {}) } } },
-        { timeout: targets.createTimeoutMs },
-      );
-      return { kind, ...(name !== undefined ? { task: name } : {}), result: 'created' };
+      const created = await createTask({
+        ...task,
+        ...(taskId !== undefined ? { taskId } : {}),
+        ...(targets.serviceAccount !== undefined ? { serviceAccount: targets.serviceAccount } : {}),
+      });
+      return { kind, ...(taskId !== undefined ? { task: created.name } : {}), result: created.result };
     } catch (err) {
-      if ((err as { code?: unknown }).code === ALREADY_EXISTS && name !== undefined) return { kind, task: name, result: 'exists' };
-      throw new HandoffError(kind, queue, err);
+      throw new HandoffError(kind, task.queue, err);
     }
   }
 
@@ -148,13 +112,14 @@ export function makeApplier(tasks: TasksApi, targets: HandoffTargets) {
     const next = targets.next;
     if (next === undefined) throw new HandoffTargetMissingError('PROBLEM_QUEUE/PROBLEM_SERVICE');
     const from = origin(ctx);
-    return create('forward', next.queue, ctx, {
+    return create('forward', ctx, {
+      queue: next.queue,
       url: next.url,
       body: ctx.body,
       headers: {
         'Content-Type': ctx.contentType ?? 'application/octet-stream',
         [FORWARD_HEADERS.tier]: String(ctx.tier + 1),
-        [FORWARD_HEADERS.path]: formatPath(pathWithThisTier(ctx)),
+        [FORWARD_HEADERS.path]: formatPath(pathWithThisTier(tier, ctx)),
         ...(from !== undefined ? { [FORWARD_HEADERS.origin]: from } : {}),
       },
     });
@@ -172,7 +137,7 @@ export function makeApplier(tasks: TasksApi, targets: HandoffTargets) {
       ...(error !== undefined ? { error } : {}),
       ...(result !== undefined ? { result } : {}),
       tier: ctx.tier,
-      path: pathWithThisTier(ctx),
+      path: pathWithThisTier(tier, ctx),
       task: {
         ...(ctx.delivery.queue !== undefined ? { queue: ctx.delivery.queue } : {}),
         ...(ctx.delivery.taskName !== undefined ? { name: ctx.delivery.taskName } : {}),
@@ -181,7 +146,8 @@ export function makeApplier(tasks: TasksApi, targets: HandoffTargets) {
       ...(ctx.delivery.eta !== undefined ? { scheduledAt: ctx.delivery.eta } : {}),
       completedAt: ctx.now,
     });
-    return create(outcome === 'succeeded' ? 'notify-success' : 'notify-failure', queue, ctx, {
+    return create(outcome === 'succeeded' ? 'notify-success' : 'notify-failure', ctx, {
+      queue,
       url,
       body: encoded.body,
       headers: { 'Content-Type': encoded.contentType, 'X-Executor-Outcome': outcome },
@@ -192,7 +158,8 @@ export function makeApplier(tasks: TasksApi, targets: HandoffTargets) {
     const target = targets.deadLetter;
     if (target === undefined) throw new HandoffTargetMissingError('DEAD_LETTER_QUEUE');
     const from = origin(ctx);
-    return create('dead-letter', target.queue, ctx, {
+    return create('dead-letter', ctx, {
+      queue: target.queue,
       url: target.url,
       body: ctx.body,
       headers: {
@@ -205,20 +172,15 @@ export function makeApplier(tasks: TasksApi, targets: HandoffTargets) {
     });
   }
 
-  /** Carries out an action; throws {@link HandoffError} when its enqueue fails. */
-  return async function apply(action: Action, ctx: ApplyContext): Promise<Applied> {
+  /** Carries out a handoff; throws {@link HandoffError} when its enqueue fails. */
+  return async function apply(action: Handoff, ctx: ApplyContext): Promise<HandoffResult> {
     switch (action.kind) {
-      case 'ack':
-        return { status: 200 };
-      case 'retry':
-      case 'reject':
-        return { status: action.status };
       case 'forward':
-        return { status: 200, handoff: await forward(ctx) };
+        return forward(ctx);
       case 'notify':
-        return { status: 200, handoff: await notify(ctx, action.outcome, action.error, action.result) };
+        return notify(ctx, action.outcome, action.error, action.result);
       case 'dead-letter':
-        return { status: 200, handoff: await deadLetter(ctx, action.error) };
+        return deadLetter(ctx, action.error);
     }
   };
 }

@@ -5,6 +5,7 @@
  */
 import { CONFIG_VARIABLES, loadConfig, type ExecutorConfig } from '../config.js';
 import { makeLogger, type Logger } from '../log.js';
+import { queuePath } from '../queues/paths.js';
 import { closeTasksClients, makeTasksClient } from '../queues/tasks-client.js';
 import { checkQueueDrift } from './drift.js';
 import { startExecutor } from './index.js';
@@ -27,7 +28,7 @@ export function firstQueueDrift(config: ExecutorConfig, queueId: string, check: 
     );
     return;
   }
-  check(`projects/${config.project}/locations/${config.tasksLocation}/queues/${queueId}`);
+  check(queuePath(config.project, config.tasksLocation, queueId));
 }
 
 /** Entry point of `executor serve`. Throws a ConfigError (printed by the CLI, exit 1) on bad configuration. */
@@ -52,7 +53,7 @@ export async function runServe(argv: string[]): Promise<void> {
   // The drift check runs beside startup, never in front of it: a slow or unreachable Cloud Tasks
   // must not delay the port opening (Cloud Run's startup probe is waiting). Without EXECUTOR_QUEUE
   // the first authenticated push names the queue.
-  const checkDrift = (queue: string): void => void checkQueueDrift(tasks, queue, config.maxAttempts, logger);
+  const checkDrift = (queue: string): void => void checkQueueDrift({ client: tasks, queue, maxAttempts: config.maxAttempts, logger });
   const executor = await startExecutor(config, {
     logger,
     tasksClient: tasks,

@@ -12,6 +12,7 @@ import pino from 'pino';
 import type { Logger } from 'pino';
 import { CodedError } from '../errors.js';
 import { makeLogger } from '../log.js';
+import { queueParent } from '../queues/paths.js';
 import { expectedOutcomes, planBatch, submitBatch } from './batch.js';
 import { LOCAL_SERVICE_ACCOUNT, WEBHOOK_PATH } from './defaults.js';
 import { DEV_USAGE, parseDevArgs, type DevOptions, type WebhookOnlyOptions } from './dev-args.js';
@@ -85,7 +86,7 @@ async function allCounters(stack: Stack): Promise<TierCounters[]> {
 function banner(stack: Stack, options: DevOptions, logFile: string): string {
   const [tier1, tier2] = stack.tiers;
   const e = stack.emulator;
-  const queuesUrl = `${e.url}/v2/${stack.incomingQueue.replace(/\/queues\/[^/]+$/, '/queues')}`;
+  const queuesUrl = `${e.url}/v2/${queueParent(stack.incomingQueue)}/queues`;
   return [
     `executor dev — the whole chain on this machine (component logs: ${logFile})`,
     `  emulator  ${e.address}  gRPC + REST; point your own client at it:`,

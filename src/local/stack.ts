@@ -4,17 +4,18 @@
  * `loadConfig` with an environment object — exactly the production configuration path — with
  * inbound OIDC on: the emulator signs every push and the tiers verify it against its JWKS.
  */
+import type { CloudTasksClient } from '@google-cloud/tasks';
 import type { Logger } from 'pino';
 import { loadConfig } from '../config.js';
 import { CodedError } from '../errors.js';
 import { startEmulator, type Emulator } from '../emulator/index.js';
 import { startExecutor } from '../executor/index.js';
 import { newEmulatorClient } from '../queues/index.js';
+import { queuePath } from '../queues/paths.js';
 import { LOCAL_SERVICE_ACCOUNT, WEBHOOK_PATH } from './defaults.js';
 import type { DevOptions } from './dev-args.js';
 import { readTierCounters, type TierCounters } from './progress.js';
 import { STACK_QUEUES, checkQueuesFile } from './queues-check.js';
-import type { TasksClient } from './tasks.js';
 import { startWebhook, type Webhook } from './webhook.js';
 
 /** One running executor tier. */
@@ -44,7 +45,7 @@ export interface Stack {
   /** Full path of tier 1's queue (where jobs are submitted). */
   readonly incomingQueue: string;
   /** An official client connected to the emulator (closed by `close`). */
-  readonly client: TasksClient;
+  readonly client: CloudTasksClient;
   /** Stops every component, in reverse order of start. */
   close(): Promise<void>;
 }
@@ -151,7 +152,7 @@ export async function startStack(options: DevOptions, logger: Logger): Promise<S
       tiers: [tier1, tier2],
       webhook,
       webhookUrl,
-      incomingQueue: `projects/${project}/locations/${location}/queues/${STACK_QUEUES.tier1}`,
+      incomingQueue: queuePath(project, location, STACK_QUEUES.tier1),
       client,
       close: closeAll,
     };

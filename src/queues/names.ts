@@ -4,7 +4,7 @@
  * ALREADY_EXISTS instead of a duplicate handoff.
  */
 import { createHash } from 'node:crypto';
-import type { QueuePath } from '../config.js';
+import type { QueuePath } from './paths.js';
 
 /** Why a task is created; part of its name so different actions on one source never collide. */
 export type HandoffKind = 'forward' | 'notify-success' | 'notify-failure' | 'dead-letter';

@@ -38,7 +38,7 @@ export function makeTasksClient(options: TasksClientOptions = {}): CloudTasksCli
   const key = options.emulatorHost ?? 'google';
   let client = shared.get(key);
   if (client === undefined) {
-    client = options.emulatorHost === undefined ? new CloudTasksClient() : newEmulatorClient(options.emulatorHost);
+    client = newTasksClient(options.emulatorHost);
     shared.set(key, client);
   }
   return client;
@@ -60,6 +60,14 @@ export function newEmulatorClient(emulatorHost: string): CloudTasksClient {
     // (google-gax bundles its own copy of google-auth-library; the classes are the same shape.)
     authClient: new PassThroughClient() as unknown as ClientOptions['authClient'],
   });
+}
+
+/**
+ * Creates a new, unshared client: for the emulator at `emulatorHost`, or Google with Application
+ * Default Credentials when undefined. For commands that close their client when done.
+ */
+export function newTasksClient(emulatorHost?: string): CloudTasksClient {
+  return emulatorHost === undefined ? new CloudTasksClient() : newEmulatorClient(emulatorHost);
 }
 
 /** Closes every shared client (at process shutdown, and between tests). */
