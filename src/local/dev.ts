@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { CodedError } from '../errors.js';
 import { makeLogger } from '../log.js';
 import { queueParent } from '../queues/paths.js';
+import { untilStopSignal } from '../signals.js';
 import { expectedOutcomes, planBatch, submitBatch } from './batch.js';
 import { LOCAL_SERVICE_ACCOUNT, WEBHOOK_PATH } from './defaults.js';
 import { DEV_USAGE, parseDevArgs, type DevOptions, type WebhookOnlyOptions } from './dev-args.js';
@@ -32,32 +33,20 @@ export async function runDev(argv: string[]): Promise<void> {
   return runStack(options);
 }
 
-/** Resolves on the first SIGINT or SIGTERM; `dispose` removes the handlers. */
-function untilSignal(): { stopped: Promise<string>; dispose: () => void } {
-  let dispose = (): void => {};
-  const stopped = new Promise<string>((resolve) => {
-    const on = (signal: string): void => resolve(signal);
-    process.once('SIGINT', on);
-    process.once('SIGTERM', on);
-    dispose = () => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-    };
-  });
-  return { stopped, dispose };
-}
-
 async function runWebhookOnly(options: WebhookOnlyOptions): Promise<void> {
   const destination = options.logFile !== undefined ? pino.destination({ dest: options.logFile, mkdir: true, sync: false }) : undefined;
   const logger = makeLogger({ level: options.logLevel, base: { component: 'webhook' }, ...(destination !== undefined ? { destination } : {}) });
-  const { stopped, dispose } = untilSignal();
-  const webhook = await startWebhook({ host: options.host, port: options.port, logger });
+  const { stopped, done } = untilStopSignal({ logger });
+  const webhook = await startWebhook({ host: options.host, port: options.port, logger }).catch((err: unknown) => {
+    done();
+    throw err;
+  });
   logger.info({ url: webhook.url, notify: `${webhook.url}${WEBHOOK_PATH}`, stats: `${webhook.url}/stats` }, `webhook listening on ${options.host}:${webhook.port}`);
   const signal = await stopped;
-  dispose();
   logger.info({ signal, ...webhook.tally.snapshot() }, 'webhook stopping');
   await webhook.close();
   if (destination !== undefined) await closeDestination(destination);
+  done();
 }
 
 /**
@@ -108,7 +97,7 @@ async function runStack(options: DevOptions): Promise<void> {
   const logger: Logger = makeLogger({ level: options.logLevel, destination });
   const rel = relative(process.cwd(), options.logFile);
   const logName = rel !== '' && !rel.startsWith('..') ? rel : options.logFile;
-  const { stopped, dispose } = untilSignal();
+  const { stopped, done } = untilStopSignal({ logger });
   // An object, not a `let`: the signal arrives in a callback, and the loops below re-read it.
   const stop: { signal?: string } = {};
   void stopped.then((s) => {
@@ -122,8 +111,8 @@ async function runStack(options: DevOptions): Promise<void> {
     const { startStack } = await import('./stack.js');
     stack = await startStack(options, logger);
   } catch (err) {
-    dispose();
     await closeDestination(destination);
+    done();
     throw err;
   }
 
@@ -242,8 +231,8 @@ async function runStack(options: DevOptions): Promise<void> {
     progress.done();
     human.write(`${received()}: stopping.\n`);
   } finally {
-    dispose();
     await stack.close();
     await closeDestination(destination);
+    done();
   }
 }
