@@ -5,8 +5,9 @@
  * A bad value stops startup with one message that names every offending variable.
  */
 import { z } from 'zod';
-import { ConfigError } from './errors.js';
+import { ConfigError, formatIssues } from './errors.js';
 import { resolveQueuePath, type QueuePath } from './queues/paths.js';
+import { booleanText, integerText } from './text-values.js';
 
 export type { QueuePath } from './queues/paths.js';
 
@@ -117,21 +118,7 @@ const blankToUndefined = (v: unknown): unknown => (typeof v === 'string' && v.tr
 const optionalString = z.preprocess(blankToUndefined, z.string().trim().optional());
 
 const positiveInt = (name: string, fallback: number) =>
-  z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .optional()
-      .transform((v, ctx) => {
-        if (v === undefined) return fallback;
-        const n = Number(v);
-        if (!/^\s*\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n < 1) {
-          ctx.addIssue({ code: 'custom', message: `${name} must be a positive integer, got '${v}'` });
-          return z.NEVER;
-        }
-        return n;
-      }),
-  );
+  z.preprocess(blankToUndefined, integerText(1, Number.MAX_SAFE_INTEGER, `${name} must be a positive integer`).optional().default(fallback));
 
 const url = (name: string) =>
   z.preprocess(
@@ -144,51 +131,15 @@ const url = (name: string) =>
       }),
   );
 
-const bool = (name: string) =>
-  z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .optional()
-      .transform((v, ctx) => {
-        if (v === undefined) return false;
-        const s = v.trim().toLowerCase();
-        if (['true', '1', 'yes'].includes(s)) return true;
-        if (['false', '0', 'no'].includes(s)) return false;
-        ctx.addIssue({ code: 'custom', message: `${name} must be true or false, got '${v}'` });
-        return z.NEVER;
-      }),
-  );
+const bool = (name: string) => z.preprocess(blankToUndefined, booleanText(`${name} must be true or false`).optional().default(false));
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 const envSchema = z.object({
-  PORT: z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .optional()
-      .transform((v, ctx) => {
-        if (v === undefined) return 8080;
-        const n = Number(v);
-        if (!/^\s*\d+\s*$/.test(v) || n > 65535) {
-          ctx.addIssue({ code: 'custom', message: `PORT must be an integer from 0 to 65535, got '${v}'` });
-          return z.NEVER;
-        }
-        return n;
-      }),
-  ),
+  PORT: z.preprocess(blankToUndefined, integerText(0, 65535, 'PORT must be an integer from 0 to 65535').optional().default(8080)),
   HOST: optionalString,
   MAX_ATTEMPTS: positiveInt('MAX_ATTEMPTS', 20),
-  TIER: z.preprocess(blankToUndefined, z.string().optional()).transform((v, ctx) => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!/^\s*\d+\s*$/.test(v) || n < 1) {
-      ctx.addIssue({ code: 'custom', message: `TIER must be a positive integer, got '${v}'` });
-      return z.NEVER;
-    }
-    return n;
-  }),
+  TIER: z.preprocess(blankToUndefined, integerText(1, Number.MAX_SAFE_INTEGER, 'TIER must be a positive integer').optional()),
   GOOGLE_CLOUD_PROJECT: optionalString,
   TASKS_LOCATION: optionalString,
   NOTIFIER_QUEUE: optionalString,
@@ -266,10 +217,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExecutorConfig
   const parsed = envSchema.safeParse(env);
   const problems: string[] = [];
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const variable = String(issue.path[0] ?? 'environment');
-      problems.push(issue.message.startsWith(variable) ? issue.message : `${variable}: ${issue.message}`);
-    }
+    problems.push(...formatIssues(parsed.error.issues, (path) => String(path[0] ?? 'environment')));
     throw new ConfigError('EXECUTOR_CONFIG_INVALID', problems, 'Invalid executor configuration');
   }
   const e = parsed.data;

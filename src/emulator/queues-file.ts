@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { ConfigError, formatIssues, messageOf, type IssuePath } from '../errors.js';
 import type { QueueInput } from './model.js';
 import { LOCATION_ID, PROJECT_ID, queueParent, queuePath } from '../queues/paths.js';
 import { isQueueId, parseQueueName } from './names.js';
@@ -99,7 +99,7 @@ export function loadQueuesFile(source: unknown): ResolvedQueue[] {
     try {
       text = readFileSync(source, 'utf8');
     } catch (err) {
-      throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', [`cannot read ${source}: ${(err as Error).message}`], `Invalid ${origin}`);
+      throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', [`cannot read ${source}: ${messageOf(err)}`], `Invalid ${origin}`);
     }
     raw = parseYamlText(text, origin);
   } else if (source !== null && typeof source === 'object' && 'text' in source && typeof source.text === 'string') {
@@ -108,7 +108,7 @@ export function loadQueuesFile(source: unknown): ResolvedQueue[] {
   if (raw === null || raw === undefined) raw = {};
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => describeIssue(raw, issue));
+    const problems = formatIssues(parsed.error.issues, (path) => issueLabel(raw, path));
     throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', problems, `Invalid ${origin}`);
   }
   const file = parsed.data;
@@ -124,7 +124,7 @@ export function loadQueuesFile(source: unknown): ResolvedQueue[] {
       try {
         fullName = parseQueueName(q.name).name;
       } catch (err) {
-        problems.push(`${label}.name: ${(err as Error).message}`);
+        problems.push(`${label}.name: ${messageOf(err)}`);
         return;
       }
     } else if (isQueueId(q.name)) {
@@ -162,13 +162,12 @@ function parseYamlText(text: string, origin: string): unknown {
   try {
     return parseYaml(text) as unknown;
   } catch (err) {
-    throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', [`not valid YAML: ${(err as Error).message}`], `Invalid ${origin}`);
+    throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', [`not valid YAML: ${messageOf(err)}`], `Invalid ${origin}`);
   }
 }
 
-/** "queues[2] (slow).retryConfig.minBackoff: must be a duration like …" */
-function describeIssue(raw: unknown, issue: z.core.$ZodIssue): string {
-  const path = issue.path;
+/** Where an issue points: "queues[2] (slow).retryConfig.minBackoff", or "(file)". */
+function issueLabel(raw: unknown, path: IssuePath): string {
   let label = path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
   if (path[0] === 'queues' && typeof path[1] === 'number') {
     const q = (raw as { queues?: Array<{ name?: unknown }> }).queues?.[path[1]];
@@ -176,6 +175,5 @@ function describeIssue(raw: unknown, issue: z.core.$ZodIssue): string {
     const rest = path.slice(2).map(String).join('.');
     label = `queues[${path[1]}]${name}${rest ? `.${rest}` : ''}`;
   }
-  const message = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}` : issue.message;
-  return `${label || '(file)'}: ${message}`;
+  return label || '(file)';
 }

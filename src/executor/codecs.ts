@@ -15,7 +15,7 @@ import { isUtf8 } from 'node:buffer';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { z } from 'zod';
-import { CodedError } from '../errors.js';
+import { CodedError, formatIssues, messageOf } from '../errors.js';
 import type { Job, JobFormat, WorkError } from '../work/types.js';
 import type { Hop } from './delivery.js';
 
@@ -141,7 +141,7 @@ function decodeBinary(body: Buffer): DecodedBody {
     plain = readWire(body, protobuf.Reader.create(body), body.length, WORK_REQUEST);
   } catch (err) {
     // protobufjs reports truncation as a RangeError ("index out of range").
-    const reason = err instanceof RangeError ? 'truncated protobuf' : err instanceof Error ? err.message : String(err);
+    const reason = err instanceof RangeError ? 'truncated protobuf' : messageOf(err);
     throw new UndecodableBodyError(`Body is not JSON and not a binary SvcWorkRequest: ${reason}`);
   }
   return fromRequest('proto-binary', plain);
@@ -198,11 +198,9 @@ const envelopeSchema = z
 /** The JSON envelope a client sends (documented in docs/executor.md). */
 export type Envelope = z.infer<typeof envelopeSchema>;
 
+/** The first few problems, on one line (a body can be wrong in many ways at once). */
 function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 5)
-    .map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message))
-    .join('; ');
+  return formatIssues(error.issues.slice(0, 5)).join('; ');
 }
 
 function decodeJson(text: string): DecodedBody {
@@ -210,7 +208,7 @@ function decodeJson(text: string): DecodedBody {
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new UndecodableBodyError(`Body looks like JSON but does not parse: ${err instanceof Error ? err.message : String(err)}`);
+    throw new UndecodableBodyError(`Body looks like JSON but does not parse: ${messageOf(err)}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new UndecodableBodyError('JSON body must be an object (the envelope or a SvcWorkRequest)');

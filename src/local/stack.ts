@@ -7,7 +7,7 @@
 import type { CloudTasksClient } from '@google-cloud/tasks';
 import type { Logger } from 'pino';
 import { loadConfig } from '../config.js';
-import { CodedError } from '../errors.js';
+import { CodedError, messageOf } from '../errors.js';
 import { startEmulator, type Emulator } from '../emulator/index.js';
 import { startExecutor } from '../executor/index.js';
 import { newEmulatorClient } from '../queues/index.js';
@@ -85,7 +85,7 @@ export async function startStack(options: DevOptions, logger: Logger): Promise<S
       try {
         await stop();
       } catch (err) {
-        logger.warn({ component: key, err: (err as Error).message }, 'error while stopping a component');
+        logger.warn({ component: key, err: messageOf(err) }, 'error while stopping a component');
       }
     }
   };

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { ConfigError, CodedError } from '../errors.js';
+import { ConfigError, CodedError, messageOf } from '../errors.js';
 import { intFlag, parseFlags, urlFlag, validateFlags } from './args.js';
 import {
   GOOD_SOURCE_FILE,
@@ -141,7 +141,7 @@ export function parseSubmitArgs(argv: string[], env: NodeJS.ProcessEnv = process
     try {
       parseHostPort(emulatorHost);
     } catch (err) {
-      problems.push((err as Error).message);
+      problems.push(messageOf(err));
     }
   }
   const local = emulatorHost !== undefined;
@@ -202,13 +202,13 @@ export async function readEnvelope(file: string): Promise<Buffer> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new CodedError('ENVELOPE_UNREADABLE', `Cannot read envelope file ${file}: ${(err as Error).message}`, { cause: err });
+    throw new CodedError('ENVELOPE_UNREADABLE', `Cannot read envelope file ${file}: ${messageOf(err)}`, { cause: err });
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new CodedError('ENVELOPE_INVALID', `Envelope file ${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    throw new CodedError('ENVELOPE_INVALID', `Envelope file ${file} is not valid JSON: ${messageOf(err)}`, { cause: err });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new CodedError('ENVELOPE_INVALID', `Envelope file ${file} must hold a JSON object (with at least a "payload"), got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);

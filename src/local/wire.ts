@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { z } from 'zod';
+import { formatIssues } from '../errors.js';
 import type { JobFormat, WorkError } from '../work/types.js';
 import type { Outcome } from './tally.js';
 
@@ -99,11 +100,9 @@ function toWorkError(e: z.infer<typeof workErrorSchema> | null | undefined): Wor
   return e == null ? undefined : { type: e.type ?? '', message: e.message ?? '' };
 }
 
+/** The first few problems, on one line. */
 function issues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message))
-    .join('; ');
+  return formatIssues(error.issues.slice(0, 3)).join('; ');
 }
 
 /**

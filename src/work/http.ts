@@ -11,7 +11,7 @@
  */
 import type { ReadableStreamReadResult } from 'node:stream/web';
 import { Agent } from 'undici';
-import { CodedError } from '../errors.js';
+import { CodedError, messageOf } from '../errors.js';
 import { HeadCollector } from './bounded.js';
 import { describeAbort, startDeadline, type Deadline } from './deadline.js';
 import { metadataHeaders } from './metadata.js';
@@ -164,5 +164,5 @@ function networkReason(err: unknown): string {
     if (message !== undefined) return message;
     if (code !== undefined) return code;
   }
-  return err instanceof Error ? err.message : String(err);
+  return messageOf(err);
 }
