@@ -114,7 +114,7 @@ export interface TaskRecord {
   /** True once the task completed, was deleted, purged or dropped. */
   gone: boolean;
   /** HTTP status of the previous attempt (for X-CloudTasks-TaskPreviousResponse). */
-  previousResponse?: number;
+  previousResponse?: number | undefined;
   /** Why the previous attempt failed (for X-CloudTasks-TaskRetryReason). */
   retryReason?: string;
 }

@@ -140,7 +140,13 @@ export function loadQueuesFile(source: unknown): ResolvedQueue[] {
     seen.add(fullName);
     const r = q.retryConfig;
     const input: QueueInput = { name: fullName, state: q.state ?? 'RUNNING' };
-    if (q.rateLimits) input.rateLimits = { ...q.rateLimits };
+    if (q.rateLimits) {
+      const { maxDispatchesPerSecond, maxConcurrentDispatches } = q.rateLimits;
+      input.rateLimits = {
+        ...(maxDispatchesPerSecond !== undefined ? { maxDispatchesPerSecond } : {}),
+        ...(maxConcurrentDispatches !== undefined ? { maxConcurrentDispatches } : {}),
+      };
+    }
     if (r) {
       input.retryConfig = {};
       if (r.maxAttempts !== undefined) input.retryConfig.maxAttempts = r.maxAttempts;

@@ -58,7 +58,7 @@ export function newEmulatorClient(emulatorHost: string): CloudTasksClient {
     // gax asks the auth object for the universe domain before connecting; a pass-through client
     // answers without touching ADC or the metadata server.
     // (google-gax bundles its own copy of google-auth-library; the classes are the same shape.)
-    authClient: new PassThroughClient() as unknown as ClientOptions['authClient'],
+    authClient: new PassThroughClient() as unknown as NonNullable<ClientOptions['authClient']>,
   });
 }
 

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthConfig } from '../../src/config.js';
 import { buildApp } from '../../src/executor/app.js';
 import { makePushVerifier, requestAudiences } from '../../src/executor/auth.js';
+import { defined } from '../helpers/defined.js';
 import { captureLogger, pushHeaders, scriptedRunner, testConfig } from '../helpers/executor-fixtures.js';
 import { claims, makeTestKey, signToken } from '../helpers/oidc.js';
 
@@ -153,7 +154,7 @@ describe('requestAudiences', () => {
 });
 
 describe('the app with auth on', () => {
-  const cfg = () => testConfig({ auth: { ...google, audience: undefined } });
+  const cfg = () => testConfig({ auth: defined({ ...google, audience: undefined }) as AuthConfig });
 
   it('answers 401 with WWW-Authenticate to a push without a token, without running the work, and counts it', async () => {
     const runner = scriptedRunner();
