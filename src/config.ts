@@ -43,9 +43,6 @@ export const CONFIG_VARIABLES = {
   LOG_LEVEL: 'trace | debug | info | warn | error | fatal | silent (default info).',
 } as const;
 
-/** Name of an environment variable the executor understands. */
-export type ConfigVariable = keyof typeof CONFIG_VARIABLES;
-
 /** Which unit of work runs per delivery. */
 export type WorkerConfig =
   | { kind: 'module'; module: string }

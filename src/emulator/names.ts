@@ -20,8 +20,6 @@ export interface TaskName extends QueueName {
 
 // Production's rules, from the one queue-path module (src/queues/paths.ts).
 export { isQueueId };
-/** True when `id` is a valid task id (the last segment of a task name). */
-export const isTaskId = (id: string): boolean => TASK_ID.test(id);
 
 /** Parses `projects/P/locations/L` (a queue's parent). */
 export function parseLocationName(parent: string): { project: string; location: string; name: string } {

@@ -67,7 +67,7 @@ export class HandoffTargetMissingError extends CodedError {
 }
 
 /** Keeps a header value to printable ASCII and a sane length (Cloud Tasks rejects others). */
-export function headerSafe(value: string, max = 1000): string {
+function headerSafe(value: string, max = 1000): string {
   return value.replace(/[^\x20-\x7e]/g, '?').slice(0, max);
 }
 
@@ -77,7 +77,7 @@ function spent(tier: Tier, ctx: ApplyContext): number {
 }
 
 /** Every tier passed, this one last. */
-export function pathWithThisTier(tier: Tier, ctx: ApplyContext): Hop[] {
+function pathWithThisTier(tier: Tier, ctx: ApplyContext): Hop[] {
   return [...ctx.delivery.path, { queue: queueIdOf(tier, ctx.delivery, ctx.tier), attempts: spent(tier, ctx) }];
 }
 

@@ -52,7 +52,7 @@ const JWKS_REFETCH_MIN_MS = 30_000;
 type Certs = Record<string, string>;
 
 /** Fetches and caches an issuer's JWKS as PEM public keys keyed by `kid`. */
-export function makeJwksSource(
+function makeJwksSource(
   url: string,
   fetchImpl: typeof fetch = fetch,
   refetchMinMs = JWKS_REFETCH_MIN_MS,
@@ -130,7 +130,7 @@ export interface VerifierOptions {
 }
 
 /** Verified tokens a verifier remembers; Cloud Tasks reuses one token for many pushes. */
-export const TOKEN_CACHE_SIZE = 1000;
+const TOKEN_CACHE_SIZE = 1000;
 
 /** google-auth-library's allowance for clock skew when it checks `exp`, applied to cached tokens too. */
 const CLOCK_SKEW_SECONDS = 300;

@@ -40,7 +40,7 @@ export interface Tier {
 }
 
 /** What `decide` may do, given where handoffs can go. */
-export function policyOf(targets: HandoffTargets, maxAttempts: number): TierPolicy {
+function policyOf(targets: HandoffTargets, maxAttempts: number): TierPolicy {
   return {
     maxAttempts,
     hasNext: targets.next !== undefined,

@@ -49,7 +49,7 @@ export const WORK_REQUEST: MessageSpec = {
  * the wire, the last occurrence winning, int64 as a decimal string. Doing both in one pass spares
  * the push path a second decode and an intermediate message object. Throws a reason otherwise.
  */
-export function readWire(buf: Buffer, reader: protobuf.Reader, end: number, spec: MessageSpec): Record<string, unknown> {
+function readWire(buf: Buffer, reader: protobuf.Reader, end: number, spec: MessageSpec): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   while (reader.pos < end) {
     const tag = reader.uint32();

@@ -197,7 +197,7 @@ export function parseSubmitArgs(argv: string[], env: NodeJS.ProcessEnv = process
 }
 
 /** Reads and checks a JSON envelope file; the body is sent as written (re-serialised compactly). */
-export async function readEnvelope(file: string): Promise<Buffer> {
+async function readEnvelope(file: string): Promise<Buffer> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');

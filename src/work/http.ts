@@ -25,7 +25,7 @@ const CLOSE_GRACE_MS = 1000;
 const ERROR_BODY_BYTES = 1024;
 
 /** Statuses that mean "try again later" rather than "this job is wrong". */
-export function isRetryableStatus(status: number): boolean {
+function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
