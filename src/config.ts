@@ -206,6 +206,71 @@ export function parseCommand(value: string): string[] | undefined {
   return words.length > 0 ? words : undefined;
 }
 
+type Env = z.output<typeof envSchema>;
+
+/** The one unit of work the environment names; pushes a problem unless exactly one is set. */
+function workerOf(e: Env, problems: string[]): WorkerConfig | undefined {
+  let worker: WorkerConfig | undefined;
+  const workers = [
+    e.WORKER_MODULE !== undefined ? 'WORKER_MODULE' : undefined,
+    e.WORKER_URL !== undefined ? 'WORKER_URL' : undefined,
+    e.WORKER_COMMAND !== undefined ? 'WORKER_COMMAND' : undefined,
+  ].filter((w): w is string => w !== undefined);
+  if (workers.length !== 1) {
+    problems.push(
+      workers.length === 0
+        ? 'No work configured: set exactly one of WORKER_MODULE (a module path or `demo`), WORKER_URL or WORKER_COMMAND'
+        : `Set exactly one of WORKER_MODULE, WORKER_URL, WORKER_COMMAND; got ${workers.join(' and ')}`,
+    );
+  } else if (e.WORKER_MODULE !== undefined) {
+    worker = { kind: 'module', module: e.WORKER_MODULE };
+  } else if (e.WORKER_URL !== undefined) {
+    worker = { kind: 'http', url: e.WORKER_URL };
+  } else if (e.WORKER_COMMAND !== undefined) {
+    const argv = parseCommand(e.WORKER_COMMAND);
+    if (argv === undefined) {
+      problems.push(`WORKER_COMMAND must be a non-empty JSON array of strings or words separated by spaces, got '${e.WORKER_COMMAND}'`);
+    } else {
+      worker = { kind: 'command', argv };
+    }
+  }
+  return worker;
+}
+
+/** Inbound auth from the environment: fail closed unless AUTH_DISABLED says otherwise. */
+function authOf(e: Env, problems: string[]): AuthConfig | undefined {
+  let auth: AuthConfig | undefined;
+  const issuers = e.AUTH_ISSUER?.split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+
+  if (e.AUTH_DISABLED) {
+    auth = { disabled: true };
+  } else {
+    const allowed = (e.AUTH_ALLOWED_EMAILS ?? e.TASKS_SERVICE_ACCOUNT ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+    const badEmails = allowed.filter((s) => !/^[^@\s]+@[^@\s]+$/.test(s));
+    if (badEmails.length > 0) {
+      problems.push(`AUTH_ALLOWED_EMAILS must be a comma-separated list of emails, got '${badEmails.join(', ')}'`);
+    } else if (allowed.length === 0) {
+      problems.push(
+        'Inbound auth is not configured: set AUTH_ALLOWED_EMAILS (or TASKS_SERVICE_ACCOUNT) to the account whose OIDC token Cloud Tasks attaches, or AUTH_DISABLED=true for local use',
+      );
+    } else {
+      auth = {
+        disabled: false,
+        allowedEmails: allowed,
+        issuers: issuers ?? [...GOOGLE_ISSUERS],
+        ...(e.AUTH_AUDIENCE !== undefined ? { audience: e.AUTH_AUDIENCE } : {}),
+        ...(e.AUTH_JWKS_URL !== undefined ? { jwksUrl: e.AUTH_JWKS_URL } : {}),
+      };
+    }
+  }
+  return auth;
+}
+
 /**
  * Reads and validates the executor's configuration from an environment. Throws a
  * {@link ConfigError} (code `EXECUTOR_CONFIG_INVALID`) listing every problem at once.
@@ -247,60 +312,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExecutorConfig
     );
   }
 
-  const workers = [
-    e.WORKER_MODULE !== undefined ? 'WORKER_MODULE' : undefined,
-    e.WORKER_URL !== undefined ? 'WORKER_URL' : undefined,
-    e.WORKER_COMMAND !== undefined ? 'WORKER_COMMAND' : undefined,
-  ].filter((w): w is string => w !== undefined);
-  let worker: WorkerConfig | undefined;
-  if (workers.length !== 1) {
-    problems.push(
-      workers.length === 0
-        ? 'No work configured: set exactly one of WORKER_MODULE (a module path or `demo`), WORKER_URL or WORKER_COMMAND'
-        : `Set exactly one of WORKER_MODULE, WORKER_URL, WORKER_COMMAND; got ${workers.join(' and ')}`,
-    );
-  } else if (e.WORKER_MODULE !== undefined) {
-    worker = { kind: 'module', module: e.WORKER_MODULE };
-  } else if (e.WORKER_URL !== undefined) {
-    worker = { kind: 'http', url: e.WORKER_URL };
-  } else if (e.WORKER_COMMAND !== undefined) {
-    const argv = parseCommand(e.WORKER_COMMAND);
-    if (argv === undefined) {
-      problems.push(`WORKER_COMMAND must be a non-empty JSON array of strings or words separated by spaces, got '${e.WORKER_COMMAND}'`);
-    } else {
-      worker = { kind: 'command', argv };
-    }
-  }
-
-  const issuers = e.AUTH_ISSUER?.split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-
-  let auth: AuthConfig | undefined;
-  if (e.AUTH_DISABLED) {
-    auth = { disabled: true };
-  } else {
-    const allowed = (e.AUTH_ALLOWED_EMAILS ?? e.TASKS_SERVICE_ACCOUNT ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s !== '');
-    const badEmails = allowed.filter((s) => !/^[^@\s]+@[^@\s]+$/.test(s));
-    if (badEmails.length > 0) {
-      problems.push(`AUTH_ALLOWED_EMAILS must be a comma-separated list of emails, got '${badEmails.join(', ')}'`);
-    } else if (allowed.length === 0) {
-      problems.push(
-        'Inbound auth is not configured: set AUTH_ALLOWED_EMAILS (or TASKS_SERVICE_ACCOUNT) to the account whose OIDC token Cloud Tasks attaches, or AUTH_DISABLED=true for local use',
-      );
-    } else {
-      auth = {
-        disabled: false,
-        allowedEmails: allowed,
-        issuers: issuers ?? [...GOOGLE_ISSUERS],
-        ...(e.AUTH_AUDIENCE !== undefined ? { audience: e.AUTH_AUDIENCE } : {}),
-        ...(e.AUTH_JWKS_URL !== undefined ? { jwksUrl: e.AUTH_JWKS_URL } : {}),
-      };
-    }
-  }
+  const worker = workerOf(e, problems);
+  const auth = authOf(e, problems);
 
   if (problems.length > 0 || worker === undefined || auth === undefined) {
     throw new ConfigError('EXECUTOR_CONFIG_INVALID', problems, 'Invalid executor configuration');

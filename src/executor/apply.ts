@@ -87,7 +87,10 @@ function origin(ctx: ApplyContext): string | undefined {
   return queue !== undefined && taskName !== undefined ? `${queue}/${taskName}` : undefined;
 }
 
-/** Makes the function that carries out handoffs with `createTask`, for this tier. */
+/**
+ * Makes the function that carries out handoffs with `createTask`, for this tier. (A closure: the
+ * three handoffs share `create` and this tier's targets; each describes one task and is short.)
+ */
 export function makeApplier(createTask: CreateTask, tier: Tier) {
   const { targets } = tier;
 

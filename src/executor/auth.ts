@@ -178,7 +178,10 @@ function makeTokenCache(max: number) {
   };
 }
 
-/** Builds the verifier for an auth configuration. */
+/**
+ * Builds the verifier for an auth configuration. (Long because it is a closure: the key source,
+ * the token cache and the checks share one configuration; each inner step is short.)
+ */
 export function makePushVerifier(config: AuthConfig, options: VerifierOptions = {}): PushVerifier {
   if (config.disabled) return { verify: async () => ({ ok: true }) };
   const client = options.oauthClient ?? new OAuth2Client();

@@ -137,7 +137,10 @@ class Push implements RunContext {
   }
 }
 
-/** Makes the push route's handler. */
+/**
+ * Makes the push route's handler. (Long because it is a closure: its steps — admit, authenticate,
+ * run, finish — share this app's metric children and the first-queue callback; each is short.)
+ */
 export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: FastifyReply) => Promise<void> {
   const { tier, auth: authConfig, verifier, runner, apply, gate, metrics, logger, clock } = deps;
   let onFirstQueue = deps.onFirstQueue;

@@ -20,6 +20,7 @@ import { DEV_USAGE, parseDevArgs, type DevOptions, type WebhookOnlyOptions } fro
 import { ProgressLine, formatProgress, formatSummary, isPerfect, type Summary, type TierCounters } from './progress.js';
 import type { Stack } from './stack.js';
 import { STACK_QUEUES } from './queues-check.js';
+import type { Outcome } from './tally.js';
 import { startWebhook } from './webhook.js';
 
 /** Entry point of `executor dev`. */
@@ -89,6 +90,42 @@ function banner(stack: Stack, options: DevOptions, logFile: string): string {
   ].join('\n');
 }
 
+/** The run's summary: the webhook's tally reconciled with the plan, and the components' counters. */
+function summarize(
+  stack: Stack,
+  expected: Map<string, Outcome>,
+  tiers: TierCounters[],
+  run: { seconds: number; timedOut: boolean; invalid: number },
+): Summary {
+  // Valid jobs end at tier 1; invalid ones are failed by the last tier.
+  const r = stack.webhook.tally.reconcile(expected, (outcome) => (outcome === 'succeeded' ? 1 : stack.tiers.length));
+  const stats = stack.emulator.stats();
+  return {
+    ok: !run.timedOut && isPerfect(r, stats.dropped),
+    jobs: r.jobs,
+    succeeded: r.succeeded,
+    failed: r.failed,
+    lost: r.lost,
+    duplicates: r.duplicates,
+    wrongOutcome: r.wrongOutcome,
+    wrongTier: r.wrongTier,
+    unexpected: r.unexpected,
+    seconds: Math.round(run.seconds * 100) / 100,
+    timedOut: run.timedOut,
+    invalid: run.invalid,
+    tiers: tiers.map((t, i) => ({ tier: i + 1, maxAttempts: stack.tiers[i]!.maxAttempts, ...t })),
+    emulator: { address: stack.emulator.address, created: stats.created, dispatched: stats.dispatched, dropped: stats.dropped },
+    ...(r.lostSample.length > 0 || r.wrongSample.length > 0
+      ? { samples: { ...(r.lostSample.length > 0 ? { lost: r.lostSample } : {}), ...(r.wrongSample.length > 0 ? { wrongOutcome: r.wrongSample } : {}) } }
+      : {}),
+  };
+}
+
+/**
+ * The whole `executor dev` run: start, submit, watch, summarize, keep serving. (One story on
+ * purpose: its steps share the stack, the progress line and the stop flag; the summary is
+ * {@link summarize}.)
+ */
 async function runStack(options: DevOptions): Promise<void> {
   // With --json, stdout carries the summary object only; everything for humans goes to stderr.
   const human = options.json ? process.stderr : process.stdout;
@@ -184,28 +221,7 @@ async function runStack(options: DevOptions): Promise<void> {
     const tiers = await show(true);
     progress.done();
 
-    // Valid jobs end at tier 1; invalid ones are failed by the last tier.
-    const r = stack.webhook.tally.reconcile(expected, (outcome) => (outcome === 'succeeded' ? 1 : stack.tiers.length));
-    const stats = stack.emulator.stats();
-    const summary: Summary = {
-      ok: !timedOut && isPerfect(r, stats.dropped),
-      jobs: r.jobs,
-      succeeded: r.succeeded,
-      failed: r.failed,
-      lost: r.lost,
-      duplicates: r.duplicates,
-      wrongOutcome: r.wrongOutcome,
-      wrongTier: r.wrongTier,
-      unexpected: r.unexpected,
-      seconds: Math.round(seconds * 100) / 100,
-      timedOut,
-      invalid,
-      tiers: tiers.map((t, i) => ({ tier: i + 1, maxAttempts: stack.tiers[i]!.maxAttempts, ...t })),
-      emulator: { address: stack.emulator.address, created: stats.created, dispatched: stats.dispatched, dropped: stats.dropped },
-      ...(r.lostSample.length > 0 || r.wrongSample.length > 0
-        ? { samples: { ...(r.lostSample.length > 0 ? { lost: r.lostSample } : {}), ...(r.wrongSample.length > 0 ? { wrongOutcome: r.wrongSample } : {}) } }
-        : {}),
-    };
+    const summary = summarize(stack, expected, tiers, { seconds, timedOut, invalid });
     if (options.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else human.write(`${formatSummary(summary)}\n`);
 

@@ -71,7 +71,10 @@ async function listening<T>(what: string, flag: string, host: string, port: numb
   }
 }
 
-/** Starts the stack; on failure, stops whatever had started and rethrows. */
+/**
+ * Starts the stack; on failure, stops whatever had started and rethrows. (One sequence on purpose:
+ * each component needs the addresses of the ones started before it, and `stops` must see them all.)
+ */
 export async function startStack(options: DevOptions, logger: Logger): Promise<Stack> {
   const { project, location } = await checkQueuesFile(options.queuesFile, { tier1: options.tier1MaxAttempts, tier2: options.tier2MaxAttempts });
   // Stop order: the client, then the emulator (no more pushes), then the tiers (nothing left in
