@@ -169,6 +169,19 @@ describe('the app with auth on', () => {
     await app.close();
   });
 
+  it('logs nothing a refused caller sent: no queue, task, trace or malformed-header warning', async () => {
+    const runner = scriptedRunner();
+    const { logger, raw } = captureLogger();
+    const app = buildApp({ config: cfg(), runner, tasks: { createTask: async () => [{}] }, logger });
+    const headers = pushHeaders({ queue: 'caller-queue', task: 'caller-task', extra: { 'x-cloudtasks-taskretrycount': 'not-a-number', 'x-cloud-trace-context': 'abcdef0123456789abcdef0123456789/1' } });
+    const res = await app.inject({ method: 'POST', url: '/', payload: '{"payload":1}', headers });
+    expect(res.statusCode).toBe(401);
+    const text = raw.join('\n');
+    expect(text).toContain('AUTH_MISSING');
+    for (const sent of ['caller-queue', 'caller-task', 'not-a-number', 'abcdef0123456789', 'malformed']) expect(text).not.toContain(sent);
+    await app.close();
+  });
+
   it('verifies the audience against the URL the push was sent to (behind a TLS proxy)', async () => {
     nock(GOOGLE).get(CERTS_PATH).times(2).reply(200, { [key.kid]: key.pem });
     const runner = scriptedRunner();
