@@ -87,6 +87,17 @@ function origin(ctx: ApplyContext): string | undefined {
   return queue !== undefined && taskName !== undefined ? `${queue}/${taskName}` : undefined;
 }
 
+/** A task that passes the push's body on unchanged, with its Content-Type and the job's origin. */
+function relay(ctx: ApplyContext, target: { queue: string; url: string }, headers: Record<string, string>): Omit<TaskDescription, 'taskId' | 'serviceAccount'> {
+  const from = origin(ctx);
+  return {
+    queue: target.queue,
+    url: target.url,
+    body: ctx.body,
+    headers: { 'Content-Type': ctx.contentType ?? 'application/octet-stream', ...headers, ...(from !== undefined ? { [FORWARD_HEADERS.origin]: from } : {}) },
+  };
+}
+
 /**
  * Makes the function that carries out handoffs with `createTask`, for this tier. (A closure: the
  * three handoffs share `create` and this tier's targets; each describes one task and is short.)
@@ -114,18 +125,11 @@ export function makeApplier(createTask: CreateTask, tier: Tier) {
   function forward(ctx: ApplyContext): Promise<HandoffResult> {
     const next = targets.next;
     if (next === undefined) throw new HandoffTargetMissingError('PROBLEM_QUEUE/PROBLEM_SERVICE');
-    const from = origin(ctx);
-    return create('forward', ctx, {
-      queue: next.queue,
-      url: next.url,
-      body: ctx.body,
-      headers: {
-        'Content-Type': ctx.contentType ?? 'application/octet-stream',
-        [FORWARD_HEADERS.tier]: String(ctx.tier + 1),
-        [FORWARD_HEADERS.path]: formatPath(pathWithThisTier(tier, ctx)),
-        ...(from !== undefined ? { [FORWARD_HEADERS.origin]: from } : {}),
-      },
-    });
+    return create(
+      'forward',
+      ctx,
+      relay(ctx, next, { [FORWARD_HEADERS.tier]: String(ctx.tier + 1), [FORWARD_HEADERS.path]: formatPath(pathWithThisTier(tier, ctx)) }),
+    );
   }
 
   function notify(ctx: ApplyContext, outcome: 'succeeded' | 'failed', error: WorkError | undefined, result: unknown): Promise<HandoffResult> {
@@ -160,19 +164,15 @@ export function makeApplier(createTask: CreateTask, tier: Tier) {
   function deadLetter(ctx: ApplyContext, error: WorkError): Promise<HandoffResult> {
     const target = targets.deadLetter;
     if (target === undefined) throw new HandoffTargetMissingError('DEAD_LETTER_QUEUE');
-    const from = origin(ctx);
-    return create('dead-letter', ctx, {
-      queue: target.queue,
-      url: target.url,
-      body: ctx.body,
-      headers: {
-        'Content-Type': ctx.contentType ?? 'application/octet-stream',
+    return create(
+      'dead-letter',
+      ctx,
+      relay(ctx, target, {
         'X-Executor-Error-Type': headerSafe(error.type, 100),
         'X-Executor-Error': headerSafe(error.message),
         [FORWARD_HEADERS.tier]: String(ctx.tier),
-        ...(from !== undefined ? { [FORWARD_HEADERS.origin]: from } : {}),
-      },
-    });
+      }),
+    );
   }
 
   /** Carries out a handoff; throws {@link HandoffError} when its enqueue fails. */
