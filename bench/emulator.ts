@@ -96,7 +96,7 @@ function grpcClient(host: string, port: number): CloudTasksClient {
     port,
     sslCreds: grpc.credentials.createInsecure(),
     // google-gax bundles its own google-auth-library, so the types differ while the shape matches.
-    authClient: new PassThroughClient() as unknown as ClientOptions['authClient'],
+    authClient: new PassThroughClient() as unknown as NonNullable<ClientOptions['authClient']>,
     // A standard grpc-js channel option (gax passes grpc.* through): channelz bookkeeping costs
     // client CPU on every call, and the client's CPU is part of what this machine has to carry.
     'grpc.enable_channelz': 0,

@@ -40,7 +40,7 @@ import pino from 'pino';
 import protobuf from 'protobufjs';
 import { loadConfig } from '../src/config.js';
 import { buildApp } from '../src/executor/app.js';
-import type { TasksApi } from '../src/executor/apply.js';
+import type { TasksApi } from '../src/queues/create-task.js';
 import { decodeBody } from '../src/executor/codecs.js';
 import { decide } from '../src/executor/decide.js';
 import { readDelivery } from '../src/executor/delivery.js';

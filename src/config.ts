@@ -5,13 +5,11 @@
  * A bad value stops startup with one message that names every offending variable.
  */
 import { z } from 'zod';
-import { ConfigError } from './errors.js';
+import { ConfigError, formatIssues } from './errors.js';
+import { resolveQueuePath, type QueuePath } from './queues/paths.js';
+import { booleanText, integerText } from './text-values.js';
 
-/** A Cloud Tasks queue's full resource name. */
-export type QueuePath = `projects/${string}/locations/${string}/queues/${string}`;
-
-const QUEUE_PATH_RE = /^projects\/([a-z][a-z0-9-]{4,61}[a-z0-9]|[A-Za-z0-9_.:-]+)\/locations\/([A-Za-z0-9-]+)\/queues\/([A-Za-z0-9-]{1,100})$/;
-const QUEUE_ID_RE = /^[A-Za-z0-9-]{1,100}$/;
+export type { QueuePath } from './queues/paths.js';
 
 /** Every environment variable the executor reads, with its meaning (used by docs and infra checks). */
 export const CONFIG_VARIABLES = {
@@ -44,9 +42,6 @@ export const CONFIG_VARIABLES = {
   SHUTDOWN_GRACE_SECONDS: 'On SIGTERM, how long in-flight work may finish (default 8, under Cloud Run\'s 10).',
   LOG_LEVEL: 'trace | debug | info | warn | error | fatal | silent (default info).',
 } as const;
-
-/** Name of an environment variable the executor understands. */
-export type ConfigVariable = keyof typeof CONFIG_VARIABLES;
 
 /** Which unit of work runs per delivery. */
 export type WorkerConfig =
@@ -120,21 +115,7 @@ const blankToUndefined = (v: unknown): unknown => (typeof v === 'string' && v.tr
 const optionalString = z.preprocess(blankToUndefined, z.string().trim().optional());
 
 const positiveInt = (name: string, fallback: number) =>
-  z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .optional()
-      .transform((v, ctx) => {
-        if (v === undefined) return fallback;
-        const n = Number(v);
-        if (!/^\s*\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n < 1) {
-          ctx.addIssue({ code: 'custom', message: `${name} must be a positive integer, got '${v}'` });
-          return z.NEVER;
-        }
-        return n;
-      }),
-  );
+  z.preprocess(blankToUndefined, integerText(1, Number.MAX_SAFE_INTEGER, `${name} must be a positive integer`).optional().default(fallback));
 
 const url = (name: string) =>
   z.preprocess(
@@ -147,51 +128,15 @@ const url = (name: string) =>
       }),
   );
 
-const bool = (name: string) =>
-  z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .optional()
-      .transform((v, ctx) => {
-        if (v === undefined) return false;
-        const s = v.trim().toLowerCase();
-        if (['true', '1', 'yes'].includes(s)) return true;
-        if (['false', '0', 'no'].includes(s)) return false;
-        ctx.addIssue({ code: 'custom', message: `${name} must be true or false, got '${v}'` });
-        return z.NEVER;
-      }),
-  );
+const bool = (name: string) => z.preprocess(blankToUndefined, booleanText(`${name} must be true or false`).optional().default(false));
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 const envSchema = z.object({
-  PORT: z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .optional()
-      .transform((v, ctx) => {
-        if (v === undefined) return 8080;
-        const n = Number(v);
-        if (!/^\s*\d+\s*$/.test(v) || n > 65535) {
-          ctx.addIssue({ code: 'custom', message: `PORT must be an integer from 0 to 65535, got '${v}'` });
-          return z.NEVER;
-        }
-        return n;
-      }),
-  ),
+  PORT: z.preprocess(blankToUndefined, integerText(0, 65535, 'PORT must be an integer from 0 to 65535').optional().default(8080)),
   HOST: optionalString,
   MAX_ATTEMPTS: positiveInt('MAX_ATTEMPTS', 20),
-  TIER: z.preprocess(blankToUndefined, z.string().optional()).transform((v, ctx) => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!/^\s*\d+\s*$/.test(v) || n < 1) {
-      ctx.addIssue({ code: 'custom', message: `TIER must be a positive integer, got '${v}'` });
-      return z.NEVER;
-    }
-    return n;
-  }),
+  TIER: z.preprocess(blankToUndefined, integerText(1, Number.MAX_SAFE_INTEGER, 'TIER must be a positive integer').optional()),
   GOOGLE_CLOUD_PROJECT: optionalString,
   TASKS_LOCATION: optionalString,
   NOTIFIER_QUEUE: optionalString,
@@ -244,40 +189,6 @@ const envSchema = z.object({
   ),
 });
 
-/**
- * Accepts a full `projects/…/locations/…/queues/…` path or a short queue id plus project and
- * location. Returns the path, or pushes a problem naming the variable and returns undefined.
- */
-export function resolveQueuePath(
-  variable: string,
-  value: string | undefined,
-  project: string | undefined,
-  location: string | undefined,
-  problems: string[],
-  locationVariable = 'TASKS_LOCATION',
-): QueuePath | undefined {
-  if (value === undefined) return undefined;
-  if (value.startsWith('projects/')) {
-    if (!QUEUE_PATH_RE.test(value)) {
-      problems.push(`${variable} must be projects/PROJECT/locations/LOCATION/queues/QUEUE or a queue id, got '${value}'`);
-      return undefined;
-    }
-    return value as QueuePath;
-  }
-  if (!QUEUE_ID_RE.test(value)) {
-    problems.push(`${variable} must be a queue id ([A-Za-z0-9-], at most 100) or a full queue path, got '${value}'`);
-    return undefined;
-  }
-  const missing = [project === undefined ? 'GOOGLE_CLOUD_PROJECT' : undefined, location === undefined ? locationVariable : undefined].filter(
-    (m): m is string => m !== undefined,
-  );
-  if (missing.length > 0) {
-    problems.push(`${variable} is a short queue id ('${value}'): set ${missing.join(' and ')}, or give a full queue path`);
-    return undefined;
-  }
-  return `projects/${project}/locations/${location}/queues/${value}` as QueuePath;
-}
-
 /** Splits WORKER_COMMAND into argv: a JSON array of strings, or words separated by whitespace. */
 export function parseCommand(value: string): string[] | undefined {
   if (value.startsWith('[')) {
@@ -295,6 +206,71 @@ export function parseCommand(value: string): string[] | undefined {
   return words.length > 0 ? words : undefined;
 }
 
+type Env = z.output<typeof envSchema>;
+
+/** The one unit of work the environment names; pushes a problem unless exactly one is set. */
+function workerOf(e: Env, problems: string[]): WorkerConfig | undefined {
+  let worker: WorkerConfig | undefined;
+  const workers = [
+    e.WORKER_MODULE !== undefined ? 'WORKER_MODULE' : undefined,
+    e.WORKER_URL !== undefined ? 'WORKER_URL' : undefined,
+    e.WORKER_COMMAND !== undefined ? 'WORKER_COMMAND' : undefined,
+  ].filter((w): w is string => w !== undefined);
+  if (workers.length !== 1) {
+    problems.push(
+      workers.length === 0
+        ? 'No work configured: set exactly one of WORKER_MODULE (a module path or `demo`), WORKER_URL or WORKER_COMMAND'
+        : `Set exactly one of WORKER_MODULE, WORKER_URL, WORKER_COMMAND; got ${workers.join(' and ')}`,
+    );
+  } else if (e.WORKER_MODULE !== undefined) {
+    worker = { kind: 'module', module: e.WORKER_MODULE };
+  } else if (e.WORKER_URL !== undefined) {
+    worker = { kind: 'http', url: e.WORKER_URL };
+  } else if (e.WORKER_COMMAND !== undefined) {
+    const argv = parseCommand(e.WORKER_COMMAND);
+    if (argv === undefined) {
+      problems.push(`WORKER_COMMAND must be a non-empty JSON array of strings or words separated by spaces, got '${e.WORKER_COMMAND}'`);
+    } else {
+      worker = { kind: 'command', argv };
+    }
+  }
+  return worker;
+}
+
+/** Inbound auth from the environment: fail closed unless AUTH_DISABLED says otherwise. */
+function authOf(e: Env, problems: string[]): AuthConfig | undefined {
+  let auth: AuthConfig | undefined;
+  const issuers = e.AUTH_ISSUER?.split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+
+  if (e.AUTH_DISABLED) {
+    auth = { disabled: true };
+  } else {
+    const allowed = (e.AUTH_ALLOWED_EMAILS ?? e.TASKS_SERVICE_ACCOUNT ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+    const badEmails = allowed.filter((s) => !/^[^@\s]+@[^@\s]+$/.test(s));
+    if (badEmails.length > 0) {
+      problems.push(`AUTH_ALLOWED_EMAILS must be a comma-separated list of emails, got '${badEmails.join(', ')}'`);
+    } else if (allowed.length === 0) {
+      problems.push(
+        'Inbound auth is not configured: set AUTH_ALLOWED_EMAILS (or TASKS_SERVICE_ACCOUNT) to the account whose OIDC token Cloud Tasks attaches, or AUTH_DISABLED=true for local use',
+      );
+    } else {
+      auth = {
+        disabled: false,
+        allowedEmails: allowed,
+        issuers: issuers ?? [...GOOGLE_ISSUERS],
+        ...(e.AUTH_AUDIENCE !== undefined ? { audience: e.AUTH_AUDIENCE } : {}),
+        ...(e.AUTH_JWKS_URL !== undefined ? { jwksUrl: e.AUTH_JWKS_URL } : {}),
+      };
+    }
+  }
+  return auth;
+}
+
 /**
  * Reads and validates the executor's configuration from an environment. Throws a
  * {@link ConfigError} (code `EXECUTOR_CONFIG_INVALID`) listing every problem at once.
@@ -303,10 +279,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExecutorConfig
   const parsed = envSchema.safeParse(env);
   const problems: string[] = [];
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const variable = String(issue.path[0] ?? 'environment');
-      problems.push(issue.message.startsWith(variable) ? issue.message : `${variable}: ${issue.message}`);
-    }
+    problems.push(...formatIssues(parsed.error.issues, (path) => String(path[0] ?? 'environment')));
     throw new ConfigError('EXECUTOR_CONFIG_INVALID', problems, 'Invalid executor configuration');
   }
   const e = parsed.data;
@@ -339,60 +312,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExecutorConfig
     );
   }
 
-  const workers = [
-    e.WORKER_MODULE !== undefined ? 'WORKER_MODULE' : undefined,
-    e.WORKER_URL !== undefined ? 'WORKER_URL' : undefined,
-    e.WORKER_COMMAND !== undefined ? 'WORKER_COMMAND' : undefined,
-  ].filter((w): w is string => w !== undefined);
-  let worker: WorkerConfig | undefined;
-  if (workers.length !== 1) {
-    problems.push(
-      workers.length === 0
-        ? 'No work configured: set exactly one of WORKER_MODULE (a module path or `demo`), WORKER_URL or WORKER_COMMAND'
-        : `Set exactly one of WORKER_MODULE, WORKER_URL, WORKER_COMMAND; got ${workers.join(' and ')}`,
-    );
-  } else if (e.WORKER_MODULE !== undefined) {
-    worker = { kind: 'module', module: e.WORKER_MODULE };
-  } else if (e.WORKER_URL !== undefined) {
-    worker = { kind: 'http', url: e.WORKER_URL };
-  } else if (e.WORKER_COMMAND !== undefined) {
-    const argv = parseCommand(e.WORKER_COMMAND);
-    if (argv === undefined) {
-      problems.push(`WORKER_COMMAND must be a non-empty JSON array of strings or words separated by spaces, got '${e.WORKER_COMMAND}'`);
-    } else {
-      worker = { kind: 'command', argv };
-    }
-  }
-
-  const issuers = e.AUTH_ISSUER?.split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-
-  let auth: AuthConfig | undefined;
-  if (e.AUTH_DISABLED) {
-    auth = { disabled: true };
-  } else {
-    const allowed = (e.AUTH_ALLOWED_EMAILS ?? e.TASKS_SERVICE_ACCOUNT ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s !== '');
-    const badEmails = allowed.filter((s) => !/^[^@\s]+@[^@\s]+$/.test(s));
-    if (badEmails.length > 0) {
-      problems.push(`AUTH_ALLOWED_EMAILS must be a comma-separated list of emails, got '${badEmails.join(', ')}'`);
-    } else if (allowed.length === 0) {
-      problems.push(
-        'Inbound auth is not configured: set AUTH_ALLOWED_EMAILS (or TASKS_SERVICE_ACCOUNT) to the account whose OIDC token Cloud Tasks attaches, or AUTH_DISABLED=true for local use',
-      );
-    } else {
-      auth = {
-        disabled: false,
-        allowedEmails: allowed,
-        issuers: issuers ?? [...GOOGLE_ISSUERS],
-        ...(e.AUTH_AUDIENCE !== undefined ? { audience: e.AUTH_AUDIENCE } : {}),
-        ...(e.AUTH_JWKS_URL !== undefined ? { jwksUrl: e.AUTH_JWKS_URL } : {}),
-      };
-    }
-  }
+  const worker = workerOf(e, problems);
+  const auth = authOf(e, problems);
 
   if (problems.length > 0 || worker === undefined || auth === undefined) {
     throw new ConfigError('EXECUTOR_CONFIG_INVALID', problems, 'Invalid executor configuration');

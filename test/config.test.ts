@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CONFIG_VARIABLES, loadConfig, parseCommand, resolveQueuePath } from '../src/config.js';
+import { CONFIG_VARIABLES, loadConfig, parseCommand } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 
 const BASE = { WORKER_MODULE: 'demo', AUTH_DISABLED: 'true' };
@@ -141,22 +141,5 @@ describe('loadConfig', () => {
   it('documents every variable it reads', () => {
     const read = ['PORT', 'HOST', 'MAX_ATTEMPTS', 'TIER', 'GOOGLE_CLOUD_PROJECT', 'NOTIFIER_QUEUE', 'NOTIFIER_LOCATION', 'PROBLEM_QUEUE', 'PROBLEM_SERVICE', 'DEAD_LETTER_QUEUE', 'TASKS_SERVICE_ACCOUNT', 'CLOUD_TASKS_EMULATOR_HOST', 'AUTH_AUDIENCE', 'AUTH_ALLOWED_EMAILS', 'AUTH_ISSUER', 'AUTH_JWKS_URL', 'AUTH_DISABLED', 'WORKER_MODULE', 'WORKER_URL', 'WORKER_COMMAND'];
     for (const v of read) expect(Object.keys(CONFIG_VARIABLES)).toContain(v);
-  });
-});
-
-describe('resolveQueuePath', () => {
-  it('accepts full paths and short ids with project and location', () => {
-    const problems: string[] = [];
-    expect(resolveQueuePath('Q', 'projects/p/locations/l/queues/q', undefined, undefined, problems)).toBe('projects/p/locations/l/queues/q');
-    expect(resolveQueuePath('Q', 'q', 'p', 'l', problems)).toBe('projects/p/locations/l/queues/q');
-    expect(resolveQueuePath('Q', undefined, 'p', 'l', problems)).toBeUndefined();
-    expect(problems).toEqual([]);
-  });
-  it('names the variable and what is missing', () => {
-    const problems: string[] = [];
-    resolveQueuePath('NOTIFIER_QUEUE', 'q', undefined, undefined, problems, 'NOTIFIER_LOCATION');
-    resolveQueuePath('X', 'projects/p/queues/q', 'p', 'l', problems);
-    expect(problems[0]).toContain('set GOOGLE_CLOUD_PROJECT and NOTIFIER_LOCATION');
-    expect(problems[1]).toContain('X must be projects/PROJECT/locations/LOCATION/queues/QUEUE');
   });
 });

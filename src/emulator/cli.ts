@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.js';
 import { makeLogger } from '../log.js';
+import { untilStopSignal } from '../signals.js';
 import { startEmulator, type EmulatorOptions } from './index.js';
 
 const USAGE = `Usage: executor emulator [options]
@@ -100,7 +101,11 @@ export async function runEmulatorCli(argv: string[]): Promise<void> {
     return;
   }
   const logger = makeLogger({ level: options.logLevel, base: { component: 'emulator' } });
-  const emulator = await startEmulator({ ...options, logger });
+  const stop = untilStopSignal({ logger });
+  const emulator = await startEmulator({ ...options, logger }).catch((err: unknown) => {
+    stop.done();
+    throw err;
+  });
   // A wildcard address is not something a client can dial: show localhost instead.
   const dialHost = ['0.0.0.0', '::', '[::]'].includes(emulator.host) ? 'localhost' : emulator.host;
   const address = `${dialHost}:${emulator.port}`;
@@ -116,19 +121,8 @@ export async function runEmulatorCli(argv: string[]): Promise<void> {
       '',
     ].join('\n'),
   );
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      process.off('SIGTERM', onTerm);
-      process.off('SIGINT', onInt);
-      logger.info({ signal }, 'shutting down');
-      emulator.close().then(resolve, (err: unknown) => {
-        logger.error({ err }, 'error while closing');
-        resolve();
-      });
-    };
-    const onTerm = (): void => stop('SIGTERM');
-    const onInt = (): void => stop('SIGINT');
-    process.on('SIGTERM', onTerm);
-    process.on('SIGINT', onInt);
-  });
+  const signal = await stop.stopped;
+  logger.info({ signal }, 'shutting down');
+  await emulator.close().catch((err: unknown) => logger.error({ err }, 'error while closing'));
+  stop.done();
 }

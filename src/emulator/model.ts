@@ -30,9 +30,9 @@ export interface RetryConfig {
 
 /** App Engine routing of a task or queue (AppEngineRouting; `host` is computed, output only). */
 export interface AppEngineRouting {
-  service?: string;
-  version?: string;
-  instance?: string;
+  service?: string | undefined;
+  version?: string | undefined;
+  instance?: string | undefined;
 }
 
 /** A queue as the API shows it. */
@@ -151,7 +151,7 @@ export interface TaskRecord {
   /** True once the task completed, was deleted, purged or dropped. */
   gone: boolean;
   /** HTTP status of the previous attempt (for X-CloudTasks-TaskPreviousResponse). */
-  previousResponse?: number;
+  previousResponse?: number | undefined;
   /** Why the previous attempt failed (for X-CloudTasks-TaskRetryReason). */
   retryReason?: string;
 }

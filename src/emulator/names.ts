@@ -1,3 +1,5 @@
+import { shortName } from '../queues/names.js';
+import { LOCATION_ID as LOCATION, PROJECT_ID as PROJECT, QUEUE_ID, TASK_ID, isQueueId } from '../queues/paths.js';
 import { invalidQueueName, invalidTaskId, permissionDeniedOnProject } from './production-errors.js';
 import { invalidArgument } from './status.js';
 
@@ -17,18 +19,8 @@ export interface TaskName extends QueueName {
   taskName: string;
 }
 
-// Production's rules: project ids may hold letters, digits, hyphens, colons (domain-scoped
-// projects) and periods; location ids letters, digits and hyphens; queue ids [A-Za-z0-9-]{1,100};
-// task ids [A-Za-z0-9_-]{1,500}.
-const PROJECT = /^[A-Za-z0-9][A-Za-z0-9.:-]{0,99}$/;
-const LOCATION = /^[A-Za-z0-9-]{1,100}$/;
-const QUEUE_ID = /^[A-Za-z0-9-]{1,100}$/;
-const TASK_ID = /^[A-Za-z0-9_-]{1,500}$/;
-
-/** True when `id` is a valid queue id (the last segment of a queue name). */
-export const isQueueId = (id: string): boolean => QUEUE_ID.test(id);
-/** True when `id` is a valid task id (the last segment of a task name). */
-export const isTaskId = (id: string): boolean => TASK_ID.test(id);
+// Production's rules, from the one queue-path module (src/queues/paths.ts).
+export { isQueueId };
 
 /** Parses `projects/P/locations/L` (a queue's parent). */
 export function parseLocationName(parent: string): { project: string; location: string; name: string } {
@@ -69,6 +61,4 @@ export function parseTaskName(taskName: string): TaskName {
 }
 
 /** Short id (last path segment) of a resource name. */
-export function shortId(name: string): string {
-  return name.slice(name.lastIndexOf('/') + 1);
-}
+export const shortId = shortName;

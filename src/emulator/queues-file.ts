@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { ConfigError, formatIssues, messageOf, type IssuePath } from '../errors.js';
 import type { QueueInput } from './model.js';
+import { LOCATION_ID, PROJECT_ID, queueParent, queuePath } from '../queues/paths.js';
 import type { QueuesFileTopic } from './pubsub/topics-file.js';
 import { isQueueId, parseQueueName } from './names.js';
 
@@ -74,8 +75,8 @@ const queueSchema = z.strictObject({
 });
 
 const fileSchema = z.strictObject({
-  project: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.:-]{0,99}$/, 'must be a project id').optional(),
-  location: z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'must be a location id like us-central1').optional(),
+  project: z.string().regex(PROJECT_ID, 'must be a project id').optional(),
+  location: z.string().regex(LOCATION_ID, 'must be a location id like us-central1').optional(),
   queues: z.array(queueSchema).default([]),
   // Pub/Sub topics and subscriptions: validated by pubsub/topics-file.ts.
   topics: z.unknown().optional(),
@@ -104,7 +105,7 @@ export function loadQueuesFile(source: unknown): ResolvedQueue[] {
   const { raw, origin } = readQueuesSource(source);
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => describeIssue(raw, issue));
+    const problems = formatIssues(parsed.error.issues, (path) => issueLabel(raw, path));
     throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', problems, `Invalid ${origin}`);
   }
   const file = parsed.data;
@@ -120,11 +121,11 @@ export function loadQueuesFile(source: unknown): ResolvedQueue[] {
       try {
         fullName = parseQueueName(q.name).name;
       } catch (err) {
-        problems.push(`${label}.name: ${(err as Error).message}`);
+        problems.push(`${label}.name: ${messageOf(err)}`);
         return;
       }
     } else if (isQueueId(q.name)) {
-      fullName = `projects/${project}/locations/${location}/queues/${q.name}`;
+      fullName = queuePath(project, location, q.name);
     } else {
       problems.push(`${label}.name: '${q.name}' is not a valid queue id (1 to 100 letters, digits or hyphens)`);
       return;
@@ -136,7 +137,13 @@ export function loadQueuesFile(source: unknown): ResolvedQueue[] {
     seen.add(fullName);
     const r = q.retryConfig;
     const input: QueueInput = { name: fullName, state: q.state ?? 'RUNNING' };
-    if (q.rateLimits) input.rateLimits = { ...q.rateLimits };
+    if (q.rateLimits) {
+      const { maxDispatchesPerSecond, maxConcurrentDispatches } = q.rateLimits;
+      input.rateLimits = {
+        ...(maxDispatchesPerSecond !== undefined ? { maxDispatchesPerSecond } : {}),
+        ...(maxConcurrentDispatches !== undefined ? { maxConcurrentDispatches } : {}),
+      };
+    }
     if (q.appEngineHost !== undefined) input.appEngineHost = q.appEngineHost;
     if (q.appEngineRoutingOverride !== undefined) input.appEngineRoutingOverride = { ...q.appEngineRoutingOverride };
     if (r) {
@@ -150,7 +157,7 @@ export function loadQueuesFile(source: unknown): ResolvedQueue[] {
       const max = input.retryConfig.maxBackoffMs ?? 3_600_000;
       if (min > max) problems.push(`${label}.retryConfig: minBackoff (${min / 1000}s) must not exceed maxBackoff (${max / 1000}s)`);
     }
-    resolved.push({ parent: fullName.split('/').slice(0, 4).join('/'), input });
+    resolved.push({ parent: queueParent(fullName), input });
   });
   if (problems.length > 0) throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', problems, `Invalid ${origin}`);
   return resolved;
@@ -169,7 +176,7 @@ export function readQueuesSource(source: unknown): { raw: unknown; origin: strin
     try {
       text = readFileSync(source, 'utf8');
     } catch (err) {
-      throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', [`cannot read ${source}: ${(err as Error).message}`], `Invalid ${origin}`);
+      throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', [`cannot read ${source}: ${messageOf(err)}`], `Invalid ${origin}`);
     }
     raw = parseYamlText(text, origin);
   } else if (source !== null && typeof source === 'object' && 'text' in source && typeof source.text === 'string') {
@@ -182,13 +189,12 @@ function parseYamlText(text: string, origin: string): unknown {
   try {
     return parseYaml(text) as unknown;
   } catch (err) {
-    throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', [`not valid YAML: ${(err as Error).message}`], `Invalid ${origin}`);
+    throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', [`not valid YAML: ${messageOf(err)}`], `Invalid ${origin}`);
   }
 }
 
-/** "queues[2] (slow).retryConfig.minBackoff: must be a duration like …" */
-function describeIssue(raw: unknown, issue: z.core.$ZodIssue): string {
-  const path = issue.path;
+/** Where an issue points: "queues[2] (slow).retryConfig.minBackoff", or "(file)". */
+function issueLabel(raw: unknown, path: IssuePath): string {
   let label = path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
   if (path[0] === 'queues' && typeof path[1] === 'number') {
     const q = (raw as { queues?: Array<{ name?: unknown }> }).queues?.[path[1]];
@@ -196,6 +202,5 @@ function describeIssue(raw: unknown, issue: z.core.$ZodIssue): string {
     const rest = path.slice(2).map(String).join('.');
     label = `queues[${path[1]}]${name}${rest ? `.${rest}` : ''}`;
   }
-  const message = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}` : issue.message;
-  return `${label || '(file)'}: ${message}`;
+  return label || '(file)';
 }

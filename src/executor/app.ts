@@ -1,28 +1,25 @@
 /**
- * The executor's HTTP app: one push route (POST on any path), `/health` and `/metrics`. The push
- * handler is the pipeline of DESIGN.md — authenticate, read the delivery, decode, run, decide,
- * apply — with each step in its own module; this file only wires them and answers.
+ * The executor's HTTP app: Fastify set up for pushes (raw bodies, the Cloud Tasks size limit, one
+ * log line per delivery), the push route (src/executor/push.ts holds one push's lifecycle),
+ * `/health` and `/metrics`, and the error handler.
  */
-import { performance } from 'node:perf_hooks';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ExecutorConfig } from '../config.js';
-import { shortName } from '../queues/names.js';
-import type { RunContext, Runner, WorkError } from '../work/types.js';
-import { HandoffError, makeApplier, type Applied, type ApplyContext, type TasksApi } from './apply.js';
-import { makePushVerifier, requestAudiences, type PushVerifier } from './auth.js';
-import { decodeBody, UndecodableBodyError, type DecodedBody } from './codecs.js';
-import { decide, type Action, type DecideOutcome } from './decide.js';
-import { readDelivery, type Delivery } from './delivery.js';
+import { PUSH_ERROR_STATUS, type PushErrorCode } from '../errors.js';
+import { makeCreateTask, type TasksApi } from '../queues/create-task.js';
+import type { Runner } from '../work/types.js';
+import { makeApplier } from './apply.js';
+import { makePushVerifier, type PushVerifier } from './auth.js';
 import { makePushGate, type PushGate } from './gate.js';
 import { makeMetrics, type ExecutorMetrics } from './metrics.js';
-import { traceFields } from './trace.js';
+import { makePushHandler, RETRY_AFTER_SECONDS, type PushAnswer } from './push.js';
+import { makeTier } from './tier.js';
+
+export type { PushAnswer } from './push.js';
 
 /** The Cloud Tasks maximum task size; larger bodies get 413. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
-
-/** Seconds a refused push is told to wait (shutdown, failed handoff). */
-const RETRY_AFTER_SECONDS = '10';
 
 /** What {@link buildApp} needs; everything with side effects is injectable. */
 export interface AppDeps {
@@ -50,141 +47,25 @@ export interface AppDeps {
   onFirstQueue?: (queueId: string) => void;
 }
 
-/** The JSON body of every answer to a push. */
-export interface PushAnswer {
-  /** What happened to the work: success, retryable, permanent, ignore, undecodable. */
-  outcome?: string;
-  /** The action taken: ack, retry, notify, forward, dead-letter, reject. */
-  action?: string;
-  /** Attempt on this tier. */
-  attempt?: number;
-  /** The task created (or found) by the handoff. */
-  handoff?: { kind: string; task?: string; result: string };
-  /** Why the push failed or was refused. */
-  error?: { code?: string; type?: string; message: string };
-}
-
-/**
- * The scheme the pusher used. Cloud Run terminates TLS and says so in X-Forwarded-Proto. Only the
- * scheme is taken from forwarded headers: the host comes from `Host` itself, because trusting
- * X-Forwarded-Host would let a caller replay a token minted for another service.
- */
-function forwardedProto(req: FastifyRequest): string {
-  const raw = req.headers['x-forwarded-proto'];
-  const first = (Array.isArray(raw) ? raw[0] : raw)?.split(',')[0]?.trim().toLowerCase();
-  return first === 'https' || first === 'http' ? first : 'http';
-}
-
-const ACKED: Applied = { status: 200 };
-
-/** The decoded body, or the `undecodable` outcome saying why it is not one. */
-function decodeOrUndecodable(body: Buffer): DecodedBody | Extract<DecideOutcome, { kind: 'undecodable' }> {
-  try {
-    return decodeBody(body);
-  } catch (err) {
-    if (!(err instanceof UndecodableBodyError)) throw err;
-    return { kind: 'undecodable', error: { type: 'UndecodableBody', message: err.message } };
-  }
-}
-
-function outcomeLabel(outcome: DecideOutcome): string {
-  return outcome.kind;
-}
-
-function errorOf(outcome: DecideOutcome): WorkError | undefined {
-  return outcome.kind === 'retryable' || outcome.kind === 'permanent' || outcome.kind === 'undecodable' ? outcome.error : undefined;
-}
-
-/**
- * One push in flight: what its log line and its run need. It is the runner's context itself (one
- * object per push, no per-push closures), and binds a child logger only when something logs
- * through it — most deliveries log nothing but their one line.
- */
-class Push implements RunContext {
-  readonly attempt: number;
-  readonly retryCount: number;
-  readonly executionCount: number;
-  readonly queue?: string;
-  readonly taskName?: string;
-  readonly tier: number;
-  readonly maxAttempts: number;
-  readonly signal: AbortSignal;
-  /** performance.now() when the push arrived. */
-  readonly started: number;
-  readonly delivery: Delivery;
-  /** The child logger, once bound. */
-  child: Logger | undefined;
-  // Truly private (#): runners that pass their context on see only RunContext's facts.
-  readonly #headers: FastifyRequest['headers'];
-  readonly #base: Logger;
-  readonly #project: string | undefined;
-
-  constructor(
-    started: number,
-    headers: FastifyRequest['headers'],
-    delivery: Delivery,
-    tier: number,
-    maxAttempts: number,
-    signal: AbortSignal,
-    base: Logger,
-    project: string | undefined,
-  ) {
-    this.started = started;
-    this.#headers = headers;
-    this.delivery = delivery;
-    this.tier = tier;
-    this.maxAttempts = maxAttempts;
-    this.signal = signal;
-    this.#base = base;
-    this.#project = project;
-    this.attempt = delivery.attempt;
-    this.retryCount = delivery.retryCount ?? 0;
-    this.executionCount = delivery.executionCount ?? 0;
-    if (delivery.queue !== undefined) this.queue = delivery.queue;
-    if (delivery.taskName !== undefined) this.taskName = delivery.taskName;
-  }
-
-  /** The delivery's identifying fields: trace, tier, queue, task, attempt. */
-  facts(): Record<string, unknown> {
-    const fields: Record<string, unknown> = traceFields(this.#headers, this.#project);
-    fields.tier = this.tier;
-    if (this.delivery.queue !== undefined) fields.queue = this.delivery.queue;
-    if (this.delivery.taskName !== undefined) fields.task = this.delivery.taskName;
-    fields.attempt = this.delivery.attempt;
-    return fields;
-  }
-
-  /** A logger bound to this delivery, made on first use. */
-  get logger(): Logger {
-    return (this.child ??= this.#base.child(this.facts()));
-  }
-}
-
 /** Builds the executor app. Call `listen` (or `inject` in tests) on the result. */
 export function buildApp(deps: AppDeps): FastifyInstance {
-  const { config, runner, logger } = deps;
-  let onFirstQueue = deps.onFirstQueue;
-  const clock = deps.clock ?? (() => new Date());
+  const { config, logger } = deps;
   const gate = deps.gate ?? makePushGate();
   const metrics = deps.metrics ?? makeMetrics();
-  const verifier = deps.verifier ?? makePushVerifier(config.auth);
-  const apply = makeApplier(deps.tasks, {
-    ...(config.next !== undefined ? { next: config.next } : {}),
-    ...(config.notifierQueue !== undefined ? { notifierQueue: config.notifierQueue } : {}),
-    ...(config.notifyUrl !== undefined ? { notifyUrl: config.notifyUrl } : {}),
-    ...(config.deadLetterQueue !== undefined && config.deadLetterUrl !== undefined
-      ? { deadLetter: { queue: config.deadLetterQueue, url: config.deadLetterUrl } }
-      : {}),
-    ...(config.tasksServiceAccount !== undefined ? { serviceAccount: config.tasksServiceAccount } : {}),
-    createTimeoutMs: deps.createTimeoutMs ?? 10_000,
+  const tier = makeTier(config);
+  const createTask = makeCreateTask(deps.tasks, { timeoutMs: deps.createTimeoutMs ?? 10_000 });
+  const admitPush = makePushHandler({
+    tier,
+    auth: config.auth,
+    verifier: deps.verifier ?? makePushVerifier(config.auth),
+    runner: deps.runner,
+    apply: makeApplier(createTask, tier),
+    gate,
+    metrics,
+    logger,
+    clock: deps.clock ?? (() => new Date()),
+    ...(deps.onFirstQueue !== undefined ? { onFirstQueue: deps.onFirstQueue } : {}),
   });
-  const policy = {
-    maxAttempts: config.maxAttempts,
-    hasNext: config.next !== undefined,
-    hasDeadLetter: config.deadLetterQueue !== undefined && config.deadLetterUrl !== undefined,
-    hasNotifier: config.notifierQueue !== undefined,
-    hasDefaultWebhook: config.notifyUrl !== undefined,
-  };
 
   // Typed as Fastify's base logger so the app is a plain FastifyInstance for callers.
   const baseLogger: FastifyBaseLogger = logger;
@@ -205,17 +86,19 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (_req, body, done) => done(null, body));
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
-    const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
-    const code = status === 413 ? 'BODY_TOO_LARGE' : (err.code ?? 'INTERNAL');
-    const message = status === 413 ? `Body is larger than ${BODY_LIMIT_BYTES} bytes (the Cloud Tasks maximum)` : err.message;
+    const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : PUSH_ERROR_STATUS.INTERNAL;
+    // Fastify's own 413s (FST_ERR_CTP_BODY_TOO_LARGE, a too-long Content-Length) all mean one thing here.
+    const registered: PushErrorCode | undefined = status === PUSH_ERROR_STATUS.BODY_TOO_LARGE ? 'BODY_TOO_LARGE' : undefined;
+    const code = registered ?? err.code ?? 'INTERNAL';
+    const message = registered === 'BODY_TOO_LARGE' ? `Body is larger than ${BODY_LIMIT_BYTES} bytes (the Cloud Tasks maximum)` : err.message;
     if (status >= 500) req.log.error({ err, code }, 'push failed');
     else req.log.warn({ code, status, message }, 'push refused');
-    metrics.deliveries.inc({ outcome: status === 413 ? 'too-large' : 'error', status: String(status) });
+    metrics.deliveries.inc({ outcome: registered === 'BODY_TOO_LARGE' ? 'too-large' : 'error', status: String(status) });
     void reply.code(status).send({ error: { code, message } } satisfies PushAnswer);
   });
 
   app.get('/health', async (_req, reply) => {
-    if (gate.draining) return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).send({ status: 'draining' });
+    if (gate.draining) return reply.code(PUSH_ERROR_STATUS.SHUTTING_DOWN).header('retry-after', RETRY_AFTER_SECONDS).send({ status: 'draining' });
     return { status: 'ok' };
   });
 
@@ -223,172 +106,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     const text = await metrics.registry.metrics();
     return reply.header('content-type', metrics.registry.contentType).send(text);
   });
-
-  // Metric children bound once per label set: the push path then skips prom-client's label
-  // validation and object building for the common outcomes.
-  const deliveryCounters = new Map<string, { inc(): void }>();
-  const durationHistograms = new Map<string, { observe(value: number): void }>();
-  const countAnswer = (outcome: string, status: number) => {
-    const key = `${outcome} ${status}`;
-    let counter = deliveryCounters.get(key);
-    if (counter === undefined) deliveryCounters.set(key, (counter = metrics.deliveries.labels(outcome, String(status))));
-    counter.inc();
-  };
-  const countDelivery = (outcome: string, status: number, seconds: number) => {
-    countAnswer(outcome, status);
-    let histogram = durationHistograms.get(outcome);
-    if (histogram === undefined) durationHistograms.set(outcome, (histogram = metrics.duration.labels(outcome)));
-    histogram.observe(seconds);
-  };
-  const fixedQueueId = config.executorQueue !== undefined ? shortName(config.executorQueue) : undefined;
-
-  /**
-   * Admission control, here rather than in an onRequest hook: a route without hooks takes Fastify's
-   * fast path. Only pushes hold up shutdown; health checks and scrapes do not. The push counts
-   * until its answer is handed to the socket, which every path of handlePush does before returning
-   * (a thrown error is answered by the error handler in the same turn).
-   */
-  function admitPush(req: FastifyRequest, reply: FastifyReply): Promise<void> {
-    if (gate.draining) {
-      countAnswer('draining', 503);
-      void reply
-        .code(503)
-        .header('retry-after', RETRY_AFTER_SECONDS)
-        .send({ error: { code: 'SHUTTING_DOWN', message: 'This instance is shutting down; Cloud Tasks will retry elsewhere' } } satisfies PushAnswer);
-      return Promise.resolve();
-    }
-    gate.enter();
-    // Not awaited here (one async frame less per push): the gate is left when the push settles.
-    return handlePush(req, reply).finally(() => gate.leave());
-  }
-
-  /** Writes the delivery's one log line, counts it and sends the answer. */
-  function finish(
-    push: Push,
-    reply: FastifyReply,
-    status: number,
-    outcome: string,
-    answer: PushAnswer,
-    extra?: Record<string, unknown>,
-    level: 'info' | 'warn' | 'error' = 'info',
-  ): void {
-    const seconds = (performance.now() - push.started) / 1000;
-    countDelivery(outcome, status, seconds);
-    if (logger.isLevelEnabled(level)) {
-      const { delivery } = push;
-      // With a child already bound (the work logged), its bindings carry the delivery's facts.
-      const line: Record<string, unknown> = push.child === undefined ? push.facts() : {};
-      line.outcome = outcome;
-      line.status = status;
-      line.action = answer.action;
-      line.durationMs = Math.round(seconds * 1000);
-      line.retryCount = delivery.retryCount;
-      line.executionCount = delivery.executionCount;
-      line.maxAttempts = config.maxAttempts;
-      if (extra !== undefined) Object.assign(line, extra);
-      (push.child ?? logger)[level](line, 'delivery');
-    }
-    if (status === 503) void reply.header('retry-after', RETRY_AFTER_SECONDS);
-    void reply.code(status).send(answer);
-  }
-
-  async function run(decoded: DecodedBody, push: Push): Promise<DecideOutcome> {
-    try {
-      return await runner.run(decoded.job, push);
-    } catch (err) {
-      // Runners promise never to throw; if one does, the job is retried rather than lost.
-      push.logger.error({ err }, 'runner threw instead of returning an outcome');
-      return { kind: 'retryable', error: { type: 'RunnerError', message: err instanceof Error ? err.message : String(err) } };
-    }
-  }
-
-  async function handlePush(req: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const headers = req.headers;
-    const delivery: Delivery = readDelivery(headers);
-    const push = new Push(performance.now(), headers, delivery, config.tier ?? delivery.tier ?? delivery.path.length + 1, config.maxAttempts, gate.signal, logger, config.project);
-    const tier = push.tier;
-    if (delivery.warnings.length > 0) push.logger.warn({ warnings: delivery.warnings }, 'ignored malformed delivery headers');
-
-    // 1. Authenticate.
-    if (!config.auth.disabled) {
-      const audiences =
-        config.auth.audience !== undefined ? [config.auth.audience] : requestAudiences(forwardedProto(req), headers.host ?? '', req.url);
-      const auth = await verifier.verify(headers.authorization, audiences);
-      if (!auth.ok) {
-        metrics.authRejections.inc({ code: auth.code });
-        if (auth.status === 401) void reply.header('www-authenticate', 'Bearer');
-        finish(push, reply, auth.status, 'unauthorized', { error: { code: auth.code, message: auth.reason } }, { authCode: auth.code }, 'warn');
-        return;
-      }
-    }
-
-    // Only an authenticated push may tell the executor which queue is its own.
-    if (onFirstQueue !== undefined && delivery.queue !== undefined) {
-      const notify = onFirstQueue;
-      onFirstQueue = undefined;
-      notify(delivery.queue);
-    }
-
-    // 2. Decode.
-    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const decodedOrError = decodeOrUndecodable(body);
-    const decoded = 'job' in decodedOrError ? decodedOrError : undefined;
-
-    // 3. Run. Always, even on a redelivery after a failed handoff: an earlier run's outcome is not
-    // known here, and deciding without running would report work that never ran.
-    const outcome: DecideOutcome = 'job' in decodedOrError ? await run(decodedOrError, push) : decodedOrError;
-
-    // 4. Decide and apply.
-    const action: Action = decide({ outcome, attempt: delivery.attempt, jobHasWebhook: decoded?.job.webhookUrl !== undefined, policy });
-    const label = outcomeLabel(outcome);
-
-    const error = errorOf(outcome);
-    const base = { outcome: label, action: action.kind, attempt: delivery.attempt } satisfies PushAnswer;
-    const errorFields = error !== undefined ? { errorType: error.type, errorMessage: error.message } : undefined;
-    let applied: Applied;
-    if (action.kind === 'ack') {
-      applied = ACKED;
-    } else if (action.kind === 'retry' || action.kind === 'reject') {
-      applied = { status: action.status };
-    } else {
-      // Only a handoff needs its context (and the clock).
-      const contentType = headers['content-type'];
-      const ctx: ApplyContext = {
-        delivery,
-        body,
-        ...(typeof contentType === 'string' ? { contentType } : {}),
-        ...(decoded !== undefined ? { decoded } : {}),
-        tier,
-        queueId: delivery.queue ?? fixedQueueId ?? `tier-${tier}`,
-        maxAttempts: config.maxAttempts,
-        now: clock(),
-      };
-      try {
-        applied = await apply(action, ctx);
-      } catch (err) {
-        if (err instanceof HandoffError) {
-          metrics.handoffs.inc({ kind: err.kind, result: 'failed' });
-          finish(push, reply, 503, label, { ...base, error: { code: err.code, message: err.message } }, { ...errorFields, handoff: { kind: err.kind, result: 'failed' }, err }, 'error');
-          return;
-        }
-        throw err;
-      }
-    }
-    if (applied.handoff !== undefined) metrics.handoffs.inc({ kind: applied.handoff.kind, result: applied.handoff.result });
-
-    const answer: PushAnswer = {
-      ...base,
-      ...(applied.handoff !== undefined ? { handoff: applied.handoff } : {}),
-      ...(action.kind === 'retry' || action.kind === 'reject' ? { error: { type: action.error.type, message: action.error.message } } : {}),
-    };
-    const unnotified = action.kind === 'ack' ? action.unnotified : undefined;
-    const level = action.kind === 'reject' || unnotified !== undefined ? 'error' : 'info';
-    const extra =
-      errorFields === undefined && applied.handoff === undefined && unnotified === undefined
-        ? undefined
-        : { ...errorFields, ...(applied.handoff !== undefined ? { handoff: applied.handoff } : {}), ...(unnotified !== undefined ? { unnotified } : {}) };
-    finish(push, reply, applied.status, label, answer, extra, level);
-  }
 
   app.route({ method: 'POST', url: '/*', handler: admitPush });
   app.route({ method: 'POST', url: '/', handler: admitPush });

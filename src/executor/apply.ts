@@ -1,45 +1,25 @@
 /**
- * Carries out a decision: creates the one task it calls for (forward, notification or dead letter)
- * and says what to answer. Every task gets a deterministic name (so a repeated delivery finds
- * ALREADY_EXISTS and counts it as done; a job's notification has one name whatever its outcome, so
- * the first decision wins) and, when configured, the OIDC token of TASKS_SERVICE_ACCOUNT. A failed
- * enqueue throws {@link HandoffError}: the caller answers 503, which Cloud Tasks does not count as
- * an execution, and its redelivery runs the work again at the same attempt.
+ * Turns a handoff action (forward, notification, dead letter) into the description of the one task
+ * it calls for, and creates it through the injected CreateTask operation (src/queues/create-task.ts),
+ * which names it deterministically, attaches TASKS_SERVICE_ACCOUNT's OIDC token and counts
+ * ALREADY_EXISTS as done. A job's notification has one name whatever its outcome and tier, so the
+ * first decision wins. A failed enqueue throws {@link HandoffError}: the caller answers 503, which
+ * Cloud Tasks does not count as an execution, and its redelivery runs the work again at the same
+ * attempt.
  */
-import type { protos } from '@google-cloud/tasks';
-import type { QueuePath } from '../config.js';
-import { CodedError } from '../errors.js';
-import { handoffTaskId, outcomeTaskId, taskPath, type HandoffKind } from '../queues/names.js';
+import { CodedError, messageOf } from '../errors.js';
+import type { CreateTask, TaskDescription } from '../queues/create-task.js';
+import { handoffTaskId, outcomeTaskId, type HandoffKind } from '../queues/names.js';
 import type { WorkError } from '../work/types.js';
 import { encodeNotification, type DecodedBody } from './codecs.js';
 import type { Action } from './decide.js';
 import { FORWARD_HEADERS, formatPath, type Delivery, type Hop } from './delivery.js';
+import { queueIdOf, type Tier } from './tier.js';
 
-/** gRPC status ALREADY_EXISTS: the deterministic name was created by an earlier delivery. */
-const ALREADY_EXISTS = 6;
+/** The actions that create a task. */
+export type Handoff = Extract<Action, { kind: 'forward' | 'notify' | 'dead-letter' }>;
 
-/** The part of CloudTasksClient the executor uses; the real client satisfies it. */
-export interface TasksApi {
-  createTask(request: protos.google.cloud.tasks.v2.ICreateTaskRequest, options?: { timeout?: number }): Promise<unknown>;
-}
-
-/** Where handoffs go, from the configuration. */
-export interface HandoffTargets {
-  /** The next tier. */
-  next?: { queue: QueuePath; url: string };
-  /** Queue of notifications. */
-  notifierQueue?: QueuePath;
-  /** Default webhook. */
-  notifyUrl?: string;
-  /** Queue and target of undecodable bodies. */
-  deadLetter?: { queue: QueuePath; url: string };
-  /** Service account whose OIDC token created tasks carry. */
-  serviceAccount?: string;
-  /** Deadline of one CreateTask call, in milliseconds. */
-  createTimeoutMs: number;
-}
-
-/** What the push path knows when it applies an action. */
+/** What the push path knows when it hands off. */
 export interface ApplyContext {
   delivery: Delivery;
   /** The raw push body, forwarded and dead-lettered unchanged. */
@@ -48,12 +28,8 @@ export interface ApplyContext {
   contentType?: string;
   /** The decoded body; absent for undecodable pushes. */
   decoded?: DecodedBody;
-  /** This tier's number. */
+  /** This push's tier number. */
   tier: number;
-  /** This tier's queue id, for the path when the push did not name it. */
-  queueId: string;
-  /** This tier's budget. */
-  maxAttempts: number;
   /** Now. */
   now: Date;
 }
@@ -67,19 +43,13 @@ export interface HandoffResult {
   result: 'created' | 'exists';
 }
 
-/** What to answer, and which handoff led to it. */
-export interface Applied {
-  status: number;
-  handoff?: HandoffResult;
-}
-
 /** A task could not be created; answer 503 so Cloud Tasks redelivers and the handoff is redone. */
 export class HandoffError extends CodedError {
   /** The handoff that failed. */
   readonly kind: HandoffKind;
 
   constructor(kind: HandoffKind, queue: string, cause: unknown) {
-    const detail = cause instanceof Error ? cause.message : String(cause);
+    const detail = messageOf(cause);
     super(
       'HANDOFF_FAILED',
       `Could not create the ${kind} task in ${queue}: ${detail}. Answering 503 so Cloud Tasks redelivers and the handoff is retried; check the queue exists and TASKS_SERVICE_ACCOUNT may enqueue to it.`,
@@ -99,18 +69,18 @@ export class HandoffTargetMissingError extends CodedError {
 }
 
 /** Keeps a header value to printable ASCII and a sane length (Cloud Tasks rejects others). */
-export function headerSafe(value: string, max = 1000): string {
+function headerSafe(value: string, max = 1000): string {
   return value.replace(/[^\x20-\x7e]/g, '?').slice(0, max);
 }
 
 /** Attempts this tier spent on the work (an attempt past the budget counts as the last). */
-function spent(ctx: ApplyContext): number {
-  return Math.min(ctx.delivery.attempt, ctx.maxAttempts);
+function spent(tier: Tier, ctx: ApplyContext): number {
+  return Math.min(ctx.delivery.attempt, tier.maxAttempts);
 }
 
 /** Every tier passed, this one last. */
-export function pathWithThisTier(ctx: ApplyContext): Hop[] {
-  return [...ctx.delivery.path, { queue: ctx.delivery.queue ?? ctx.queueId, attempts: spent(ctx) }];
+function pathWithThisTier(tier: Tier, ctx: ApplyContext): Hop[] {
+  return [...ctx.delivery.path, { queue: queueIdOf(tier, ctx.delivery, ctx.tier), attempts: spent(tier, ctx) }];
 }
 
 function origin(ctx: ApplyContext): string | undefined {
@@ -119,56 +89,62 @@ function origin(ctx: ApplyContext): string | undefined {
   return queue !== undefined && taskName !== undefined ? `${queue}/${taskName}` : undefined;
 }
 
-/** Makes the function that carries out actions against a Cloud Tasks API. */
-export function makeApplier(tasks: TasksApi, targets: HandoffTargets) {
-  /** The deterministic id of the task a handoff creates; undefined when the push names no source. */
-  function taskId(kind: HandoffKind, ctx: ApplyContext): string | undefined {
-    if (kind === 'notify-success' || kind === 'notify-failure') {
-      const from = origin(ctx);
-      return from !== undefined ? outcomeTaskId(from) : undefined;
-    }
-    const { queue: sourceQueue, taskName } = ctx.delivery;
-    return sourceQueue !== undefined && taskName !== undefined ? handoffTaskId(sourceQueue, taskName, kind) : undefined;
-  }
+/** A task that passes the push's body on unchanged, with its Content-Type and the job's origin. */
+function relay(ctx: ApplyContext, target: { queue: string; url: string }, headers: Record<string, string>): Omit<TaskDescription, 'taskId' | 'serviceAccount'> {
+  const from = origin(ctx);
+  return {
+    queue: target.queue,
+    url: target.url,
+    body: ctx.body,
+    headers: { 'Content-Type': ctx.contentType ?? 'application/octet-stream', ...headers, ...(from !== undefined ? { [FORWARD_HEADERS.origin]: from } : {}) },
+  };
+}
 
-  async function create(
-    kind: HandoffKind,
-    queue: QueuePath,
-    ctx: ApplyContext,
-    httpRequest: protos.google.cloud.tasks.v2.IHttpRequest,
-  ): Promise<HandoffResult> {
+/**
+ * The deterministic id of the task a handoff creates; undefined when the push names no source. A
+ * notification is named after the job's origin alone, so success and failure, sent by any tier,
+ * share one name.
+ */
+function handoffId(kind: HandoffKind, ctx: ApplyContext): string | undefined {
+  if (kind === 'notify-success' || kind === 'notify-failure') {
+    const from = origin(ctx);
+    return from !== undefined ? outcomeTaskId(from) : undefined;
+  }
+  const { queue: sourceQueue, taskName } = ctx.delivery;
+  return sourceQueue !== undefined && taskName !== undefined ? handoffTaskId(sourceQueue, taskName, kind) : undefined;
+}
+
+/**
+ * Makes the function that carries out handoffs with `createTask`, for this tier. (A closure: the
+ * three handoffs share `create` and this tier's targets; each describes one task and is short.)
+ */
+export function makeApplier(createTask: CreateTask, tier: Tier) {
+  const { targets } = tier;
+
+  async function create(kind: HandoffKind, ctx: ApplyContext, task: Omit<TaskDescription, 'taskId' | 'serviceAccount'>): Promise<HandoffResult> {
     // Without the source's names (a push that did not come from Cloud Tasks) there is nothing to
     // derive a stable name from; the server names the task and duplicates are possible.
-    const id = taskId(kind, ctx);
-    const name = id !== undefined ? taskPath(queue, id) : undefined;
-    const oidcToken =
-      targets.serviceAccount !== undefined ? { serviceAccountEmail: targets.serviceAccount, audience: httpRequest.url ?? undefined } : undefined;
+    const taskId = handoffId(kind, ctx);
     try {
-      await tasks.createTask(
-        { parent: queue, task: { ...(name !== undefined ? { name } : {}), httpRequest: { httpMethod: 'POST', ...httpRequest, ...(oidcToken ? { oidcToken } : {}) } } },
-        { timeout: targets.createTimeoutMs },
-      );
-      return { kind, ...(name !== undefined ? { task: name } : {}), result: 'created' };
+      const created = await createTask({
+        ...task,
+        ...(taskId !== undefined ? { taskId } : {}),
+        ...(targets.serviceAccount !== undefined ? { serviceAccount: targets.serviceAccount } : {}),
+      });
+      return { kind, ...(taskId !== undefined ? { task: created.name } : {}), result: created.result };
     } catch (err) {
-      if ((err as { code?: unknown }).code === ALREADY_EXISTS && name !== undefined) return { kind, task: name, result: 'exists' };
-      throw new HandoffError(kind, queue, err);
+      throw new HandoffError(kind, task.queue, err);
     }
   }
 
   function forward(ctx: ApplyContext): Promise<HandoffResult> {
     const next = targets.next;
     if (next === undefined) throw new HandoffTargetMissingError('PROBLEM_QUEUE/PROBLEM_SERVICE');
-    const from = origin(ctx);
-    return create('forward', next.queue, ctx, {
-      url: next.url,
-      body: ctx.body,
-      headers: {
-        'Content-Type': ctx.contentType ?? 'application/octet-stream',
-        [FORWARD_HEADERS.tier]: String(ctx.tier + 1),
-        [FORWARD_HEADERS.path]: formatPath(pathWithThisTier(ctx)),
-        ...(from !== undefined ? { [FORWARD_HEADERS.origin]: from } : {}),
-      },
-    });
+    return create(
+      'forward',
+      ctx,
+      relay(ctx, next, { [FORWARD_HEADERS.tier]: String(ctx.tier + 1), [FORWARD_HEADERS.path]: formatPath(pathWithThisTier(tier, ctx)) }),
+    );
   }
 
   function notify(ctx: ApplyContext, outcome: 'succeeded' | 'failed', error: WorkError | undefined, result: unknown): Promise<HandoffResult> {
@@ -183,7 +159,7 @@ export function makeApplier(tasks: TasksApi, targets: HandoffTargets) {
       ...(error !== undefined ? { error } : {}),
       ...(result !== undefined ? { result } : {}),
       tier: ctx.tier,
-      path: pathWithThisTier(ctx),
+      path: pathWithThisTier(tier, ctx),
       task: {
         ...(ctx.delivery.queue !== undefined ? { queue: ctx.delivery.queue } : {}),
         ...(ctx.delivery.taskName !== undefined ? { name: ctx.delivery.taskName } : {}),
@@ -192,7 +168,8 @@ export function makeApplier(tasks: TasksApi, targets: HandoffTargets) {
       ...(ctx.delivery.eta !== undefined ? { scheduledAt: ctx.delivery.eta } : {}),
       completedAt: ctx.now,
     });
-    return create(outcome === 'succeeded' ? 'notify-success' : 'notify-failure', queue, ctx, {
+    return create(outcome === 'succeeded' ? 'notify-success' : 'notify-failure', ctx, {
+      queue,
       url,
       body: encoded.body,
       headers: { 'Content-Type': encoded.contentType, 'X-Executor-Outcome': outcome },
@@ -202,34 +179,26 @@ export function makeApplier(tasks: TasksApi, targets: HandoffTargets) {
   function deadLetter(ctx: ApplyContext, error: WorkError): Promise<HandoffResult> {
     const target = targets.deadLetter;
     if (target === undefined) throw new HandoffTargetMissingError('DEAD_LETTER_QUEUE');
-    const from = origin(ctx);
-    return create('dead-letter', target.queue, ctx, {
-      url: target.url,
-      body: ctx.body,
-      headers: {
-        'Content-Type': ctx.contentType ?? 'application/octet-stream',
+    return create(
+      'dead-letter',
+      ctx,
+      relay(ctx, target, {
         'X-Executor-Error-Type': headerSafe(error.type, 100),
         'X-Executor-Error': headerSafe(error.message),
         [FORWARD_HEADERS.tier]: String(ctx.tier),
-        ...(from !== undefined ? { [FORWARD_HEADERS.origin]: from } : {}),
-      },
-    });
+      }),
+    );
   }
 
-  /** Carries out an action; throws {@link HandoffError} when its enqueue fails. */
-  return async function apply(action: Action, ctx: ApplyContext): Promise<Applied> {
+  /** Carries out a handoff; throws {@link HandoffError} when its enqueue fails. */
+  return async function apply(action: Handoff, ctx: ApplyContext): Promise<HandoffResult> {
     switch (action.kind) {
-      case 'ack':
-        return { status: 200 };
-      case 'retry':
-      case 'reject':
-        return { status: action.status };
       case 'forward':
-        return { status: 200, handoff: await forward(ctx) };
+        return forward(ctx);
       case 'notify':
-        return { status: 200, handoff: await notify(ctx, action.outcome, action.error, action.result) };
+        return notify(ctx, action.outcome, action.error, action.result);
       case 'dead-letter':
-        return { status: 200, handoff: await deadLetter(ctx, action.error) };
+        return deadLetter(ctx, action.error);
     }
   };
 }

@@ -10,25 +10,16 @@
 import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import { OAuth2Client } from 'google-auth-library';
 import type { AuthConfig } from '../config.js';
+import { PUSH_ERROR_STATUS, type PushErrorCode } from '../errors.js';
 
-/** Why a push was refused; `code` is stable, for logs and metrics. */
+/** The codes an auth check refuses a push with. */
+export type AuthCode = Extract<PushErrorCode, `AUTH_${string}`>;
+
+/** Why a push was refused; `code` is stable, for logs and metrics; its status comes from the registry. */
 export interface AuthRejection {
   ok: false;
-  status: 401 | 403 | 503;
-  code:
-    | 'AUTH_MISSING'
-    | 'AUTH_MALFORMED'
-    | 'AUTH_ALGORITHM'
-    | 'AUTH_UNKNOWN_KEY'
-    | 'AUTH_SIGNATURE'
-    | 'AUTH_EXPIRED'
-    | 'AUTH_NOT_YET_VALID'
-    | 'AUTH_ISSUER'
-    | 'AUTH_AUDIENCE'
-    | 'AUTH_EMAIL_UNVERIFIED'
-    | 'AUTH_EMAIL_NOT_ALLOWED'
-    | 'AUTH_KEYS_UNAVAILABLE'
-    | 'AUTH_INVALID';
+  status: (typeof PUSH_ERROR_STATUS)[AuthCode];
+  code: AuthCode;
   /** Safe to log and to return: never contains the token. */
   reason: string;
 }
@@ -61,7 +52,7 @@ const JWKS_REFETCH_MIN_MS = 30_000;
 type Certs = Record<string, string>;
 
 /** Fetches and caches an issuer's JWKS as PEM public keys keyed by `kid`. */
-export function makeJwksSource(
+function makeJwksSource(
   url: string,
   fetchImpl: typeof fetch = fetch,
   refetchMinMs = JWKS_REFETCH_MIN_MS,
@@ -124,7 +115,7 @@ function classify(message: string): Pick<AuthRejection, 'code' | 'reason'> {
   return { code: 'AUTH_INVALID', reason: 'token is invalid' };
 }
 
-const reject = (status: AuthRejection['status'], code: AuthRejection['code'], reason: string): AuthRejection => ({ ok: false, status, code, reason });
+const reject = (code: AuthCode, reason: string): AuthRejection => ({ ok: false, status: PUSH_ERROR_STATUS[code], code, reason });
 
 /** Options for {@link makePushVerifier}; tests inject these. */
 export interface VerifierOptions {
@@ -139,7 +130,7 @@ export interface VerifierOptions {
 }
 
 /** Verified tokens a verifier remembers; Cloud Tasks reuses one token for many pushes. */
-export const TOKEN_CACHE_SIZE = 1000;
+const TOKEN_CACHE_SIZE = 1000;
 
 /** google-auth-library's allowance for clock skew when it checks `exp`, applied to cached tokens too. */
 const CLOCK_SKEW_SECONDS = 300;
@@ -187,7 +178,10 @@ function makeTokenCache(max: number) {
   };
 }
 
-/** Builds the verifier for an auth configuration. */
+/**
+ * Builds the verifier for an auth configuration. (Long because it is a closure: the key source,
+ * the token cache and the checks share one configuration; each inner step is short.)
+ */
 export function makePushVerifier(config: AuthConfig, options: VerifierOptions = {}): PushVerifier {
   if (config.disabled) return { verify: async () => ({ ok: true }) };
   const client = options.oauthClient ?? new OAuth2Client();
@@ -200,18 +194,18 @@ export function makePushVerifier(config: AuthConfig, options: VerifierOptions = 
 
   /** The claims checks google-auth-library makes after the signature, for a cached token. */
   function checkCachedClaims(payload: Record<string, unknown>, audiences: readonly string[], nowMs: number): AuthRejection | undefined {
-    if (nowMs / 1000 > Number(payload.exp) + CLOCK_SKEW_SECONDS) return reject(403, 'AUTH_EXPIRED', 'token has expired');
-    if (!issuers.includes(payload.iss as string)) return reject(403, 'AUTH_ISSUER', 'token issuer is not trusted');
-    if (!audiences.includes(payload.aud as string)) return reject(403, 'AUTH_AUDIENCE', 'token audience does not match this service');
+    if (nowMs / 1000 > Number(payload.exp) + CLOCK_SKEW_SECONDS) return reject('AUTH_EXPIRED', 'token has expired');
+    if (!issuers.includes(payload.iss as string)) return reject('AUTH_ISSUER', 'token issuer is not trusted');
+    if (!audiences.includes(payload.aud as string)) return reject('AUTH_AUDIENCE', 'token audience does not match this service');
     return undefined;
   }
 
   function checkEmail(payload: Record<string, unknown>): AuthSuccess | AuthRejection {
     const verified = payload.email_verified === true || payload.email_verified === 'true';
-    if (!verified) return reject(403, 'AUTH_EMAIL_UNVERIFIED', 'token email is not verified');
+    if (!verified) return reject('AUTH_EMAIL_UNVERIFIED', 'token email is not verified');
     const email = typeof payload.email === 'string' ? payload.email : undefined;
     if (email === undefined || !allowed.has(email.toLowerCase())) {
-      return reject(403, 'AUTH_EMAIL_NOT_ALLOWED', 'token email is not allowed to push to this service');
+      return reject('AUTH_EMAIL_NOT_ALLOWED', 'token email is not allowed to push to this service');
     }
     return { ok: true, email };
   }
@@ -219,7 +213,7 @@ export function makePushVerifier(config: AuthConfig, options: VerifierOptions = 
   return {
     async verify(authorization, audiences) {
       const match = authorization === undefined ? null : /^Bearer[ ]+([^\s]+)\s*$/i.exec(authorization);
-      if (match === null) return reject(401, 'AUTH_MISSING', 'Authorization: Bearer <OIDC token> is required');
+      if (match === null) return reject('AUTH_MISSING', 'Authorization: Bearer <OIDC token> is required');
       const token = match[1]!;
 
       const now = Date.now();
@@ -241,9 +235,9 @@ export function makePushVerifier(config: AuthConfig, options: VerifierOptions = 
 
       const segments = token.split('.');
       const header = segments.length === 3 ? decodeSegment(segments[0]!) : undefined;
-      if (header === undefined) return reject(403, 'AUTH_MALFORMED', 'bearer token is not a JWT');
+      if (header === undefined) return reject('AUTH_MALFORMED', 'bearer token is not a JWT');
       if (typeof header.alg !== 'string' || !ALGORITHMS.has(header.alg)) {
-        return reject(403, 'AUTH_ALGORITHM', `token algorithm ${JSON.stringify(header.alg ?? null).slice(0, 20)} is not accepted`);
+        return reject('AUTH_ALGORITHM', `token algorithm ${JSON.stringify(header.alg ?? null).slice(0, 20)} is not accepted`);
       }
 
       let keys: Certs;
@@ -251,7 +245,7 @@ export function makePushVerifier(config: AuthConfig, options: VerifierOptions = 
         keys = await certs(false);
         if (typeof header.kid === 'string' && !(header.kid in keys) && jwks !== undefined) keys = await certs(true);
       } catch {
-        return reject(503, 'AUTH_KEYS_UNAVAILABLE', 'signing keys could not be fetched; retry later');
+        return reject('AUTH_KEYS_UNAVAILABLE', 'signing keys could not be fetched; retry later');
       }
 
       let payload: Record<string, unknown> | undefined;
@@ -260,9 +254,9 @@ export function makePushVerifier(config: AuthConfig, options: VerifierOptions = 
         payload = ticket.getPayload() as Record<string, unknown> | undefined;
       } catch (err) {
         const { code, reason } = classify(err instanceof Error ? err.message : '');
-        return reject(403, code, reason);
+        return reject(code, reason);
       }
-      if (payload === undefined) return reject(403, 'AUTH_INVALID', 'token has no payload');
+      if (payload === undefined) return reject('AUTH_INVALID', 'token has no payload');
       // The signature is good (and the library checked exp numerically): remember it. The key is
       // the one the library verified with (it requires `kid` to name a key in this set).
       const kid = header.kid;

@@ -12,23 +12,12 @@
  * exist), so the two never overlap, and garbage fails both with a reason.
  */
 import { isUtf8 } from 'node:buffer';
-import { fileURLToPath } from 'node:url';
-import protobuf from 'protobufjs';
 import { z } from 'zod';
-import { CodedError } from '../errors.js';
+import { CodedError, formatIssues, messageOf } from '../errors.js';
 import type { Job, JobFormat, WorkError } from '../work/types.js';
 import type { Hop } from './delivery.js';
+import { WORK_REQUEST, readMessage, workProtoTypes } from './work-proto.js';
 
-const PROTO_PATH = fileURLToPath(new URL('../../proto/work.proto', import.meta.url));
-
-let types: { request: protobuf.Type; response: protobuf.Type } | undefined;
-function protoTypes(): { request: protobuf.Type; response: protobuf.Type } {
-  if (types === undefined) {
-    const root = protobuf.loadSync(PROTO_PATH);
-    types = { request: root.lookupType('morais_protos.SvcWorkRequest'), response: root.lookupType('morais_protos.SvcWorkResponse') };
-  }
-  return types;
-}
 
 /** A decoded push body: the job for the runner, and what its notification must echo. */
 export interface DecodedBody {
@@ -52,96 +41,14 @@ function isHttpUrl(v: string): boolean {
   return /^https?:\/\/[^\s/]/.test(v) && URL.canParse(v);
 }
 
-// --- binary SvcWorkRequest -------------------------------------------------------------------
-
-type FieldSpec = 'string' | 'varint' | MessageSpec;
-interface MessageSpec {
-  name: string;
-  fields: Record<number, { name: string; spec: FieldSpec }>;
-}
-const CONTEXT: MessageSpec = { name: 'Context', fields: { 3: { name: 'id', spec: 'string' } } };
-const FILE_METADATA: MessageSpec = {
-  name: 'FileMetadata',
-  fields: { 1: { name: 'mimetype', spec: 'string' }, 2: { name: 'md5', spec: 'string' }, 3: { name: 'size', spec: 'varint' } },
-};
-const WORK_REQUEST: MessageSpec = {
-  name: 'SvcWorkRequest',
-  fields: {
-    1: { name: 'sourceFile', spec: 'string' },
-    2: { name: 'webhookUrl', spec: 'string' },
-    3: { name: 'fileMetadata', spec: FILE_METADATA },
-    4: { name: 'context', spec: CONTEXT },
-  },
-};
-
-/**
- * Walks protobuf wire format, accepting only what `spec` defines, and builds the message as
- * protobufjs' `toObject(decode(bytes), { longs: String, defaults: false })` would: fields present on
- * the wire, the last occurrence winning, int64 as a decimal string. Doing both in one pass spares
- * the push path a second decode and an intermediate message object. Throws a reason otherwise.
- */
-function readWire(buf: Buffer, reader: protobuf.Reader, end: number, spec: MessageSpec): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  while (reader.pos < end) {
-    const tag = reader.uint32();
-    const field = tag >>> 3;
-    const wireType = tag & 7;
-    const def = spec.fields[field];
-    if (def === undefined) throw new Error(`${spec.name} has no field ${field}`);
-    const expected = def.spec === 'varint' ? 0 : 2;
-    if (wireType !== expected) throw new Error(`${spec.name}.${def.name} has wire type ${wireType}, expected ${expected}`);
-    if (def.spec === 'varint') {
-      out[def.name] = readInt64String(buf, reader, end);
-    } else if (def.spec === 'string') {
-      const length = reader.uint32();
-      const start = reader.pos;
-      if (start + length > end) throw new RangeError('index out of range');
-      // isUtf8 validates without decoding (the old fatal TextDecoder threw per binary body).
-      if (!isUtf8(buf.subarray(start, start + length))) throw new Error(`${spec.name}.${def.name} is not valid UTF-8`);
-      out[def.name] = buf.toString('utf8', start, start + length);
-      reader.pos = start + length;
-    } else {
-      const length = reader.uint32();
-      const start = reader.pos;
-      if (start + length > end) throw new RangeError('index out of range');
-      out[def.name] = readWire(buf, reader, start + length, def.spec);
-    }
-  }
-  if (reader.pos > end) throw new RangeError('index out of range');
-  return out;
-}
-
-/**
- * Reads an int64 varint as protobufjs' `toObject({ longs: String })` renders it. Values below 2^49
- * (any file size) are summed as plain numbers; longer varints (huge or negative) go through
- * protobufjs' Long path.
- */
-function readInt64String(buf: Buffer, reader: protobuf.Reader, end: number): string {
-  const start = reader.pos;
-  let value = 0;
-  let scale = 1;
-  for (let i = start; i < start + 7 && i < end; i++) {
-    const byte = buf[i]!;
-    value += (byte & 0x7f) * scale;
-    if (byte < 0x80) {
-      reader.pos = i + 1;
-      return String(value);
-    }
-    scale *= 128;
-  }
-  const long = reader.int64();
-  // protobufjs types its Long loosely; at run time it is the `long` package's, whose toString is decimal.
-  // eslint-disable-next-line @typescript-eslint/no-base-to-string
-  return typeof long === 'number' ? String(long) : long.toString();
-}
 
 function decodeBinary(body: Buffer): DecodedBody {
   let plain: Record<string, unknown>;
   try {
-    plain = readWire(body, protobuf.Reader.create(body), body.length, WORK_REQUEST);
+    plain = readMessage(body, WORK_REQUEST);
   } catch (err) {
     // protobufjs reports truncation as a RangeError ("index out of range").
-    const reason = err instanceof RangeError ? 'truncated protobuf' : err instanceof Error ? err.message : String(err);
+    const reason = err instanceof RangeError ? 'truncated protobuf' : messageOf(err);
     throw new UndecodableBodyError(`Body is not JSON and not a binary SvcWorkRequest: ${reason}`);
   }
   return fromRequest('proto-binary', plain);
@@ -198,11 +105,9 @@ const envelopeSchema = z
 /** The JSON envelope a client sends (documented in docs/executor.md). */
 export type Envelope = z.infer<typeof envelopeSchema>;
 
+/** The first few problems, on one line (a body can be wrong in many ways at once). */
 function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 5)
-    .map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message))
-    .join('; ');
+  return formatIssues(error.issues.slice(0, 5)).join('; ');
 }
 
 function decodeJson(text: string): DecodedBody {
@@ -210,7 +115,7 @@ function decodeJson(text: string): DecodedBody {
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new UndecodableBodyError(`Body looks like JSON but does not parse: ${err instanceof Error ? err.message : String(err)}`);
+    throw new UndecodableBodyError(`Body looks like JSON but does not parse: ${messageOf(err)}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new UndecodableBodyError('JSON body must be an object (the envelope or a SvcWorkRequest)');
@@ -234,7 +139,7 @@ function decodeJson(text: string): DecodedBody {
   }
   // Round-trip through protobufjs so the payload has the canonical proto3 JSON shape the binary
   // format produces (int64 as string, defaults omitted).
-  const { request: type } = protoTypes();
+  const { request: type } = workProtoTypes();
   const plain = type.toObject(type.fromObject(request.data), { longs: String, defaults: false }) as Record<string, unknown>;
   return fromRequest('proto-json', plain);
 }
@@ -330,7 +235,7 @@ export function encodeNotification(decoded: DecodedBody, facts: NotificationFact
   if (format === 'envelope') {
     return { body: Buffer.from(JSON.stringify(envelopeNotification(decoded, facts))), contentType: 'application/json' };
   }
-  const { response } = protoTypes();
+  const { response } = workProtoTypes();
   const message = response.fromObject({
     ...(decoded.context != null ? { context: decoded.context } : {}),
     ...(facts.outcome === 'failed' ? { error: facts.error ?? { type: 'Error', message: 'failed' } } : {}),

@@ -9,14 +9,14 @@ import { makeLogger } from '../log.js';
 import { makeTasksClient } from '../queues/tasks-client.js';
 import { makeRunner } from '../work/index.js';
 import type { Runner } from '../work/types.js';
-import type { TasksApi } from './apply.js';
+import type { TasksApi } from '../queues/create-task.js';
 import { buildApp } from './app.js';
 import { makePushGate } from './gate.js';
 
 export { buildApp, BODY_LIMIT_BYTES, type AppDeps, type PushAnswer } from './app.js';
 export { makePushGate, type PushGate } from './gate.js';
 export { makeMetrics, type ExecutorMetrics } from './metrics.js';
-export type { TasksApi } from './apply.js';
+export type { TasksApi } from '../queues/create-task.js';
 export { FORWARD_HEADERS, CLOUD_TASKS_HEADERS, readDelivery, type Delivery, type Hop } from './delivery.js';
 export { decodeBody, encodeNotification, type DecodedBody, type EnvelopeNotification, type Envelope } from './codecs.js';
 export { RETRY_STATUS } from './decide.js';

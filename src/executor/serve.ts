@@ -1,10 +1,12 @@
 /**
  * `executor serve`: one executor tier, configured by environment variables (see docs/executor.md).
  * Runs until SIGTERM or SIGINT, then stops taking pushes, lets in-flight work finish within
- * SHUTDOWN_GRACE_SECONDS and resolves, so the process exits 0 (Cloud Run's contract).
+ * SHUTDOWN_GRACE_SECONDS and exits 0 (Cloud Run's contract); a second signal exits at once.
  */
 import { CONFIG_VARIABLES, loadConfig, type ExecutorConfig } from '../config.js';
 import { makeLogger, type Logger } from '../log.js';
+import { queuePath } from '../queues/paths.js';
+import { untilStopSignal } from '../signals.js';
 import { closeTasksClients, makeTasksClient } from '../queues/tasks-client.js';
 import { checkQueueDrift } from './drift.js';
 import { startExecutor } from './index.js';
@@ -27,7 +29,7 @@ export function firstQueueDrift(config: ExecutorConfig, queueId: string, check: 
     );
     return;
   }
-  check(`projects/${config.project}/locations/${config.tasksLocation}/queues/${queueId}`);
+  check(queuePath(config.project, config.tasksLocation, queueId));
 }
 
 /** Entry point of `executor serve`. Throws a ConfigError (printed by the CLI, exit 1) on bad configuration. */
@@ -43,6 +45,8 @@ export async function runServe(argv: string[]): Promise<void> {
   }
   const config = loadConfig(process.env);
   const logger = makeLogger({ level: config.logLevel });
+  // Past the drain, closing the server and clients gets a few seconds more before exit is forced.
+  const stop = untilStopSignal({ logger, graceMs: config.shutdownGraceMs + 5000 });
   const tasks = makeTasksClient(config.emulatorHost !== undefined ? { emulatorHost: config.emulatorHost } : {});
 
   if (config.auth.disabled) logger.warn('AUTH_DISABLED=true: pushes are accepted without authentication; never do this outside a laptop');
@@ -52,7 +56,7 @@ export async function runServe(argv: string[]): Promise<void> {
   // The drift check runs beside startup, never in front of it: a slow or unreachable Cloud Tasks
   // must not delay the port opening (Cloud Run's startup probe is waiting). Without EXECUTOR_QUEUE
   // the first authenticated push names the queue.
-  const checkDrift = (queue: string): void => void checkQueueDrift(tasks, queue, config.maxAttempts, logger);
+  const checkDrift = (queue: string): void => void checkQueueDrift({ client: tasks, queue, maxAttempts: config.maxAttempts, logger });
   const executor = await startExecutor(config, {
     logger,
     tasksClient: tasks,
@@ -64,24 +68,14 @@ export async function runServe(argv: string[]): Promise<void> {
     'executor listening',
   );
 
-  await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: refusing new pushes, finishing in-flight ones');
-      void executor
-        .close()
-        .then(() => closeTasksClients())
-        .catch((err: unknown) => logger.error({ err }, 'error during shutdown'))
-        .finally(() => {
-          logger.info('stopped');
-          resolve();
-        });
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  });
-  // Something outside our control (a keep-alive socket, a library timer) must not hold the
-  // process past shutdown; unref'd, this only fires if the process would otherwise linger.
-  setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
+  const signal = await stop.stopped;
+  logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: refusing new pushes, finishing in-flight ones');
+  try {
+    await executor.close();
+    await closeTasksClients();
+  } catch (err) {
+    logger.error({ err }, 'error during shutdown');
+  }
+  logger.info('stopped');
+  stop.done();
 }

@@ -4,7 +4,8 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { ConfigError, formatIssues, messageOf } from '../errors.js';
+import { integerText, numberText } from '../text-values.js';
 
 /** Raw flag values as parseArgs returns them. */
 export type RawFlags = Record<string, string | boolean | undefined>;
@@ -15,40 +16,15 @@ export function parseFlags(command: string, argv: string[], options: ParseArgsCo
     const { values } = parseArgs({ args: argv, options: options ?? {}, strict: true, allowPositionals: false });
     return values as RawFlags;
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    throw new ConfigError('CLI_ARGS_INVALID', [`${message} (see 'executor ${command} --help')`], `Invalid arguments for executor ${command}`);
+    throw new ConfigError('CLI_ARGS_INVALID', [`${messageOf(err)} (see 'executor ${command} --help')`], `Invalid arguments for executor ${command}`);
   }
 }
 
 /** A flag given as a string, parsed as an integer within bounds. */
-export const intFlag = (flag: string, min: number, max: number) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined) return undefined;
-      const n = Number(v);
-      if (!/^\s*\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) {
-        ctx.addIssue({ code: 'custom', message: `--${flag} must be an integer from ${min} to ${max}, got '${v}'` });
-        return z.NEVER;
-      }
-      return n;
-    });
+export const intFlag = (flag: string, min: number, max: number) => integerText(min, max, `--${flag} must be an integer from ${min} to ${max}`).optional();
 
 /** A flag given as a string, parsed as a number within bounds. */
-export const numberFlag = (flag: string, min: number, max: number) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined) return undefined;
-      const n = Number(v);
-      if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
-        ctx.addIssue({ code: 'custom', message: `--${flag} must be a number from ${min} to ${max}, got '${v}'` });
-        return z.NEVER;
-      }
-      return n;
-    });
+export const numberFlag = (flag: string, min: number, max: number) => numberText(min, max, `--${flag} must be a number from ${min} to ${max}`).optional();
 
 /** A flag that must be an http(s) URL. */
 export const urlFlag = (flag: string) =>
@@ -61,7 +37,7 @@ export const urlFlag = (flag: string) =>
 export function validateFlags<T extends z.ZodType>(command: string, schema: T, flags: RawFlags): z.output<T> {
   const result = schema.safeParse(flags);
   if (!result.success) {
-    const problems = result.error.issues.map((i) => (i.path.length > 0 && !i.message.startsWith('--') ? `--${i.path.join('.')}: ${i.message}` : i.message));
+    const problems = formatIssues(result.error.issues, (path) => (path.length > 0 ? `--${path.map(String).join('.')}` : ''));
     throw new ConfigError('CLI_ARGS_INVALID', problems, `Invalid arguments for executor ${command}`);
   }
   return result.data;

@@ -3,9 +3,9 @@
  * tier 2 and end in failure notifications), their context ids, and their submission through the
  * official client.
  */
-import { INVALID_SOURCE_FILE, GOOD_SOURCE_FILE } from './defaults.js';
+import { INVALID_SOURCE_FILE, GOOD_SOURCE_FILE, SUBMIT_TIMEOUT_MS } from './defaults.js';
 import type { Outcome } from './tally.js';
-import { createWorkTask, type Endpoint, type TasksClient } from './tasks.js';
+import { makeCreateTask, type Endpoint, type TasksApi } from '../queues/index.js';
 import { contentTypeOf, encodeRequest, type RequestEncoding } from './wire.js';
 
 /** Encodings of the batch: one of them, or all three in turn. */
@@ -58,7 +58,8 @@ export interface BatchTarget {
 }
 
 /** Creates one task per job; resolves when all are accepted, rejects on the first failure. */
-export async function submitBatch(client: TasksClient, plan: readonly BatchJob[], target: BatchTarget, onCreated?: () => void): Promise<void> {
+export async function submitBatch(client: TasksApi, plan: readonly BatchJob[], target: BatchTarget, onCreated?: () => void): Promise<void> {
+  const createTask = makeCreateTask(client, { timeoutMs: SUBMIT_TIMEOUT_MS, explain: target.endpoint });
   let next = 0;
   let failure: unknown;
   const worker = async (): Promise<void> => {
@@ -69,7 +70,7 @@ export async function submitBatch(client: TasksClient, plan: readonly BatchJob[]
         job.encoding,
       );
       try {
-        await createWorkTask(client, { queue: target.queue, url: target.url, body, contentType: contentTypeOf(job.encoding), serviceAccount: target.serviceAccount }, target.endpoint);
+        await createTask({ queue: target.queue, url: target.url, body, headers: { 'Content-Type': contentTypeOf(job.encoding) }, serviceAccount: target.serviceAccount });
         onCreated?.();
       } catch (err) {
         failure ??= err;

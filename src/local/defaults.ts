@@ -26,3 +26,8 @@ export const LOCAL_SERVICE_ACCOUNT = 'executor-local@local-project.iam.gservicea
 export const GOOD_SOURCE_FILE = 'gs://demo-bucket/report.pdf';
 /** The source file the demo worker fails on (retryably). */
 export const INVALID_SOURCE_FILE = 'invalid';
+/**
+ * Deadline of one CreateTask from `executor submit` and the demo batch: a missing emulator is
+ * reported in seconds rather than after the client's long default.
+ */
+export const SUBMIT_TIMEOUT_MS = 15_000;

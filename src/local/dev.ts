@@ -12,12 +12,15 @@ import pino from 'pino';
 import type { Logger } from 'pino';
 import { CodedError } from '../errors.js';
 import { makeLogger } from '../log.js';
+import { queueParent } from '../queues/paths.js';
+import { untilStopSignal } from '../signals.js';
 import { expectedOutcomes, planBatch, submitBatch } from './batch.js';
 import { LOCAL_SERVICE_ACCOUNT, WEBHOOK_PATH } from './defaults.js';
 import { DEV_USAGE, parseDevArgs, type DevOptions, type WebhookOnlyOptions } from './dev-args.js';
 import { ProgressLine, formatProgress, formatSummary, isPerfect, type Summary, type TierCounters } from './progress.js';
 import type { Stack } from './stack.js';
 import { STACK_QUEUES } from './queues-check.js';
+import type { Outcome } from './tally.js';
 import { startWebhook } from './webhook.js';
 
 /** Entry point of `executor dev`. */
@@ -31,32 +34,20 @@ export async function runDev(argv: string[]): Promise<void> {
   return runStack(options);
 }
 
-/** Resolves on the first SIGINT or SIGTERM; `dispose` removes the handlers. */
-function untilSignal(): { stopped: Promise<string>; dispose: () => void } {
-  let dispose = (): void => {};
-  const stopped = new Promise<string>((resolve) => {
-    const on = (signal: string): void => resolve(signal);
-    process.once('SIGINT', on);
-    process.once('SIGTERM', on);
-    dispose = () => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-    };
-  });
-  return { stopped, dispose };
-}
-
 async function runWebhookOnly(options: WebhookOnlyOptions): Promise<void> {
   const destination = options.logFile !== undefined ? pino.destination({ dest: options.logFile, mkdir: true, sync: false }) : undefined;
   const logger = makeLogger({ level: options.logLevel, base: { component: 'webhook' }, ...(destination !== undefined ? { destination } : {}) });
-  const { stopped, dispose } = untilSignal();
-  const webhook = await startWebhook({ host: options.host, port: options.port, logger });
+  const { stopped, done } = untilStopSignal({ logger });
+  const webhook = await startWebhook({ host: options.host, port: options.port, logger }).catch((err: unknown) => {
+    done();
+    throw err;
+  });
   logger.info({ url: webhook.url, notify: `${webhook.url}${WEBHOOK_PATH}`, stats: `${webhook.url}/stats` }, `webhook listening on ${options.host}:${webhook.port}`);
   const signal = await stopped;
-  dispose();
   logger.info({ signal, ...webhook.tally.snapshot() }, 'webhook stopping');
   await webhook.close();
   if (destination !== undefined) await closeDestination(destination);
+  done();
 }
 
 /**
@@ -85,7 +76,7 @@ async function allCounters(stack: Stack): Promise<TierCounters[]> {
 function banner(stack: Stack, options: DevOptions, logFile: string): string {
   const [tier1, tier2] = stack.tiers;
   const e = stack.emulator;
-  const queuesUrl = `${e.url}/v2/${stack.incomingQueue.replace(/\/queues\/[^/]+$/, '/queues')}`;
+  const queuesUrl = `${e.url}/v2/${queueParent(stack.incomingQueue)}/queues`;
   return [
     `executor dev — the whole chain on this machine (component logs: ${logFile})`,
     `  dashboard ${e.dashboardUrl}  queues, tasks, dead letters and notifications, live`,
@@ -100,6 +91,42 @@ function banner(stack: Stack, options: DevOptions, logFile: string): string {
   ].join('\n');
 }
 
+/** The run's summary: the webhook's tally reconciled with the plan, and the components' counters. */
+function summarize(
+  stack: Stack,
+  expected: Map<string, Outcome>,
+  tiers: TierCounters[],
+  run: { seconds: number; timedOut: boolean; invalid: number },
+): Summary {
+  // Valid jobs end at tier 1; invalid ones are failed by the last tier.
+  const r = stack.webhook.tally.reconcile(expected, (outcome) => (outcome === 'succeeded' ? 1 : stack.tiers.length));
+  const stats = stack.emulator.stats();
+  return {
+    ok: !run.timedOut && isPerfect(r, stats.dropped),
+    jobs: r.jobs,
+    succeeded: r.succeeded,
+    failed: r.failed,
+    lost: r.lost,
+    duplicates: r.duplicates,
+    wrongOutcome: r.wrongOutcome,
+    wrongTier: r.wrongTier,
+    unexpected: r.unexpected,
+    seconds: Math.round(run.seconds * 100) / 100,
+    timedOut: run.timedOut,
+    invalid: run.invalid,
+    tiers: tiers.map((t, i) => ({ tier: i + 1, maxAttempts: stack.tiers[i]!.maxAttempts, ...t })),
+    emulator: { address: stack.emulator.address, created: stats.created, dispatched: stats.dispatched, dropped: stats.dropped },
+    ...(r.lostSample.length > 0 || r.wrongSample.length > 0
+      ? { samples: { ...(r.lostSample.length > 0 ? { lost: r.lostSample } : {}), ...(r.wrongSample.length > 0 ? { wrongOutcome: r.wrongSample } : {}) } }
+      : {}),
+  };
+}
+
+/**
+ * The whole `executor dev` run: start, submit, watch, summarize, keep serving. (One story on
+ * purpose: its steps share the stack, the progress line and the stop flag; the summary is
+ * {@link summarize}.)
+ */
 async function runStack(options: DevOptions): Promise<void> {
   // With --json, stdout carries the summary object only; everything for humans goes to stderr.
   const human = options.json ? process.stderr : process.stdout;
@@ -108,7 +135,7 @@ async function runStack(options: DevOptions): Promise<void> {
   const logger: Logger = makeLogger({ level: options.logLevel, destination });
   const rel = relative(process.cwd(), options.logFile);
   const logName = rel !== '' && !rel.startsWith('..') ? rel : options.logFile;
-  const { stopped, dispose } = untilSignal();
+  const { stopped, done } = untilStopSignal({ logger });
   // An object, not a `let`: the signal arrives in a callback, and the loops below re-read it.
   const stop: { signal?: string } = {};
   void stopped.then((s) => {
@@ -122,8 +149,8 @@ async function runStack(options: DevOptions): Promise<void> {
     const { startStack } = await import('./stack.js');
     stack = await startStack(options, logger);
   } catch (err) {
-    dispose();
     await closeDestination(destination);
+    done();
     throw err;
   }
 
@@ -195,28 +222,7 @@ async function runStack(options: DevOptions): Promise<void> {
     const tiers = await show(true);
     progress.done();
 
-    // Valid jobs end at tier 1; invalid ones are failed by the last tier.
-    const r = stack.webhook.tally.reconcile(expected, (outcome) => (outcome === 'succeeded' ? 1 : stack.tiers.length));
-    const stats = stack.emulator.stats();
-    const summary: Summary = {
-      ok: !timedOut && isPerfect(r, stats.dropped),
-      jobs: r.jobs,
-      succeeded: r.succeeded,
-      failed: r.failed,
-      lost: r.lost,
-      duplicates: r.duplicates,
-      wrongOutcome: r.wrongOutcome,
-      wrongTier: r.wrongTier,
-      unexpected: r.unexpected,
-      seconds: Math.round(seconds * 100) / 100,
-      timedOut,
-      invalid,
-      tiers: tiers.map((t, i) => ({ tier: i + 1, maxAttempts: stack.tiers[i]!.maxAttempts, ...t })),
-      emulator: { address: stack.emulator.address, created: stats.created, dispatched: stats.dispatched, dropped: stats.dropped },
-      ...(r.lostSample.length > 0 || r.wrongSample.length > 0
-        ? { samples: { ...(r.lostSample.length > 0 ? { lost: r.lostSample } : {}), ...(r.wrongSample.length > 0 ? { wrongOutcome: r.wrongSample } : {}) } }
-        : {}),
-    };
+    const summary = summarize(stack, expected, tiers, { seconds, timedOut, invalid });
     if (options.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else human.write(`${formatSummary(summary)}\n`);
 
@@ -242,8 +248,8 @@ async function runStack(options: DevOptions): Promise<void> {
     progress.done();
     human.write(`${received()}: stopping.\n`);
   } finally {
-    dispose();
     await stack.close();
     await closeDestination(destination);
+    done();
   }
 }

@@ -4,7 +4,7 @@
  * encodes notifications; the client side of the wire lives in ./wire.ts, and test/local/wire.test.ts
  * pins the two together (every notification the executor encodes decodes here).
  */
-import { CodedError } from '../errors.js';
+import { CodedError, messageOf } from '../errors.js';
 import { decodeResponse, type ResponseFacts } from './wire.js';
 
 /** A decoded notification: the facts the client side of the wire reads from it. */
@@ -18,7 +18,7 @@ export function decodeNotification(body: Buffer): DecodedNotification {
   try {
     return decodeResponse(body);
   } catch (err) {
-    throw new CodedError('WEBHOOK_UNDECODABLE', `Not a notification (SvcWorkResponse or JSON envelope notification): ${err instanceof Error ? err.message : String(err)}`, {
+    throw new CodedError('WEBHOOK_UNDECODABLE', `Not a notification (SvcWorkResponse or JSON envelope notification): ${messageOf(err)}`, {
       cause: err,
     });
   }

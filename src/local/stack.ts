@@ -4,17 +4,18 @@
  * `loadConfig` with an environment object — exactly the production configuration path — with
  * inbound OIDC on: the emulator signs every push and the tiers verify it against its JWKS.
  */
+import type { CloudTasksClient } from '@google-cloud/tasks';
 import type { Logger } from 'pino';
 import { loadConfig } from '../config.js';
-import { CodedError } from '../errors.js';
+import { CodedError, messageOf } from '../errors.js';
 import { startEmulator, type Emulator } from '../emulator/index.js';
 import { startExecutor } from '../executor/index.js';
 import { newEmulatorClient } from '../queues/index.js';
+import { queuePath } from '../queues/paths.js';
 import { LOCAL_SERVICE_ACCOUNT, WEBHOOK_PATH } from './defaults.js';
 import type { DevOptions } from './dev-args.js';
 import { readTierCounters, type TierCounters } from './progress.js';
 import { STACK_QUEUES, checkQueuesFile } from './queues-check.js';
-import type { TasksClient } from './tasks.js';
 import { startWebhook, type Webhook } from './webhook.js';
 
 /** One running executor tier. */
@@ -44,7 +45,7 @@ export interface Stack {
   /** Full path of tier 1's queue (where jobs are submitted). */
   readonly incomingQueue: string;
   /** An official client connected to the emulator (closed by `close`). */
-  readonly client: TasksClient;
+  readonly client: CloudTasksClient;
   /** Stops every component, in reverse order of start. */
   close(): Promise<void>;
 }
@@ -70,7 +71,10 @@ async function listening<T>(what: string, flag: string, host: string, port: numb
   }
 }
 
-/** Starts the stack; on failure, stops whatever had started and rethrows. */
+/**
+ * Starts the stack; on failure, stops whatever had started and rethrows. (One sequence on purpose:
+ * each component needs the addresses of the ones started before it, and `stops` must see them all.)
+ */
 export async function startStack(options: DevOptions, logger: Logger): Promise<Stack> {
   const { project, location } = await checkQueuesFile(options.queuesFile, { tier1: options.tier1MaxAttempts, tier2: options.tier2MaxAttempts });
   // Stop order: the client, then the emulator (no more pushes), then the tiers (nothing left in
@@ -84,7 +88,7 @@ export async function startStack(options: DevOptions, logger: Logger): Promise<S
       try {
         await stop();
       } catch (err) {
-        logger.warn({ component: key, err: (err as Error).message }, 'error while stopping a component');
+        logger.warn({ component: key, err: messageOf(err) }, 'error while stopping a component');
       }
     }
   };
@@ -153,11 +157,11 @@ export async function startStack(options: DevOptions, logger: Logger): Promise<S
     const client = newEmulatorClient(emulator.address);
     stops.client = () => client.close();
 
-    const queuePath = (id: string): string => `projects/${project}/locations/${location}/queues/${id}`;
+    const stackQueue = (id: string): string => queuePath(project, location, id);
     emulator.showChain({
-      tiers: [tier1, tier2].map((t) => ({ tier: t.tier, queue: queuePath(t.tier === 1 ? STACK_QUEUES.tier1 : STACK_QUEUES.tier2), url: t.url, maxAttempts: t.maxAttempts })),
-      notifierQueue: queuePath(STACK_QUEUES.notifier),
-      deadLetterQueue: queuePath(STACK_QUEUES.deadLetter),
+      tiers: [tier1, tier2].map((t) => ({ tier: t.tier, queue: stackQueue(t.tier === 1 ? STACK_QUEUES.tier1 : STACK_QUEUES.tier2), url: t.url, maxAttempts: t.maxAttempts })),
+      notifierQueue: stackQueue(STACK_QUEUES.notifier),
+      deadLetterQueue: stackQueue(STACK_QUEUES.deadLetter),
       webhook: {
         notificationsUrl: `${webhook.url}/notifications`,
         notifications: () => webhook.recent.list(),
@@ -170,7 +174,7 @@ export async function startStack(options: DevOptions, logger: Logger): Promise<S
       tiers: [tier1, tier2],
       webhook,
       webhookUrl,
-      incomingQueue: `projects/${project}/locations/${location}/queues/${STACK_QUEUES.tier1}`,
+      incomingQueue: queuePath(project, location, STACK_QUEUES.tier1),
       client,
       close: closeAll,
     };

@@ -7,8 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { resolveQueuePath } from '../config.js';
-import { ConfigError, CodedError } from '../errors.js';
+import { ConfigError, CodedError, messageOf } from '../errors.js';
 import { intFlag, parseFlags, urlFlag, validateFlags } from './args.js';
 import {
   GOOD_SOURCE_FILE,
@@ -16,12 +15,12 @@ import {
   LOCAL_LOCATION,
   LOCAL_PROJECT,
   LOCAL_SERVICE_ACCOUNT,
+  SUBMIT_TIMEOUT_MS,
   TIER1_PORT,
   WEBHOOK_PATH,
   WEBHOOK_PORT,
 } from './defaults.js';
-import { parseHostPort } from '../queues/index.js';
-import { createWorkTask, makeClient, type TasksClient } from './tasks.js';
+import { makeCreateTask, newTasksClient, parseHostPort, resolveQueuePath, type TasksApi } from '../queues/index.js';
 import { contentTypeOf, encodeRequest, type RequestEncoding } from './wire.js';
 
 /** What to send, resolved from flags and environment. */
@@ -142,7 +141,7 @@ export function parseSubmitArgs(argv: string[], env: NodeJS.ProcessEnv = process
     try {
       parseHostPort(emulatorHost);
     } catch (err) {
-      problems.push((err as Error).message);
+      problems.push(messageOf(err));
     }
   }
   const local = emulatorHost !== undefined;
@@ -198,18 +197,18 @@ export function parseSubmitArgs(argv: string[], env: NodeJS.ProcessEnv = process
 }
 
 /** Reads and checks a JSON envelope file; the body is sent as written (re-serialised compactly). */
-export async function readEnvelope(file: string): Promise<Buffer> {
+async function readEnvelope(file: string): Promise<Buffer> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new CodedError('ENVELOPE_UNREADABLE', `Cannot read envelope file ${file}: ${(err as Error).message}`, { cause: err });
+    throw new CodedError('ENVELOPE_UNREADABLE', `Cannot read envelope file ${file}: ${messageOf(err)}`, { cause: err });
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new CodedError('ENVELOPE_INVALID', `Envelope file ${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    throw new CodedError('ENVELOPE_INVALID', `Envelope file ${file} is not valid JSON: ${messageOf(err)}`, { cause: err });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new CodedError('ENVELOPE_INVALID', `Envelope file ${file} must hold a JSON object (with at least a "payload"), got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
@@ -227,10 +226,11 @@ function jobIdFor(prefix: string | undefined, i: number, count: number): string 
  * Creates the tasks; calls `onCreated` as each one is accepted. Stops at the first error (already
  * created tasks stay: they are real work).
  */
-export async function submit(options: SubmitOptions, client: TasksClient, onCreated?: (s: Submitted) => void): Promise<Submitted[]> {
+export async function submit(options: SubmitOptions, client: TasksApi, onCreated?: (s: Submitted) => void): Promise<Submitted[]> {
   const envelope = options.payload.kind === 'envelope' ? await readEnvelope(options.payload.file) : undefined;
   const created: Submitted[] = [];
   const endpoint = options.emulatorHost !== undefined ? { emulatorHost: options.emulatorHost } : {};
+  const createTask = makeCreateTask(client, { timeoutMs: SUBMIT_TIMEOUT_MS, explain: endpoint });
   let next = 0;
   let failure: unknown;
   // A few requests in flight: fast for --count, gentle on a real quota.
@@ -250,18 +250,14 @@ export async function submit(options: SubmitOptions, client: TasksClient, onCrea
         contentType = contentTypeOf(p.encoding);
       }
       try {
-        const task = await createWorkTask(
-          client,
-          {
-            queue: options.queue,
-            url: options.url,
-            body,
-            contentType,
-            ...(options.serviceAccount !== undefined ? { serviceAccount: options.serviceAccount } : {}),
-            ...(options.audience !== undefined ? { audience: options.audience } : {}),
-          },
-          endpoint,
-        );
+        const { name: task } = await createTask({
+          queue: options.queue,
+          url: options.url,
+          body,
+          headers: { 'Content-Type': contentType },
+          ...(options.serviceAccount !== undefined ? { serviceAccount: options.serviceAccount } : {}),
+          ...(options.audience !== undefined ? { audience: options.audience } : {}),
+        });
         const s: Submitted = { task, ...(jobId !== undefined ? { jobId } : {}) };
         created.push(s);
         onCreated?.(s);
@@ -290,7 +286,7 @@ export async function runSubmit(argv: string[]): Promise<void> {
   if (options.serviceAccount === undefined && options.emulatorHost === undefined) {
     process.stderr.write('executor submit: no --service-account: the tasks carry no OIDC token, so an executor with inbound auth (the default) will refuse them\n');
   }
-  const client = makeClient(options.emulatorHost);
+  const client = newTasksClient(options.emulatorHost);
   try {
     const created = await submit(options, client, (s) => {
       process.stdout.write(options.json ? `${JSON.stringify(s)}\n` : `created ${s.task}${s.jobId !== undefined ? `  (job ${s.jobId})` : ''}\n`);

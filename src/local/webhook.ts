@@ -17,6 +17,7 @@ import { makeLogger } from '../log.js';
 import { decodeNotification, type DecodedNotification } from './notification.js';
 import { RecentNotifications } from './recent.js';
 import { Tally } from './tally.js';
+import { messageOf } from '../errors.js';
 
 /** Notifications are small; anything bigger than Cloud Tasks' task limit is not one. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -96,7 +97,7 @@ export async function startWebhook(options: WebhookOptions = {}): Promise<Webhoo
       n = decodeNotification(body);
     } catch (err) {
       tally.recordUndecodable();
-      const message = err instanceof Error ? err.message : String(err);
+      const message = messageOf(err);
       logger.error({ task, bytes: body.length, err: message }, 'undecodable notification');
       return send(res, 400, { error: message });
     }
@@ -117,7 +118,7 @@ export async function startWebhook(options: WebhookOptions = {}): Promise<Webhoo
 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
-      logger.error({ err: err instanceof Error ? err.message : String(err) }, 'webhook request failed');
+      logger.error({ err: messageOf(err) }, 'webhook request failed');
       if (!res.headersSent) send(res, 500, { error: 'internal error' });
       else res.destroy();
     });

@@ -3,9 +3,9 @@
  * (what `executor submit` and the demo batch send) and reading SvcWorkResponse / envelope
  * notifications (what the webhook receives).
  */
-import { fileURLToPath } from 'node:url';
-import protobuf from 'protobufjs';
 import { z } from 'zod';
+import { formatIssues } from '../errors.js';
+import { WORK_RESPONSE, readMessage, workProtoTypes } from '../executor/work-proto.js';
 import type { JobFormat, WorkError } from '../work/types.js';
 import type { Outcome } from './tally.js';
 
@@ -27,17 +27,6 @@ export interface WorkRequest {
  */
 export type RequestEncoding = 'binary' | 'json' | 'envelope';
 
-const PROTO_PATH = fileURLToPath(new URL('../../proto/work.proto', import.meta.url));
-
-let root: protobuf.Root | undefined;
-function types(): { request: protobuf.Type; response: protobuf.Type } {
-  root ??= protobuf.loadSync(PROTO_PATH);
-  return {
-    request: root.lookupType('morais_protos.SvcWorkRequest'),
-    response: root.lookupType('morais_protos.SvcWorkResponse'),
-  };
-}
-
 /** Encodes a work request as a binary SvcWorkRequest, its proto3 JSON mapping, or a JSON envelope. */
 export function encodeRequest(request: WorkRequest, encoding: RequestEncoding): Buffer {
   if (encoding === 'envelope') {
@@ -46,7 +35,7 @@ export function encodeRequest(request: WorkRequest, encoding: RequestEncoding): 
       JSON.stringify({ payload, ...(webhookUrl !== undefined ? { webhookUrl } : {}), ...(context?.id !== undefined ? { id: context.id } : {}) }),
     );
   }
-  const { request: type } = types();
+  const { request: type } = workProtoTypes();
   const message = type.fromObject(request);
   if (encoding === 'json') return Buffer.from(JSON.stringify(type.toObject(message, { longs: String, defaults: false })));
   return Buffer.from(type.encode(message).finish());
@@ -99,47 +88,10 @@ function toWorkError(e: z.infer<typeof workErrorSchema> | null | undefined): Wor
   return e == null ? undefined : { type: e.type ?? '', message: e.message ?? '' };
 }
 
+/** The first few problems, on one line. */
 function issues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message))
-    .join('; ');
+  return formatIssues(error.issues.slice(0, 3)).join('; ');
 }
-
-/**
- * Walks a binary SvcWorkResponse, accepting only its fields (2: Context, 3: Error) and theirs, with
- * the right wire types: protobuf decoders skip unknown fields, so without this almost any bytes
- * would "decode" as a success.
- */
-function checkResponseWire(bytes: Uint8Array): void {
-  const walk = (buf: Uint8Array, fields: Record<number, 'string' | Record<number, 'string'>>, name: string): void => {
-    const reader = protobuf.Reader.create(buf);
-    while (reader.pos < reader.len) {
-      const tag = reader.uint32();
-      const field = tag >>> 3;
-      const spec = fields[field];
-      if (spec === undefined) throw new Error(`${name} has no field ${field}`);
-      if ((tag & 7) !== 2) throw new Error(`${name} field ${field} has wire type ${tag & 7}, expected 2`);
-      const value = reader.bytes();
-      if (spec === 'string') {
-        try {
-          utf8.decode(value);
-        } catch {
-          throw new Error(`${name} field ${field} is not valid UTF-8`);
-        }
-      } else {
-        walk(value, spec, `${name}.${field}`);
-      }
-    }
-  };
-  try {
-    walk(bytes, { 2: { 3: 'string' }, 3: { 1: 'string', 2: 'string' } }, 'SvcWorkResponse');
-  } catch (err) {
-    throw err instanceof RangeError ? new Error('truncated protobuf') : err;
-  }
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Reads a notification body; throws on anything that is neither a SvcWorkResponse nor an envelope notification. */
 export function decodeResponse(body: Buffer): ResponseFacts {
@@ -166,8 +118,12 @@ export function decodeResponse(body: Buffer): ResponseFacts {
     if (!r.success) throw new Error(`JSON body is neither an envelope notification (no "outcome") nor a SvcWorkResponse: ${issues(r.error)}`);
     return facts('proto-json', r.data.context?.id ?? undefined, toWorkError(r.data.error));
   }
-  checkResponseWire(body);
-  const { response } = types();
+  try {
+    readMessage(body, WORK_RESPONSE);
+  } catch (err) {
+    throw err instanceof RangeError ? new Error('truncated protobuf') : err;
+  }
+  const { response } = workProtoTypes();
   const plain = response.toObject(response.decode(body)) as { context?: { id?: string }; error?: { type?: string; message?: string } };
   return facts('proto-binary', plain.context?.id, toWorkError(plain.error));
 }

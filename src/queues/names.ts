@@ -6,7 +6,7 @@
  * (a redelivery that ran the work again, a duplicate that went on to the next tier) creates nothing.
  */
 import { createHash } from 'node:crypto';
-import type { QueuePath } from '../config.js';
+import type { QueuePath } from './paths.js';
 
 /** Why a task is created; part of its name so different actions on one source never collide. */
 export type HandoffKind = 'forward' | 'notify-success' | 'notify-failure' | 'dead-letter';

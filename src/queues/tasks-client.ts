@@ -38,7 +38,7 @@ export function makeTasksClient(options: TasksClientOptions = {}): CloudTasksCli
   const key = options.emulatorHost ?? 'google';
   let client = shared.get(key);
   if (client === undefined) {
-    client = options.emulatorHost === undefined ? new CloudTasksClient() : newEmulatorClient(options.emulatorHost);
+    client = newTasksClient(options.emulatorHost);
     shared.set(key, client);
   }
   return client;
@@ -58,8 +58,16 @@ export function newEmulatorClient(emulatorHost: string): CloudTasksClient {
     // gax asks the auth object for the universe domain before connecting; a pass-through client
     // answers without touching ADC or the metadata server.
     // (google-gax bundles its own copy of google-auth-library; the classes are the same shape.)
-    authClient: new PassThroughClient() as unknown as ClientOptions['authClient'],
+    authClient: new PassThroughClient() as unknown as NonNullable<ClientOptions['authClient']>,
   });
+}
+
+/**
+ * Creates a new, unshared client: for the emulator at `emulatorHost`, or Google with Application
+ * Default Credentials when undefined. For commands that close their client when done.
+ */
+export function newTasksClient(emulatorHost?: string): CloudTasksClient {
+  return emulatorHost === undefined ? new CloudTasksClient() : newEmulatorClient(emulatorHost);
 }
 
 /** Closes every shared client (at process shutdown, and between tests). */

@@ -52,7 +52,8 @@ export async function findExecutable(command: string, env: NodeJS.ProcessEnv = p
 
 /**
  * Builds the runner for `argv`, checking first that `argv[0]` exists and is executable so a typo
- * stops startup (`WORKER_COMMAND_NOT_FOUND`) rather than failing every delivery.
+ * stops startup (`WORKER_COMMAND_NOT_FOUND`) rather than failing every delivery. (Long because the
+ * runner is a closure over the set of running children, which `close` must reach.)
  */
 export async function makeCommandRunner(argv: readonly string[], options: CommandRunnerOptions): Promise<Runner> {
   const [command, ...args] = argv;
@@ -74,6 +75,9 @@ export async function makeCommandRunner(argv: readonly string[], options: Comman
   const running = new Set<ChildProcess>();
   let shuttingDown = false;
 
+  // One child's whole life in one promise: spawn, feed stdin, collect output within bounds, and
+  // settle exactly once whichever of exit, error, deadline or abort comes first. Its handlers share
+  // that state, so they stay together rather than being split apart.
   const runOnce = (job: Job, ctx: RunContext): Promise<RunOutcome> =>
     new Promise<RunOutcome>((settle) => {
       const deadline = startDeadline(ctx.signal, timeoutMs);

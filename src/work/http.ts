@@ -11,7 +11,7 @@
  */
 import type { ReadableStreamReadResult } from 'node:stream/web';
 import { Agent, fetch, type Response } from 'undici';
-import { CodedError } from '../errors.js';
+import { CodedError, messageOf } from '../errors.js';
 import { HeadCollector } from './bounded.js';
 import { describeAbort, startDeadline, type Deadline } from './deadline.js';
 import { metadataHeaders } from './metadata.js';
@@ -25,7 +25,7 @@ const CLOSE_GRACE_MS = 1000;
 const ERROR_BODY_BYTES = 1024;
 
 /** Statuses that mean "try again later" rather than "this job is wrong". */
-export function isRetryableStatus(status: number): boolean {
+function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
@@ -161,5 +161,5 @@ function networkReason(err: unknown): string {
     if (message !== undefined) return message;
     if (code !== undefined) return code;
   }
-  return err instanceof Error ? err.message : String(err);
+  return messageOf(err);
 }

@@ -11,7 +11,7 @@ import { loadHandlerModule, makeModuleRunner } from './module.js';
 import type { Runner, RunnerOptions } from './types.js';
 
 /** The `WORKER_MODULE` value that selects the built-in demo handler. */
-export const DEMO_MODULE = 'demo';
+const DEMO_MODULE = 'demo';
 
 /** Builds the runner for the configured worker. Throws a CodedError when it cannot work at all. */
 export async function makeRunner(worker: WorkerConfig, options: RunnerOptions): Promise<Runner> {

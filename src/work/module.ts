@@ -7,7 +7,7 @@
 import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CodedError } from '../errors.js';
+import { CodedError, messageOf } from '../errors.js';
 import { describeAbort, startDeadline, type Deadline } from './deadline.js';
 import { IGNORE, PERMANENT } from './errors.js';
 import { boundResult, outcomeFromThrown } from './outcome.js';
@@ -41,7 +41,7 @@ export async function loadHandlerModule(spec: string, cwd: string = process.cwd(
   try {
     exports = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = messageOf(err);
     throw new CodedError(
       'WORKER_MODULE_LOAD_FAILED',
       `WORKER_MODULE '${path}' failed to load: ${reason}. Fix the module (it must be an ES module Node can import: .js/.mjs, or .ts under tsx) and restart`,

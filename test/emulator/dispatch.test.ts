@@ -5,7 +5,7 @@ import { Pusher } from '../../src/emulator/dispatch.js';
 
 let server: http.Server;
 let base: string;
-const seen: Array<{ method?: string; url?: string; headers: http.IncomingHttpHeaders; body: string }> = [];
+const seen: Array<{ method?: string | undefined; url?: string | undefined; headers: http.IncomingHttpHeaders; body: string }> = [];
 const pusher = new Pusher();
 
 beforeAll(async () => {

@@ -14,6 +14,7 @@ import { outcomeTaskId } from '../../src/queues/names.js';
 import { newEmulatorClient } from '../../src/queues/tasks-client.js';
 import { Q, captureLogger, pushHeaders, scriptedRunner, testConfig, type ScriptedRunner } from '../helpers/executor-fixtures.js';
 import { startFakeCloudTasks, type FakeCloudTasks } from '../helpers/fake-cloud-tasks.js';
+import type { Loose } from '../helpers/defined.js';
 
 const root = protobuf.loadSync(fileURLToPath(new URL('../../proto/work.proto', import.meta.url)));
 const Request = root.lookupType('morais_protos.SvcWorkRequest');
@@ -42,7 +43,7 @@ let app: FastifyInstance;
 let runner: ScriptedRunner;
 let log: ReturnType<typeof captureLogger>;
 
-async function makeApp(overrides: Partial<ExecutorConfig> = {}) {
+async function makeApp(overrides: Loose<ExecutorConfig> = {}) {
   await app?.close();
   runner = scriptedRunner();
   log = captureLogger();

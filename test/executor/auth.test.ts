@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthConfig } from '../../src/config.js';
 import { buildApp } from '../../src/executor/app.js';
 import { makePushVerifier, requestAudiences } from '../../src/executor/auth.js';
+import { defined } from '../helpers/defined.js';
 import { captureLogger, pushHeaders, scriptedRunner, testConfig } from '../helpers/executor-fixtures.js';
 import { claims, makeTestKey, signToken } from '../helpers/oidc.js';
 
@@ -153,7 +154,7 @@ describe('requestAudiences', () => {
 });
 
 describe('the app with auth on', () => {
-  const cfg = () => testConfig({ auth: { ...google, audience: undefined } });
+  const cfg = () => testConfig({ auth: defined({ ...google, audience: undefined }) as AuthConfig });
 
   it('answers 401 with WWW-Authenticate to a push without a token, without running the work, and counts it', async () => {
     const runner = scriptedRunner();
@@ -165,6 +166,19 @@ describe('the app with auth on', () => {
     expect(runner.calls).toHaveLength(0);
     const metrics = await app.inject({ method: 'GET', url: '/metrics' });
     expect(metrics.body).toContain('executor_auth_rejections_total{code="AUTH_MISSING"} 1');
+    await app.close();
+  });
+
+  it('logs nothing a refused caller sent: no queue, task, trace or malformed-header warning', async () => {
+    const runner = scriptedRunner();
+    const { logger, raw } = captureLogger();
+    const app = buildApp({ config: cfg(), runner, tasks: { createTask: async () => [{}] }, logger });
+    const headers = pushHeaders({ queue: 'caller-queue', task: 'caller-task', extra: { 'x-cloudtasks-taskretrycount': 'not-a-number', 'x-cloud-trace-context': 'abcdef0123456789abcdef0123456789/1' } });
+    const res = await app.inject({ method: 'POST', url: '/', payload: '{"payload":1}', headers });
+    expect(res.statusCode).toBe(401);
+    const text = raw.join('\n');
+    expect(text).toContain('AUTH_MISSING');
+    for (const sent of ['caller-queue', 'caller-task', 'not-a-number', 'abcdef0123456789', 'malformed']) expect(text).not.toContain(sent);
     await app.close();
   });
 

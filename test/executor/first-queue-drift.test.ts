@@ -70,7 +70,7 @@ describe('the first push names the queue for the drift check', () => {
         logger,
         runner: scriptedRunner(),
         tasksClient: client,
-        onFirstQueue: (id) => firstQueueDrift(config, id, (q) => void checkQueueDrift(client, q, config.maxAttempts, logger), logger),
+        onFirstQueue: (id) => firstQueueDrift(config, id, (q) => void checkQueueDrift({ client, queue: q, maxAttempts: config.maxAttempts, logger }), logger),
       });
       try {
         for (const task of ['t1', 't2']) {

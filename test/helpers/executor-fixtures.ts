@@ -4,6 +4,7 @@
  */
 import { Writable } from 'node:stream';
 import type { ExecutorConfig, QueuePath } from '../../src/config.js';
+import { defined, type Loose } from './defined.js';
 import { makeLogger } from '../../src/log.js';
 import type { Job, RunContext, RunOutcome, Runner } from '../../src/work/types.js';
 
@@ -16,8 +17,8 @@ export const Q = {
 };
 
 /** A valid tier-1 configuration with auth disabled; override what the test is about. */
-export function testConfig(overrides: Partial<ExecutorConfig> = {}): ExecutorConfig {
-  return {
+export function testConfig(overrides: Loose<ExecutorConfig> = {}): ExecutorConfig {
+  return defined({
     port: 0,
     host: '127.0.0.1',
     maxAttempts: 3,
@@ -32,7 +33,7 @@ export function testConfig(overrides: Partial<ExecutorConfig> = {}): ExecutorCon
     shutdownGraceMs: 2000,
     logLevel: 'info',
     ...overrides,
-  };
+  }) as ExecutorConfig;
 }
 
 /** A runner that answers from a script and records what it was given. */

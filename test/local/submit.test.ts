@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { decodeBody } from '../../src/executor/codecs.js';
 import { parseSubmitArgs, submit, type SubmitOptions } from '../../src/local/submit.js';
-import { makeClient, type TasksClient } from '../../src/local/tasks.js';
+import type { CloudTasksClient } from '@google-cloud/tasks';
+import { newTasksClient } from '../../src/queues/index.js';
 import { rejection } from '../helpers/rejection.js';
 
 const QUEUE = 'projects/local-project/locations/us-central1/queues/incoming';
@@ -23,13 +24,13 @@ async function closedPort(): Promise<number> {
 
 describe('executor submit against the emulator', () => {
   let emulator: Emulator;
-  let client: TasksClient;
+  let client: CloudTasksClient;
   const opts = (argv: string[]): SubmitOptions => parseSubmitArgs(['--emulator', emulator.address, ...argv], {}) as SubmitOptions;
 
   beforeAll(async () => {
     // Paused: the tasks stay in the queue for inspection instead of being pushed anywhere.
     emulator = await startEmulator({ port: 0, queues: { queues: [{ name: 'incoming', state: 'PAUSED' }] } });
-    client = makeClient(emulator.address);
+    client = newTasksClient(emulator.address);
   });
   afterAll(async () => {
     await client.close();
@@ -99,7 +100,7 @@ describe('executor submit against the emulator', () => {
 
   it('maps UNAVAILABLE to a message saying to start the emulator', async () => {
     const address = `127.0.0.1:${await closedPort()}`;
-    const lonely = makeClient(address);
+    const lonely = newTasksClient(address);
     try {
       const err = await rejection(submit(parseSubmitArgs(['--emulator', address], {}) as SubmitOptions, lonely));
       expect(err.code).toBe('TASKS_UNAVAILABLE');

@@ -2,6 +2,7 @@
 import { Writable } from 'node:stream';
 import { makeLogger } from '../../src/log.js';
 import type { Job, RunContext, RunnerOptions } from '../../src/work/types.js';
+import { defined, type Loose } from '../helpers/defined.js';
 
 /** Log lines written by a logger made with {@link logSink}. */
 export interface LogSink {
@@ -24,8 +25,8 @@ export function logSink(): LogSink {
 const silent = makeLogger({ level: 'silent' });
 
 /** A delivery context for attempt 2 of 5 on tier 1, overridable field by field. */
-export function makeCtx(overrides: Partial<RunContext> = {}): RunContext {
-  return {
+export function makeCtx(overrides: Loose<RunContext> = {}): RunContext {
+  return defined({
     attempt: 2,
     maxAttempts: 5,
     retryCount: 1,
@@ -36,7 +37,7 @@ export function makeCtx(overrides: Partial<RunContext> = {}): RunContext {
     signal: new AbortController().signal,
     logger: silent,
     ...overrides,
-  };
+  }) as RunContext;
 }
 
 /** Runner options with a generous timeout and a 1 KiB output cap. */

@@ -227,7 +227,7 @@ export class PubSubEngine {
   }
 
   /** Publish: validates the whole batch first, so a rejected request publishes nothing. Returns the message ids. */
-  publish(topicName: string, messages: Array<{ data?: Buffer; attributes?: Record<string, string>; orderingKey?: string }>): string[] {
+  publish(topicName: string, messages: Array<{ data?: Buffer | undefined; attributes?: Record<string, string> | undefined; orderingKey?: string | undefined }>): string[] {
     const t = this.topic(topicName);
     checkPublish(messages);
     const now = this.clock.now();

@@ -39,7 +39,7 @@ export interface SubscriptionRecord {
   name: string;
   /** Full topic name, or `_deleted-topic_` once the topic is deleted. */
   topic: string;
-  pushConfig?: PushConfigRecord;
+  pushConfig?: PushConfigRecord | undefined;
   /** 10 to 600. */
   ackDeadlineSeconds: number;
   retainAckedMessages: boolean;
@@ -49,8 +49,8 @@ export interface SubscriptionRecord {
   /** Subscription expiry after inactivity (ms); 0 = never. Stored and shown, not enforced. */
   expirationTtlMs: number;
   filter: string;
-  deadLetterPolicy?: DeadLetterPolicyRecord;
-  retryPolicy?: RetryPolicyRecord;
+  deadLetterPolicy?: DeadLetterPolicyRecord | undefined;
+  retryPolicy?: RetryPolicyRecord | undefined;
   detached: boolean;
   enableExactlyOnceDelivery: boolean;
 }
@@ -58,9 +58,9 @@ export interface SubscriptionRecord {
 /** What CreateSubscription / UpdateSubscription / a queues file give: any field may be missing. */
 export type SubscriptionInput = Partial<Omit<SubscriptionRecord, 'expirationTtlMs'>> & {
   /** undefined: not given; null: an expirationPolicy without ttl (never expires). */
-  expirationTtlMs?: number | null;
+  expirationTtlMs?: number | null | undefined;
   /** An empty pushConfig (no endpoint) turns a push subscription back into a pull one. */
-  pushConfig?: PushConfigRecord;
+  pushConfig?: PushConfigRecord | undefined;
 };
 
 /** What CreateTopic / UpdateTopic / a queues file give. */

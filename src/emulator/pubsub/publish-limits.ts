@@ -4,7 +4,7 @@ import { PUBSUB_LIMITS as L } from './model.js';
 const utf8 = (s: string): number => Buffer.byteLength(s);
 
 /** Production's publish limits; the first broken one is reported. */
-export function checkPublish(messages: Array<{ data?: Buffer; attributes?: Record<string, string>; orderingKey?: string }>): void {
+export function checkPublish(messages: Array<{ data?: Buffer | undefined; attributes?: Record<string, string> | undefined; orderingKey?: string | undefined }>): void {
   if (messages.length === 0) throw invalidArgument('The publish request must contain at least one message.');
   if (messages.length > L.maxMessagesPerPublish) {
     throw invalidArgument(`The value for message_count is too large. You passed ${messages.length} in the request, but the maximum value is ${L.maxMessagesPerPublish}.`);

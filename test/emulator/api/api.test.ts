@@ -18,14 +18,14 @@ afterAll(async () => {
 });
 
 function client(mode: 'grpc' | 'rest'): CloudTasksClient {
-  const auth = new PassThroughClient() as unknown as NonNullable<ConstructorParameters<typeof CloudTasksClient>[0]>['authClient'];
+  const auth = new PassThroughClient() as unknown as NonNullable<NonNullable<ConstructorParameters<typeof CloudTasksClient>[0]>['authClient']>;
   return mode === 'grpc'
     ? new CloudTasksClient({ servicePath: '127.0.0.1', port: emulator.port, sslCreds: grpc.credentials.createInsecure(), authClient: auth })
     : new CloudTasksClient({ fallback: true, protocol: 'http', servicePath: '127.0.0.1', port: emulator.port, authClient: auth });
 }
 
 async function rest(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${emulator.url}${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${emulator.url}${path}`, body === undefined ? { method } : { method, body: JSON.stringify(body) });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 

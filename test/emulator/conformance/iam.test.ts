@@ -59,13 +59,13 @@ describe.each(MODES)('IAM policies (%s client)', (mode) => {
     const [first] = await h.client.setIamPolicy({ resource, policy: { bindings: [{ role: 'roles/cloudtasks.enqueuer', members: ['user:a@example.com'] }] } });
     const [second] = await h.client.setIamPolicy({
       resource,
-      policy: { bindings: [{ role: 'roles/cloudtasks.enqueuer', members: ['user:b@example.com'] }], etag: first.etag },
+      policy: { bindings: [{ role: 'roles/cloudtasks.enqueuer', members: ['user:b@example.com'] }], etag: first.etag ?? null },
     });
     expect(etagOf(second)).not.toBe(etagOf(first));
     // A writer that read the first version loses.
     expect(
       await errorCode(() =>
-        h.client.setIamPolicy({ resource, policy: { bindings: [{ role: 'roles/cloudtasks.enqueuer', members: ['user:c@example.com'] }], etag: first.etag } }),
+        h.client.setIamPolicy({ resource, policy: { bindings: [{ role: 'roles/cloudtasks.enqueuer', members: ['user:c@example.com'] }], etag: first.etag ?? null } }),
       ),
     ).toBe(ABORTED);
     const [got] = await h.client.getIamPolicy({ resource });

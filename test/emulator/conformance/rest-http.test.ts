@@ -6,6 +6,7 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCATION_PATH, startHarness, type Harness } from './helpers/harness.js';
+import { defined } from '../../helpers/defined.js';
 
 interface GoogleError {
   error: { code: number; message: string; status: string };
@@ -18,11 +19,11 @@ async function call(
   body?: unknown,
   raw?: string,
 ): Promise<{ status: number; json: unknown; contentType: string | undefined }> {
-  const res = await request(h.emulator.url + path, {
+  const res = await request(h.emulator.url + path, defined({
     method,
     headers: body === undefined && raw === undefined ? {} : { 'content-type': 'application/json' },
     body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
-  });
+  }));
   const text = await res.body.text();
   let json: unknown;
   try {

@@ -22,7 +22,7 @@ async function call(method: string, path: string, body?: unknown): Promise<{ sta
   const res = await fetch(`${base}${path}`, {
     method,
     headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: res.status, json: (await res.json()) };
 }

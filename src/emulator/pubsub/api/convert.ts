@@ -176,9 +176,9 @@ export function subscriptionTo(s: SubscriptionRecord, wire: Wire): Record<string
 
 /** One message to publish, from either wire. */
 export interface PublishInput {
-  data?: Buffer;
-  attributes?: Record<string, string>;
-  orderingKey?: string;
+  data?: Buffer | undefined;
+  attributes?: Record<string, string> | undefined;
+  orderingKey?: string | undefined;
 }
 
 const publishMessageJson = z.looseObject({ data: z.string().optional(), attributes: strMap.optional(), orderingKey: z.string().optional() });

@@ -43,7 +43,7 @@ export function makeGrpcClient(endpoint: Endpoint): CloudTasksClient {
     servicePath: endpoint.host,
     port: endpoint.port,
     sslCreds: grpc.credentials.createInsecure(),
-    authClient: new NoAuthClient() as unknown as ClientOptions['authClient'],
+    authClient: new NoAuthClient() as unknown as NonNullable<ClientOptions['authClient']>,
   });
 }
 
@@ -59,7 +59,7 @@ export function makeRestClient(endpoint: Endpoint): CloudTasksClient {
     servicePath: endpoint.host,
     port: endpoint.port,
     // google-gax bundles its own google-auth-library, so the types differ while the shape matches.
-    authClient: new NoAuthClient() as unknown as ClientOptions['authClient'],
+    authClient: new NoAuthClient() as unknown as NonNullable<ClientOptions['authClient']>,
   });
 }
 

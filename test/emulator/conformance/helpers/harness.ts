@@ -5,6 +5,7 @@ import type { CloudTasksClient, protos } from '@google-cloud/tasks';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../../../src/emulator/index.js';
 import { makeClient, type Mode } from './clients.js';
 import { startReceiver, type Receiver } from './receiver.js';
+import { defined } from '../../../helpers/defined.js';
 
 /** The project/location every conformance test uses (the emulator's defaults). */
 export const PROJECT = 'local-project';
@@ -118,13 +119,13 @@ export async function startHarness(mode: Mode, options: EmulatorOptions | ((rece
     async createQueue(id, { retry, rate } = {}) {
       const queue: IQueue = { name: queuePath(id) };
       if (retry) {
-        queue.retryConfig = {
+        queue.retryConfig = defined({
           maxAttempts: retry.maxAttempts,
           minBackoff: retry.minBackoff === undefined ? undefined : duration(retry.minBackoff),
           maxBackoff: retry.maxBackoff === undefined ? undefined : duration(retry.maxBackoff),
           maxDoublings: retry.maxDoublings,
           maxRetryDuration: retry.maxRetryDuration === undefined ? undefined : duration(retry.maxRetryDuration),
-        };
+        });
       }
       if (rate) queue.rateLimits = { ...rate };
       const [created] = await client.createQueue({ parent: LOCATION_PATH, queue });
@@ -132,14 +133,14 @@ export async function startHarness(mode: Mode, options: EmulatorOptions | ((rece
     },
     async createTask(queueId, spec) {
       const task: ITask = {
-        httpRequest: {
+        httpRequest: defined({
           url: receiver.url + spec.path,
           httpMethod: spec.method ?? 'POST',
           headers: spec.headers ?? {},
           body: spec.body === undefined ? undefined : Buffer.from(spec.body),
           oidcToken: spec.oidc,
           oauthToken: spec.oauth,
-        },
+        }),
       };
       if (spec.id !== undefined) task.name = `${queuePath(queueId)}/tasks/${spec.id}`;
       if (spec.scheduleTime) task.scheduleTime = timestamp(spec.scheduleTime);

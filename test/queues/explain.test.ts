@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { explainTasksError } from '../../src/local/tasks.js';
+import { explainTasksError } from '../../src/queues/explain.js';
 
 const Q = 'projects/p/locations/l/queues/q';
 const grpcError = (code: number, details: string) => Object.assign(new Error(`${code} ${details}`), { code, details });

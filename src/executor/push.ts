@@ -1,0 +1,324 @@
+/**
+ * One push's lifecycle, the pipeline of DESIGN.md: admit (shutdown gate), authenticate, read the
+ * delivery, decode, run, decide, hand off, answer — each step in its own module; this file only
+ * sequences them and writes the delivery's one log line. Nothing a caller sent is logged before
+ * the push is authenticated.
+ */
+import { performance } from 'node:perf_hooks';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { AuthConfig } from '../config.js';
+import { PUSH_ERROR_STATUS, messageOf } from '../errors.js';
+import type { RunContext, Runner, WorkError } from '../work/types.js';
+import { HandoffError, type Apply, type ApplyContext, type HandoffResult } from './apply.js';
+import { requestAudiences, type PushVerifier } from './auth.js';
+import { decodeBody, UndecodableBodyError, type DecodedBody } from './codecs.js';
+import { decide, type Action, type DecideOutcome } from './decide.js';
+import { readDelivery, type Delivery } from './delivery.js';
+import type { PushGate } from './gate.js';
+import type { ExecutorMetrics } from './metrics.js';
+import { tierNumberOf, type Tier } from './tier.js';
+import { traceFields } from './trace.js';
+
+/** Seconds a refused push is told to wait (shutdown, failed handoff). */
+export const RETRY_AFTER_SECONDS = '10';
+
+/** The JSON body of every answer to a push. */
+export interface PushAnswer {
+  /** What happened to the work: success, retryable, permanent, ignore, undecodable. */
+  outcome?: string;
+  /** The action taken: ack, retry, notify, forward, dead-letter, reject. */
+  action?: string;
+  /** Attempt on this tier. */
+  attempt?: number;
+  /** The task created (or found) by the handoff. */
+  handoff?: { kind: string; task?: string; result: string };
+  /** Why the push failed or was refused. */
+  error?: { code?: string; type?: string; message: string };
+}
+
+/** What the push lifecycle needs; built once per app. */
+export interface PushDeps {
+  /** This tier's constants. */
+  tier: Tier;
+  /** Inbound auth configuration. */
+  auth: AuthConfig;
+  /** Verifies the OIDC token. */
+  verifier: PushVerifier;
+  /** Runs the work. */
+  runner: Runner;
+  /** Carries out handoffs. */
+  apply: Apply;
+  /** Shutdown gate. */
+  gate: PushGate;
+  /** Metrics. */
+  metrics: ExecutorMetrics;
+  /** Process logger. */
+  logger: Logger;
+  /** Now. */
+  clock: () => Date;
+  /** Called once with the queue id of the first authenticated push that names one. */
+  onFirstQueue?: (queueId: string) => void;
+}
+
+/**
+ * The scheme the pusher used. Cloud Run terminates TLS and says so in X-Forwarded-Proto. Only the
+ * scheme is taken from forwarded headers: the host comes from `Host` itself, because trusting
+ * X-Forwarded-Host would let a caller replay a token minted for another service.
+ */
+function forwardedProto(req: FastifyRequest): string {
+  const raw = req.headers['x-forwarded-proto'];
+  const first = (Array.isArray(raw) ? raw[0] : raw)?.split(',')[0]?.trim().toLowerCase();
+  return first === 'https' || first === 'http' ? first : 'http';
+}
+
+function errorOf(outcome: DecideOutcome): WorkError | undefined {
+  return outcome.kind === 'retryable' || outcome.kind === 'permanent' || outcome.kind === 'undecodable' ? outcome.error : undefined;
+}
+
+/**
+ * One push in flight: what its log line and its run need. It is the runner's context itself (one
+ * object per push, no per-push closures), and binds a child logger only when something logs
+ * through it — most deliveries log nothing but their one line.
+ */
+class Push implements RunContext {
+  readonly attempt: number;
+  readonly retryCount: number;
+  readonly executionCount: number;
+  readonly queue?: string;
+  readonly taskName?: string;
+  readonly tier: number;
+  readonly maxAttempts: number;
+  readonly signal: AbortSignal;
+  /** performance.now() when the push arrived. */
+  readonly started: number;
+  readonly delivery: Delivery;
+  /** The child logger, once bound. */
+  child: Logger | undefined;
+  /** False until the push is authenticated: until then its headers are not logged. */
+  trusted = false;
+  // Truly private (#): runners that pass their context on see only RunContext's facts.
+  readonly #headers: FastifyRequest['headers'];
+  readonly #base: Logger;
+  readonly #project: string | undefined;
+
+  constructor(started: number, headers: FastifyRequest['headers'], delivery: Delivery, tier: Tier, signal: AbortSignal, base: Logger) {
+    this.started = started;
+    this.#headers = headers;
+    this.delivery = delivery;
+    this.tier = tierNumberOf(tier, delivery);
+    this.maxAttempts = tier.maxAttempts;
+    this.signal = signal;
+    this.#base = base;
+    this.#project = tier.project;
+    this.attempt = delivery.attempt;
+    this.retryCount = delivery.retryCount ?? 0;
+    this.executionCount = delivery.executionCount ?? 0;
+    if (delivery.queue !== undefined) this.queue = delivery.queue;
+    if (delivery.taskName !== undefined) this.taskName = delivery.taskName;
+  }
+
+  /** The delivery's identifying fields: trace, tier, queue, task, attempt (only tier until trusted). */
+  facts(): Record<string, unknown> {
+    if (!this.trusted) return { tier: this.tier };
+    const fields: Record<string, unknown> = traceFields(this.#headers, this.#project);
+    fields.tier = this.tier;
+    if (this.delivery.queue !== undefined) fields.queue = this.delivery.queue;
+    if (this.delivery.taskName !== undefined) fields.task = this.delivery.taskName;
+    fields.attempt = this.delivery.attempt;
+    return fields;
+  }
+
+  /** A logger bound to this delivery, made on first use (after authentication). */
+  get logger(): Logger {
+    return (this.child ??= this.#base.child(this.facts()));
+  }
+}
+
+/**
+ * Makes the push route's handler. (Long because it is a closure: its steps — admit, authenticate,
+ * run, finish — share this app's metric children and the first-queue callback; each is short.)
+ */
+export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: FastifyReply) => Promise<void> {
+  const { tier, auth: authConfig, verifier, runner, apply, gate, metrics, logger, clock } = deps;
+  let onFirstQueue = deps.onFirstQueue;
+
+  // Metric children bound once per label set: the push path then skips prom-client's label
+  // validation and object building for the common outcomes.
+  const deliveryCounters = new Map<string, { inc(): void }>();
+  const durationHistograms = new Map<string, { observe(value: number): void }>();
+  const countAnswer = (outcome: string, status: number) => {
+    const key = `${outcome} ${status}`;
+    let counter = deliveryCounters.get(key);
+    if (counter === undefined) deliveryCounters.set(key, (counter = metrics.deliveries.labels(outcome, String(status))));
+    counter.inc();
+  };
+  const countDelivery = (outcome: string, status: number, seconds: number) => {
+    countAnswer(outcome, status);
+    let histogram = durationHistograms.get(outcome);
+    if (histogram === undefined) durationHistograms.set(outcome, (histogram = metrics.duration.labels(outcome)));
+    histogram.observe(seconds);
+  };
+
+  /** Writes the delivery's one log line, counts it and sends the answer. */
+  function finish(
+    push: Push,
+    reply: FastifyReply,
+    status: number,
+    outcome: string,
+    answer: PushAnswer,
+    extra?: Record<string, unknown>,
+    level: 'info' | 'warn' | 'error' = 'info',
+  ): void {
+    const seconds = (performance.now() - push.started) / 1000;
+    countDelivery(outcome, status, seconds);
+    if (logger.isLevelEnabled(level)) {
+      const { delivery } = push;
+      // With a child already bound (the work logged), its bindings carry the delivery's facts.
+      const line: Record<string, unknown> = push.child === undefined ? push.facts() : {};
+      line.outcome = outcome;
+      line.status = status;
+      line.action = answer.action;
+      line.durationMs = Math.round(seconds * 1000);
+      if (push.trusted) {
+        line.retryCount = delivery.retryCount;
+        line.executionCount = delivery.executionCount;
+      }
+      line.maxAttempts = tier.maxAttempts;
+      if (extra !== undefined) Object.assign(line, extra);
+      (push.child ?? logger)[level](line, 'delivery');
+    }
+    if (status === 503) void reply.header('retry-after', RETRY_AFTER_SECONDS);
+    void reply.code(status).send(answer);
+  }
+
+  /** Authenticates the push; answers and returns false when it is refused. */
+  async function authenticate(req: FastifyRequest, reply: FastifyReply, push: Push): Promise<boolean> {
+    if (!authConfig.disabled) {
+      const audiences = authConfig.audience !== undefined ? [authConfig.audience] : requestAudiences(forwardedProto(req), req.headers.host ?? '', req.url);
+      const auth = await verifier.verify(req.headers.authorization, audiences);
+      if (!auth.ok) {
+        metrics.authRejections.inc({ code: auth.code });
+        if (auth.status === 401) void reply.header('www-authenticate', 'Bearer');
+        finish(push, reply, auth.status, 'unauthorized', { error: { code: auth.code, message: auth.reason } }, { authCode: auth.code }, 'warn');
+        return false;
+      }
+    }
+    push.trusted = true;
+    return true;
+  }
+
+  /**
+   * Decodes the body and runs the work. Always, even on a redelivery after a failed handoff: an
+   * earlier run's outcome is not known here, and deciding without running would report work that
+   * never ran.
+   */
+  async function run(push: Push, body: Buffer): Promise<{ decoded?: DecodedBody; outcome: DecideOutcome }> {
+    let decoded: DecodedBody;
+    try {
+      decoded = decodeBody(body);
+    } catch (err) {
+      if (!(err instanceof UndecodableBodyError)) throw err;
+      return { outcome: { kind: 'undecodable', error: { type: 'UndecodableBody', message: err.message } } };
+    }
+    try {
+      return { decoded, outcome: await runner.run(decoded.job, push) };
+    } catch (err) {
+      // Runners promise never to throw; if one does, the job is retried rather than lost.
+      push.logger.error({ err }, 'runner threw instead of returning an outcome');
+      return { decoded, outcome: { kind: 'retryable', error: { type: 'RunnerError', message: messageOf(err) } } };
+    }
+  }
+
+  async function handlePush(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const headers = req.headers;
+    const delivery: Delivery = readDelivery(headers);
+    const push = new Push(performance.now(), headers, delivery, tier, gate.signal, logger);
+
+    // 1. Authenticate.
+    if (!(await authenticate(req, reply, push))) return;
+    if (delivery.warnings.length > 0) push.logger.warn({ warnings: delivery.warnings }, 'ignored malformed delivery headers');
+
+    // Only an authenticated push may tell the executor which queue is its own.
+    if (onFirstQueue !== undefined && delivery.queue !== undefined) {
+      const notify = onFirstQueue;
+      onFirstQueue = undefined;
+      notify(delivery.queue);
+    }
+
+    // 2. Decode and run.
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const { decoded, outcome } = await run(push, body);
+
+    // 3. Decide and apply.
+    const action: Action = decide({ outcome, attempt: delivery.attempt, jobHasWebhook: decoded?.job.webhookUrl !== undefined, policy: tier.policy });
+    const label = outcome.kind;
+    const error = errorOf(outcome);
+    const base = { outcome: label, action: action.kind, attempt: delivery.attempt } satisfies PushAnswer;
+    const errorFields = error !== undefined ? { errorType: error.type, errorMessage: error.message } : undefined;
+    let status: number;
+    let handoff: HandoffResult | undefined;
+    if (action.kind === 'ack') {
+      status = 200;
+    } else if (action.kind === 'retry' || action.kind === 'reject') {
+      status = action.status;
+    } else {
+      // Only a handoff needs its context (and the clock).
+      const contentType = headers['content-type'];
+      const ctx: ApplyContext = {
+        delivery,
+        body,
+        ...(typeof contentType === 'string' ? { contentType } : {}),
+        ...(decoded !== undefined ? { decoded } : {}),
+        tier: push.tier,
+        now: clock(),
+      };
+      try {
+        handoff = await apply(action, ctx);
+        status = 200;
+      } catch (err) {
+        if (err instanceof HandoffError) {
+          metrics.handoffs.inc({ kind: err.kind, result: 'failed' });
+          const answer: PushAnswer = { ...base, error: { code: err.code, message: err.message } };
+          finish(push, reply, PUSH_ERROR_STATUS.HANDOFF_FAILED, label, answer, { ...errorFields, handoff: { kind: err.kind, result: 'failed' }, err }, 'error');
+          return;
+        }
+        throw err;
+      }
+    }
+    if (handoff !== undefined) metrics.handoffs.inc({ kind: handoff.kind, result: handoff.result });
+
+    const answer: PushAnswer = {
+      ...base,
+      ...(handoff !== undefined ? { handoff } : {}),
+      ...(action.kind === 'retry' || action.kind === 'reject' ? { error: { type: action.error.type, message: action.error.message } } : {}),
+    };
+    const unnotified = action.kind === 'ack' ? action.unnotified : undefined;
+    const level = action.kind === 'reject' || unnotified !== undefined ? 'error' : 'info';
+    const extra =
+      errorFields === undefined && handoff === undefined && unnotified === undefined
+        ? undefined
+        : { ...errorFields, ...(handoff !== undefined ? { handoff } : {}), ...(unnotified !== undefined ? { unnotified } : {}) };
+    finish(push, reply, status, label, answer, extra, level);
+  }
+
+  /**
+   * Admission control, here rather than in an onRequest hook: a route without hooks takes Fastify's
+   * fast path. Only pushes hold up shutdown; health checks and scrapes do not. The push counts
+   * until its answer is handed to the socket, which every path of handlePush does before returning
+   * (a thrown error is answered by the error handler in the same turn).
+   */
+  return function admitPush(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    if (gate.draining) {
+      countAnswer('draining', PUSH_ERROR_STATUS.SHUTTING_DOWN);
+      void reply
+        .code(PUSH_ERROR_STATUS.SHUTTING_DOWN)
+        .header('retry-after', RETRY_AFTER_SECONDS)
+        .send({ error: { code: 'SHUTTING_DOWN', message: 'This instance is shutting down; Cloud Tasks will retry elsewhere' } } satisfies PushAnswer);
+      return Promise.resolve();
+    }
+    gate.enter();
+    // Not awaited here (one async frame less per push): the gate is left when the push settles.
+    return handlePush(req, reply).finally(() => gate.leave());
+  };
+}
