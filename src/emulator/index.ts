@@ -9,11 +9,14 @@ import { makeRestHandler } from './api/rest.js';
 import { ApiError } from './api/status.js';
 import { Pusher } from './dispatch.js';
 import { Engine, type DroppedTask, type EngineStats } from './engine/engine.js';
+import { Faults, parseFaultSpec, pushUnderFaults, type FaultRuleInput } from './faults.js';
 import { OidcSigner } from './oidc.js';
 import { loadQueuesFile, type QueuesFile, type ResolvedQueue } from './queues-file.js';
 import { listenDual } from './server.js';
 
 export type { QueuesFile, QueuesFileQueue } from './queues-file.js';
+export type { ActiveFault, FaultCounters, FaultRule, FaultRuleInput } from './faults.js';
+export { Faults } from './faults.js';
 export type { Logger };
 
 /** Options of {@link startEmulator}. */
@@ -32,6 +35,8 @@ export interface EmulatorOptions {
   issuer?: string;
   /** pino logger; default silent. */
   logger?: Logger;
+  /** Fault rules active from the start (objects, or `--fault` specs such as `fail-create:count=2`). */
+  faults?: ReadonlyArray<FaultRuleInput | string>;
 }
 
 /** A running emulator. */
@@ -52,6 +57,8 @@ export interface Emulator {
   stats(): EngineStats;
   /** Tasks that were given up (retry limits reached), with their last response — nothing vanishes silently. */
   droppedTasks(): DroppedTask[];
+  /** Fault injection: add and clear rules at runtime (also served at `/emulator/faults`). */
+  readonly faults: Faults;
   close(): Promise<void>;
 }
 
@@ -66,6 +73,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   // Validate the queues file before binding anything, so a typo fails fast and leaves no port open.
   const queues: ResolvedQueue[] = options.queues === undefined ? [] : loadQueuesFile(options.queues);
 
+  const faults = new Faults();
+  for (const f of options.faults ?? []) faults.add(typeof f === 'string' ? parseFaultSpec(f) : f);
+
   const pusher = new Pusher();
   // The issuer depends on the port, known only after listening: the key is made now, the issuer set below.
   const signer = new OidcSigner();
@@ -73,7 +83,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     dedupWindowMs,
     resetNamesOnPurge: options.resetNamesOnPurge ?? false,
     signer,
-    push: (req) => pusher.push(req),
+    push: (req) => pushUnderFaults(faults, req, (r) => pusher.push(r)),
     logger,
   });
   for (const q of queues) {
@@ -88,12 +98,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
   }
 
-  const grpcServer = makeGrpcServer(engine, logger);
+  // The server that owns the sockets exists only after listening; the gRPC hook reaches it then.
+  let dropPeer = (_peer: string): void => {};
+  const grpcServer = makeGrpcServer(engine, logger, { faults, dropPeer: (peer) => dropPeer(peer) });
   const rest = makeRestHandler({
     engine,
     signer,
     logger,
-    inspect: () => ({ stats: engine.stats(), droppedTasks: engine.droppedTasks() }),
+    faults,
+    inspect: () => ({ stats: engine.stats(), droppedTasks: engine.droppedTasks(), faults: faults.stats() }),
   });
   let server;
   try {
@@ -106,6 +119,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
     throw err;
   }
+  dropPeer = (peer) => server.dropPeer(peer);
   const port = server.port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const url = `http://${urlHost}:${port}`;
@@ -125,6 +139,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     waitForIdle: (o) => engine.waitForIdle(o?.timeoutMs),
     stats: () => engine.stats(),
     droppedTasks: () => engine.droppedTasks(),
+    faults,
     close: () => {
       closing ??= (async () => {
         engine.close();
