@@ -1,6 +1,7 @@
 /**
  * The push path end to end through Fastify's inject(), creating tasks with the real
- * CloudTasksClient against a real gRPC server speaking Cloud Tasks (test/helpers/fake-cloud-tasks).
+ * CloudTasksClient against the emulator, whose paused queues keep every task for the test to read
+ * (test/helpers/emulated-tasks.ts).
  */
 import { fileURLToPath } from 'node:url';
 import type { CloudTasksClient } from '@google-cloud/tasks';
@@ -12,7 +13,7 @@ import { buildApp } from '../../src/executor/app.js';
 import { RETRY_STATUS } from '../../src/executor/decide.js';
 import { newEmulatorClient } from '../../src/queues/tasks-client.js';
 import { Q, captureLogger, pushHeaders, scriptedRunner, testConfig, type ScriptedRunner } from '../helpers/executor-fixtures.js';
-import { startFakeCloudTasks, type FakeCloudTasks } from '../helpers/fake-cloud-tasks.js';
+import { startEmulatedTasks, type EmulatedTasks } from '../helpers/emulated-tasks.js';
 
 const root = protobuf.loadSync(fileURLToPath(new URL('../../proto/work.proto', import.meta.url)));
 const Request = root.lookupType('morais_protos.SvcWorkRequest');
@@ -25,16 +26,16 @@ function binaryRequest(fields: Record<string, unknown>): Buffer {
 const WEBHOOK = 'https://client.example.test/hook';
 const NOW = new Date('2026-11-23T10:00:00.000Z');
 
-let fake: FakeCloudTasks;
+let emulated: EmulatedTasks;
 let client: CloudTasksClient;
 
 beforeAll(async () => {
-  fake = await startFakeCloudTasks();
-  client = newEmulatorClient(fake.host);
+  emulated = await startEmulatedTasks(Object.values(Q));
+  client = newEmulatorClient(emulated.host);
 });
 afterAll(async () => {
   await client.close();
-  await fake.close();
+  await emulated.close();
 });
 
 let app: FastifyInstance;
@@ -50,7 +51,7 @@ async function makeApp(overrides: Partial<ExecutorConfig> = {}) {
 }
 
 beforeEach(async () => {
-  fake.reset();
+  await emulated.reset();
   await makeApp();
 });
 afterEach(async () => {
@@ -69,8 +70,8 @@ describe('success', () => {
     const res = await push(envelope());
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ outcome: 'success', action: 'notify', attempt: 1, handoff: { kind: 'notify-success', result: 'created' } });
-    expect(fake.tasks).toHaveLength(1);
-    const task = fake.tasks[0]!;
+    expect(await emulated.tasks()).toHaveLength(1);
+    const task = (await emulated.tasks())[0]!;
     expect(task.queue).toBe(Q.notifier);
     expect(task.name.startsWith(`${Q.notifier}/tasks/notify-success-`)).toBe(true);
     expect(task.httpRequest.url).toBe(WEBHOOK);
@@ -102,14 +103,14 @@ describe('success', () => {
     const res = await push(JSON.stringify({ payload: 'x' }));
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ outcome: 'success', action: 'ack' });
-    expect(fake.createCalls).toBe(0);
+    expect(emulated.createCalls()).toBe(0);
   });
 
   it('notifies NOTIFY_URL when the job names no webhook', async () => {
     await makeApp({ notifyUrl: 'https://default.example.test/n' });
     const res = await push(JSON.stringify({ payload: 'x' }));
     expect(res.statusCode).toBe(200);
-    expect(fake.tasks[0]!.httpRequest.url).toBe('https://default.example.test/n');
+    expect((await emulated.tasks())[0]!.httpRequest.url).toBe('https://default.example.test/n');
   });
 
   it('answers a binary SvcWorkRequest labelled application/json with a binary SvcWorkResponse echoing the context', async () => {
@@ -121,7 +122,7 @@ describe('success', () => {
       payload: { sourceFile: 'gs://b/f', webhookUrl: WEBHOOK, context: { id: 'ctx-7' } },
       webhookUrl: WEBHOOK,
     });
-    const task = fake.tasks[0]!;
+    const task = (await emulated.tasks())[0]!;
     expect(task.httpRequest.headers['Content-Type']).toBe('application/x-protobuf');
     expect(Response.toObject(Response.decode(task.httpRequest.body))).toEqual({ context: { id: 'ctx-7' } });
   });
@@ -129,7 +130,7 @@ describe('success', () => {
   it('answers a proto3 JSON SvcWorkRequest with a proto3 JSON SvcWorkResponse', async () => {
     const res = await push(JSON.stringify({ sourceFile: 'a.txt', webhookUrl: WEBHOOK, context: { id: 'c1' } }));
     expect(res.statusCode).toBe(200);
-    expect(JSON.parse(fake.tasks[0]!.httpRequest.body.toString())).toEqual({ context: { id: 'c1' } });
+    expect(JSON.parse((await emulated.tasks())[0]!.httpRequest.body.toString())).toEqual({ context: { id: 'c1' } });
   });
 });
 
@@ -142,7 +143,7 @@ describe('failures', () => {
     expect(res.statusCode).toBeLessThan(500);
     expect(res.statusCode).not.toBe(429);
     expect(res.json()).toMatchObject({ outcome: 'retryable', action: 'retry', error: { type: 'Error', message: 'flaky' } });
-    expect(fake.createCalls).toBe(0);
+    expect(emulated.createCalls()).toBe(0);
   });
 
   it('forwards the original body unchanged to the next tier when the budget is spent, naming the tier and path', async () => {
@@ -151,7 +152,7 @@ describe('failures', () => {
     const res = await push(body, pushHeaders({ retryCount: 2, executionCount: 0 }));
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ action: 'forward', handoff: { kind: 'forward', result: 'created' } });
-    const task = fake.tasks[0]!;
+    const task = (await emulated.tasks())[0]!;
     expect(task.queue).toBe(Q.incoming2);
     expect(task.httpRequest.url).toBe('https://tier-2.example.test/');
     expect(Buffer.compare(task.httpRequest.body, body)).toBe(0);
@@ -175,7 +176,7 @@ describe('failures', () => {
     });
     const res = await push(envelope(), headers);
     expect(res.statusCode).toBe(200);
-    const note = JSON.parse(fake.tasks[0]!.httpRequest.body.toString());
+    const note = JSON.parse((await emulated.tasks())[0]!.httpRequest.body.toString());
     expect(note).toMatchObject({
       outcome: 'failed',
       error: { type: 'Timeout', message: 'too slow' },
@@ -188,15 +189,15 @@ describe('failures', () => {
       ],
       task: { queue: 'incoming-3', name: 't3', origin: 'incoming/task-0' },
     });
-    expect(fake.tasks[0]!.name).toContain('/tasks/notify-failure-');
+    expect((await emulated.tasks())[0]!.name).toContain('/tasks/notify-failure-');
   });
 
   it('sends a failure notification at once for a permanent failure, even with budget and a next tier left', async () => {
     runner.respond(() => ({ kind: 'permanent', error: { type: 'Error', message: 'invalid source file' } }));
     const res = await push(binaryRequest({ sourceFile: 'invalid', webhookUrl: WEBHOOK, context: { id: 'x' } }));
     expect(res.statusCode).toBe(200);
-    expect(fake.tasks[0]!.queue).toBe(Q.notifier);
-    expect(Response.toObject(Response.decode(fake.tasks[0]!.httpRequest.body))).toEqual({
+    expect((await emulated.tasks())[0]!.queue).toBe(Q.notifier);
+    expect(Response.toObject(Response.decode((await emulated.tasks())[0]!.httpRequest.body))).toEqual({
       context: { id: 'x' },
       error: { type: 'Error', message: 'invalid source file' },
     });
@@ -207,7 +208,7 @@ describe('failures', () => {
     const res = await push(envelope());
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ outcome: 'ignore', action: 'ack' });
-    expect(fake.createCalls).toBe(0);
+    expect(emulated.createCalls()).toBe(0);
   });
 
   it('retries (never drops) a job whose runner throws despite its contract', async () => {
@@ -229,18 +230,18 @@ describe('handoffs', () => {
     expect(second.statusCode).toBe(200);
     expect(first.json().handoff.result).toBe('created');
     expect(second.json().handoff).toEqual({ kind: 'forward', task: first.json().handoff.task, result: 'exists' });
-    expect(fake.createCalls).toBe(2);
-    expect(fake.tasks).toHaveLength(1);
+    expect(emulated.createCalls()).toBe(2);
+    expect(await emulated.tasks()).toHaveLength(1);
   });
 
   it('answers 503 when the enqueue fails, then a redelivery past the budget skips the work and only redoes the handoff', async () => {
     runner.respond(() => ({ kind: 'retryable', error: { type: 'Error', message: 'x' } }));
-    fake.failNext(1);
+    emulated.fail({ count: 1 });
     const failed = await push(envelope(), pushHeaders({ retryCount: 2 }));
     expect(failed.statusCode).toBe(503);
     expect(failed.headers['retry-after']).toBeDefined();
     expect(failed.json()).toMatchObject({ error: { code: 'HANDOFF_FAILED' } });
-    expect(fake.tasks).toHaveLength(0);
+    expect(await emulated.tasks()).toHaveLength(0);
     expect(runner.calls).toHaveLength(1);
 
     // Cloud Tasks redelivers: RetryCount 3 → attempt 4 > MAX_ATTEMPTS 3.
@@ -248,13 +249,13 @@ describe('handoffs', () => {
     expect(redelivered.statusCode).toBe(200);
     expect(redelivered.json()).toMatchObject({ outcome: 'skipped', action: 'forward', handoff: { kind: 'forward', result: 'created' } });
     expect(runner.calls).toHaveLength(1);
-    expect(fake.tasks).toHaveLength(1);
+    expect(await emulated.tasks()).toHaveLength(1);
     // The path reports the work's attempts on this tier, not the extra dispatches.
-    expect(fake.tasks[0]!.httpRequest.headers['X-Executor-Path']).toBe('incoming=3');
+    expect((await emulated.tasks())[0]!.httpRequest.headers['X-Executor-Path']).toBe('incoming=3');
   });
 
   it('answers 503 when a success notification cannot be enqueued', async () => {
-    fake.failNext(1);
+    emulated.fail({ count: 1 });
     const res = await push(envelope());
     expect(res.statusCode).toBe(503);
   });
@@ -264,7 +265,7 @@ describe('handoffs', () => {
     const res = await push(envelope(), pushHeaders({ retryCount: 5 }));
     expect(res.statusCode).toBe(200);
     expect(runner.calls).toHaveLength(0);
-    expect(JSON.parse(fake.tasks[0]!.httpRequest.body.toString())).toMatchObject({ outcome: 'failed', error: { type: 'AttemptsExhausted' } });
+    expect(JSON.parse((await emulated.tasks())[0]!.httpRequest.body.toString())).toMatchObject({ outcome: 'failed', error: { type: 'AttemptsExhausted' } });
   });
 
   it('creates server-named tasks when the push carries no Cloud Tasks names', async () => {
@@ -280,7 +281,7 @@ describe('undecodable bodies', () => {
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ outcome: 'undecodable', action: 'reject', error: { type: 'UndecodableBody' } });
     expect(runner.calls).toHaveLength(0);
-    expect(fake.createCalls).toBe(0);
+    expect(emulated.createCalls()).toBe(0);
     expect(log.lines.some((l) => l.severity === 'ERROR' && l.outcome === 'undecodable')).toBe(true);
   });
 
@@ -290,7 +291,7 @@ describe('undecodable bodies', () => {
     const res = await push(raw, pushHeaders({ extra: { 'content-type': 'text/plain' } }));
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ outcome: 'undecodable', action: 'dead-letter', handoff: { kind: 'dead-letter', result: 'created' } });
-    const task = fake.tasks[0]!;
+    const task = (await emulated.tasks())[0]!;
     expect(task.queue).toBe(Q.deadLetter);
     expect(Buffer.compare(task.httpRequest.body, raw)).toBe(0);
     expect(task.httpRequest.headers['Content-Type']).toBe('text/plain');
@@ -387,7 +388,7 @@ describe('a chain of tiers', () => {
     runner.respond(() => ({ kind: 'retryable', error: { type: 'Error', message: 'tier 1 failed' } }));
     const body = JSON.stringify({ id: 'chain-1', payload: { n: 1 }, webhookUrl: WEBHOOK });
     expect((await push(body, pushHeaders({ queue: 'incoming', task: 'orig-1', retryCount: 2 }))).statusCode).toBe(200);
-    const forwarded = fake.tasks[0]!;
+    const forwarded = (await emulated.tasks())[0]!;
 
     // Deliver the forwarded task to tier 2 (the last tier, budget 2) as Cloud Tasks would.
     await makeApp({ next: undefined, maxAttempts: 2 });
@@ -397,7 +398,7 @@ describe('a chain of tiers', () => {
     const res = await app.inject({ method: 'POST', url: '/', payload: forwarded.httpRequest.body, headers });
     expect(res.statusCode).toBe(200);
     expect(runner.calls[0]!.ctx.tier).toBe(2);
-    const note = JSON.parse(fake.tasks[1]!.httpRequest.body.toString());
+    const note = JSON.parse((await emulated.tasks(Q.notifier))[0]!.httpRequest.body.toString());
     expect(note).toMatchObject({
       id: 'chain-1',
       outcome: 'failed',
