@@ -57,8 +57,13 @@ export interface BatchTarget {
   concurrency?: number;
 }
 
-/** Creates one task per job; resolves when all are accepted, rejects on the first failure. */
-export async function submitBatch(client: TasksClient, plan: readonly BatchJob[], target: BatchTarget, onCreated?: () => void): Promise<void> {
+/** Creates one task per job; resolves when all are accepted, rejects on the first failure. `onCreated` gets each task's full name. */
+export async function submitBatch(
+  client: TasksClient,
+  plan: readonly BatchJob[],
+  target: BatchTarget,
+  onCreated?: (task: string, job: BatchJob) => void,
+): Promise<void> {
   let next = 0;
   let failure: unknown;
   const worker = async (): Promise<void> => {
@@ -69,8 +74,12 @@ export async function submitBatch(client: TasksClient, plan: readonly BatchJob[]
         job.encoding,
       );
       try {
-        await createWorkTask(client, { queue: target.queue, url: target.url, body, contentType: contentTypeOf(job.encoding), serviceAccount: target.serviceAccount }, target.endpoint);
-        onCreated?.();
+        const task = await createWorkTask(
+          client,
+          { queue: target.queue, url: target.url, body, contentType: contentTypeOf(job.encoding), serviceAccount: target.serviceAccount },
+          target.endpoint,
+        );
+        onCreated?.(task, job);
       } catch (err) {
         failure ??= err;
       }
