@@ -12,7 +12,7 @@ import type { RunContext, Runner, WorkError } from '../work/types.js';
 import { HandoffError, makeApplier, type Applied, type ApplyContext, type TasksApi } from './apply.js';
 import { makePushVerifier, requestAudiences, type PushVerifier } from './auth.js';
 import { decodeBody, UndecodableBodyError, type DecodedBody } from './codecs.js';
-import { decide, mustSkipWork, type Action, type DecideOutcome } from './decide.js';
+import { decide, type Action, type DecideOutcome } from './decide.js';
 import { readDelivery, type Delivery } from './delivery.js';
 import { makePushGate, type PushGate } from './gate.js';
 import { makeMetrics, type ExecutorMetrics } from './metrics.js';
@@ -52,7 +52,7 @@ export interface AppDeps {
 
 /** The JSON body of every answer to a push. */
 export interface PushAnswer {
-  /** What happened to the work: success, retryable, permanent, ignore, skipped, undecodable. */
+  /** What happened to the work: success, retryable, permanent, ignore, undecodable. */
   outcome?: string;
   /** The action taken: ack, retry, notify, forward, dead-letter, reject. */
   action?: string;
@@ -76,7 +76,16 @@ function forwardedProto(req: FastifyRequest): string {
 }
 
 const ACKED: Applied = { status: 200 };
-const SKIPPED: DecideOutcome = { kind: 'skipped' };
+
+/** The decoded body, or the `undecodable` outcome saying why it is not one. */
+function decodeOrUndecodable(body: Buffer): DecodedBody | Extract<DecideOutcome, { kind: 'undecodable' }> {
+  try {
+    return decodeBody(body);
+  } catch (err) {
+    if (!(err instanceof UndecodableBodyError)) throw err;
+    return { kind: 'undecodable', error: { type: 'UndecodableBody', message: err.message } };
+  }
+}
 
 function outcomeLabel(outcome: DecideOutcome): string {
   return outcome.kind;
@@ -283,6 +292,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     void reply.code(status).send(answer);
   }
 
+  async function run(decoded: DecodedBody, push: Push): Promise<DecideOutcome> {
+    try {
+      return await runner.run(decoded.job, push);
+    } catch (err) {
+      // Runners promise never to throw; if one does, the job is retried rather than lost.
+      push.logger.error({ err }, 'runner threw instead of returning an outcome');
+      return { kind: 'retryable', error: { type: 'RunnerError', message: err instanceof Error ? err.message : String(err) } };
+    }
+  }
+
   async function handlePush(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const headers = req.headers;
     const delivery: Delivery = readDelivery(headers);
@@ -312,26 +331,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
     // 2. Decode.
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    let decoded: DecodedBody | undefined;
-    let outcome: DecideOutcome;
-    try {
-      decoded = decodeBody(body);
-      outcome = SKIPPED;
-    } catch (err) {
-      if (!(err instanceof UndecodableBodyError)) throw err;
-      outcome = { kind: 'undecodable', error: { type: 'UndecodableBody', message: err.message } };
-    }
+    const decodedOrError = decodeOrUndecodable(body);
+    const decoded = 'job' in decodedOrError ? decodedOrError : undefined;
 
-    // 3. Run, unless the budget is already spent (then only the handoff is redone).
-    if (decoded !== undefined && !mustSkipWork(delivery.attempt, config.maxAttempts)) {
-      try {
-        outcome = await runner.run(decoded.job, push);
-      } catch (err) {
-        // Runners promise never to throw; if one does, the job is retried rather than lost.
-        push.logger.error({ err }, 'runner threw instead of returning an outcome');
-        outcome = { kind: 'retryable', error: { type: 'RunnerError', message: err instanceof Error ? err.message : String(err) } };
-      }
-    }
+    // 3. Run. Always, even on a redelivery after a failed handoff: an earlier run's outcome is not
+    // known here, and deciding without running would report work that never ran.
+    const outcome: DecideOutcome = 'job' in decodedOrError ? await run(decodedOrError, push) : decodedOrError;
 
     // 4. Decide and apply.
     const action: Action = decide({ outcome, attempt: delivery.attempt, jobHasWebhook: decoded?.job.webhookUrl !== undefined, policy });

@@ -1,14 +1,15 @@
 /**
  * Carries out a decision: creates the one task it calls for (forward, notification or dead letter)
  * and says what to answer. Every task gets a deterministic name (so a repeated delivery finds
- * ALREADY_EXISTS and counts it as done) and, when configured, the OIDC token of
- * TASKS_SERVICE_ACCOUNT. A failed enqueue throws {@link HandoffError}: the caller answers 503 and
- * Cloud Tasks redelivers, which redoes exactly this handoff.
+ * ALREADY_EXISTS and counts it as done; a job's notification has one name whatever its outcome, so
+ * the first decision wins) and, when configured, the OIDC token of TASKS_SERVICE_ACCOUNT. A failed
+ * enqueue throws {@link HandoffError}: the caller answers 503, which Cloud Tasks does not count as
+ * an execution, and its redelivery runs the work again at the same attempt.
  */
 import type { protos } from '@google-cloud/tasks';
 import type { QueuePath } from '../config.js';
 import { CodedError } from '../errors.js';
-import { handoffTaskId, taskPath, type HandoffKind } from '../queues/names.js';
+import { handoffTaskId, outcomeTaskId, taskPath, type HandoffKind } from '../queues/names.js';
 import type { WorkError } from '../work/types.js';
 import { encodeNotification, type DecodedBody } from './codecs.js';
 import type { Action } from './decide.js';
@@ -102,7 +103,7 @@ export function headerSafe(value: string, max = 1000): string {
   return value.replace(/[^\x20-\x7e]/g, '?').slice(0, max);
 }
 
-/** Attempts this tier spent on the work: the skipped redeliveries after the budget don't count. */
+/** Attempts this tier spent on the work (an attempt past the budget counts as the last). */
 function spent(ctx: ApplyContext): number {
   return Math.min(ctx.delivery.attempt, ctx.maxAttempts);
 }
@@ -120,16 +121,26 @@ function origin(ctx: ApplyContext): string | undefined {
 
 /** Makes the function that carries out actions against a Cloud Tasks API. */
 export function makeApplier(tasks: TasksApi, targets: HandoffTargets) {
+  /** The deterministic id of the task a handoff creates; undefined when the push names no source. */
+  function taskId(kind: HandoffKind, ctx: ApplyContext): string | undefined {
+    if (kind === 'notify-success' || kind === 'notify-failure') {
+      const from = origin(ctx);
+      return from !== undefined ? outcomeTaskId(from) : undefined;
+    }
+    const { queue: sourceQueue, taskName } = ctx.delivery;
+    return sourceQueue !== undefined && taskName !== undefined ? handoffTaskId(sourceQueue, taskName, kind) : undefined;
+  }
+
   async function create(
     kind: HandoffKind,
     queue: QueuePath,
     ctx: ApplyContext,
     httpRequest: protos.google.cloud.tasks.v2.IHttpRequest,
   ): Promise<HandoffResult> {
-    const { queue: sourceQueue, taskName } = ctx.delivery;
     // Without the source's names (a push that did not come from Cloud Tasks) there is nothing to
     // derive a stable name from; the server names the task and duplicates are possible.
-    const name = sourceQueue !== undefined && taskName !== undefined ? taskPath(queue, handoffTaskId(sourceQueue, taskName, kind)) : undefined;
+    const id = taskId(kind, ctx);
+    const name = id !== undefined ? taskPath(queue, id) : undefined;
     const oidcToken =
       targets.serviceAccount !== undefined ? { serviceAccountEmail: targets.serviceAccount, audience: httpRequest.url ?? undefined } : undefined;
     try {

@@ -15,8 +15,6 @@ export const RETRY_STATUS = 409;
 /** What happened before deciding. */
 export type DecideOutcome =
   | RunOutcome
-  /** The work was not run: the attempt is past the budget, so only the handoff is redone. */
-  | { kind: 'skipped' }
   /** The body could not be decoded. */
   | { kind: 'undecodable'; error: WorkError };
 
@@ -59,11 +57,6 @@ export type Action =
   /** Answer 400: the body is undecodable and there is no dead-letter queue. */
   | { kind: 'reject'; status: 400; error: WorkError };
 
-/** True when a delivery is past the budget: the work already had its chances, only the handoff is left. */
-export function mustSkipWork(attempt: number, maxAttempts: number): boolean {
-  return attempt > maxAttempts;
-}
-
 function failure(input: DecideInput, error: WorkError): Action {
   const { policy } = input;
   if (!input.jobHasWebhook && !policy.hasDefaultWebhook) {
@@ -90,14 +83,9 @@ export function decide(input: DecideInput): Action {
     case 'permanent':
       return failure(input, outcome.error);
     case 'retryable':
+      // An attempt past the budget (answers such as 401 that Cloud Tasks counted as executions
+      // without the work running) is treated as the last one: the work always runs before a handoff.
       if (attempt < policy.maxAttempts) return { kind: 'retry', status: RETRY_STATUS, error: outcome.error };
       return policy.hasNext ? { kind: 'forward', error: outcome.error } : failure(input, outcome.error);
-    case 'skipped': {
-      const error: WorkError = {
-        type: 'AttemptsExhausted',
-        message: `all ${policy.maxAttempts} attempts on this tier were spent; redoing the handoff after an earlier enqueue failed`,
-      };
-      return policy.hasNext ? { kind: 'forward', error } : failure(input, error);
-    }
   }
 }

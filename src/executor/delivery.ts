@@ -40,11 +40,11 @@ export interface Delivery {
   queue?: string;
   /** Short task id (`X-CloudTasks-TaskName`). */
   taskName?: string;
-  /** `X-CloudTasks-TaskRetryCount`: dispatches before this one (5xx and timeouts included). */
+  /** `X-CloudTasks-TaskRetryCount`: dispatches before this one (5xx, timeouts and refused connections included). */
   retryCount?: number;
-  /** `X-CloudTasks-TaskExecutionCount`: responses before this one (5xx excluded). */
+  /** `X-CloudTasks-TaskExecutionCount`: answers before this one that the target returned (5xx excluded). */
   executionCount?: number;
-  /** 1-based attempt on this tier: RetryCount + 1, else ExecutionCount + 1, else 1. */
+  /** 1-based attempt of the work on this tier: ExecutionCount + 1, else RetryCount + 1, else 1. */
   attempt: number;
   /** Scheduled time of this dispatch (`X-CloudTasks-TaskETA`). */
   eta?: Date;
@@ -126,9 +126,12 @@ export function readDelivery(headers: HeaderBag): Delivery {
   const h = CLOUD_TASKS_HEADERS;
   const retryCount = count(headers, h.retryCount, warnings);
   const executionCount = count(headers, h.executionCount, warnings);
-  // RetryCount counts every dispatch; ExecutionCount skips 5xx answers (the original executor's
-  // "always 0"). Trust ExecutionCount only when RetryCount is missing altogether.
-  const attempt = retryCount !== undefined ? retryCount + 1 : executionCount !== undefined ? executionCount + 1 : 1;
+  // ExecutionCount counts the answers the target returned, 5xx excluded: with handled failures
+  // answered 409, exactly the runs of the work that ended in a retry. RetryCount also counts
+  // dispatches that never reached the executor (refused connections while a tier restarts,
+  // timeouts, concurrent RunTask dispatches) and the executor's own 503s, which must not spend the
+  // work's budget. (The original executor answered failures with 5xx, which is why it saw "always 0".)
+  const attempt = executionCount !== undefined ? executionCount + 1 : retryCount !== undefined ? retryCount + 1 : 1;
 
   const delivery: Delivery = { attempt, path: [], warnings };
   const queue = header(headers, h.queue);

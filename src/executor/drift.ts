@@ -2,7 +2,7 @@
  * Startup check that this tier's queue retries longer than the executor's budget.
  *
  * The executor answers 503 when the handoff after its last budgeted attempt fails, and relies on
- * Cloud Tasks to deliver the task again so it can retry the handoff. A queue whose max_attempts is
+ * Cloud Tasks to deliver the task again so it can run the work and retry the handoff. A queue whose max_attempts is
  * not greater than MAX_ATTEMPTS deletes the task instead — silently, which is the trap the original
  * README fell into. The check only logs: a queue we cannot read (no permission, wrong name) must not
  * stop the service from serving.

@@ -1,2 +1,2 @@
 export { makeTasksClient, newEmulatorClient, closeTasksClients, parseHostPort, type TasksClientOptions } from './tasks-client.js';
-export { handoffTaskId, taskPath, shortName, type HandoffKind } from './names.js';
+export { handoffTaskId, outcomeTaskId, taskPath, shortName, type HandoffKind } from './names.js';

@@ -1,7 +1,9 @@
 /**
- * Deterministic task names. A task the executor creates is named after the task that caused it and
- * the action taken, so a repeated delivery asks Cloud Tasks for the same name again and gets
- * ALREADY_EXISTS instead of a duplicate handoff.
+ * Deterministic task names. A forward or dead letter is named after the task that caused it, so a
+ * repeated delivery asks Cloud Tasks for the same name again and gets ALREADY_EXISTS instead of a
+ * duplicate handoff. A job's notification is named after the job's origin alone — whatever its
+ * outcome and whichever tier sends it — so the first terminal decision wins and any later one
+ * (a redelivery that ran the work again, a duplicate that went on to the next tier) creates nothing.
  */
 import { createHash } from 'node:crypto';
 import type { QueuePath } from '../config.js';
@@ -17,6 +19,15 @@ export type HandoffKind = 'forward' | 'notify-success' | 'notify-failure' | 'dea
 export function handoffTaskId(sourceQueue: string, sourceTask: string, kind: HandoffKind): string {
   const digest = createHash('sha256').update(`${sourceQueue}\n${sourceTask}\n${kind}`).digest('hex');
   return `${kind}-${digest.slice(0, 40)}`;
+}
+
+/**
+ * The id of a job's one terminal notification (`notify-…`), from the job's origin (`queue/task` as
+ * the first tier received it): the same for success and failure and on every tier.
+ */
+export function outcomeTaskId(origin: string): string {
+  const digest = createHash('sha256').update(`${origin}\noutcome`).digest('hex');
+  return `notify-${digest.slice(0, 40)}`;
 }
 
 /** Full resource name of a task in a queue. */

@@ -24,7 +24,7 @@ export interface Job {
 
 /** What a runner knows about the delivery it is running for. */
 export interface RunContext {
-  /** 1-based attempt on this tier (`X-CloudTasks-TaskRetryCount + 1`). */
+  /** 1-based attempt of the work on this tier (`X-CloudTasks-TaskExecutionCount + 1`). */
   attempt: number;
   /** This tier's attempt budget. */
   maxAttempts: number;

@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { ExecutorConfig } from '../../src/config.js';
 import { buildApp } from '../../src/executor/app.js';
 import { RETRY_STATUS } from '../../src/executor/decide.js';
+import { outcomeTaskId } from '../../src/queues/names.js';
 import { newEmulatorClient } from '../../src/queues/tasks-client.js';
 import { Q, captureLogger, pushHeaders, scriptedRunner, testConfig, type ScriptedRunner } from '../helpers/executor-fixtures.js';
 import { startEmulatedTasks, type EmulatedTasks } from '../helpers/emulated-tasks.js';
@@ -73,7 +74,7 @@ describe('success', () => {
     expect(await emulated.tasks()).toHaveLength(1);
     const task = (await emulated.tasks())[0]!;
     expect(task.queue).toBe(Q.notifier);
-    expect(task.name.startsWith(`${Q.notifier}/tasks/notify-success-`)).toBe(true);
+    expect(task.name).toBe(`${Q.notifier}/tasks/${outcomeTaskId('incoming/task-1')}`);
     expect(task.httpRequest.url).toBe(WEBHOOK);
     expect(task.httpRequest.httpMethod).toBe('POST');
     expect(task.httpRequest.oidcToken).toEqual({ serviceAccountEmail: 'tasks@test-project.iam.gserviceaccount.com', audience: WEBHOOK });
@@ -92,10 +93,10 @@ describe('success', () => {
   });
 
   it('gives the runner the job and the delivery context', async () => {
-    await push(envelope(), pushHeaders({ retryCount: 1, executionCount: 0 }));
+    await push(envelope(), pushHeaders({ retryCount: 3, executionCount: 1 }));
     const { job, ctx } = runner.calls[0]!;
     expect(job).toEqual({ format: 'envelope', payload: { n: 1 }, webhookUrl: WEBHOOK });
-    expect(ctx).toMatchObject({ attempt: 2, maxAttempts: 3, retryCount: 1, executionCount: 0, queue: 'incoming', taskName: 'task-1', tier: 1 });
+    expect(ctx).toMatchObject({ attempt: 2, maxAttempts: 3, retryCount: 3, executionCount: 1, queue: 'incoming', taskName: 'task-1', tier: 1 });
     expect(ctx.signal).toBeInstanceOf(AbortSignal);
   });
 
@@ -149,7 +150,7 @@ describe('failures', () => {
   it('forwards the original body unchanged to the next tier when the budget is spent, naming the tier and path', async () => {
     runner.respond(() => ({ kind: 'retryable', error: { type: 'Error', message: 'still failing' } }));
     const body = binaryRequest({ sourceFile: 'invalid', webhookUrl: WEBHOOK });
-    const res = await push(body, pushHeaders({ retryCount: 2, executionCount: 0 }));
+    const res = await push(body, pushHeaders({ retryCount: 2, executionCount: 2 }));
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ action: 'forward', handoff: { kind: 'forward', result: 'created' } });
     const task = (await emulated.tasks())[0]!;
@@ -189,7 +190,8 @@ describe('failures', () => {
       ],
       task: { queue: 'incoming-3', name: 't3', origin: 'incoming/task-0' },
     });
-    expect((await emulated.tasks())[0]!.name).toContain('/tasks/notify-failure-');
+    // The job's one notification is named after its origin, whichever tier sends it.
+    expect((await emulated.tasks())[0]!.name).toBe(`${Q.notifier}/tasks/${outcomeTaskId('incoming/task-0')}`);
   });
 
   it('sends a failure notification at once for a permanent failure, even with budget and a next tier left', async () => {
@@ -234,38 +236,82 @@ describe('handoffs', () => {
     expect(await emulated.tasks()).toHaveLength(1);
   });
 
-  it('answers 503 when the enqueue fails, then a redelivery past the budget skips the work and only redoes the handoff', async () => {
+  it('answers 503 when the enqueue fails, and its redelivery (not counted as an execution) runs the work again at the same attempt', async () => {
     runner.respond(() => ({ kind: 'retryable', error: { type: 'Error', message: 'x' } }));
     emulated.fail({ count: 1 });
-    const failed = await push(envelope(), pushHeaders({ retryCount: 2 }));
+    const failed = await push(envelope(), pushHeaders({ retryCount: 2, executionCount: 2 }));
     expect(failed.statusCode).toBe(503);
     expect(failed.headers['retry-after']).toBeDefined();
     expect(failed.json()).toMatchObject({ error: { code: 'HANDOFF_FAILED' } });
     expect(await emulated.tasks()).toHaveLength(0);
     expect(runner.calls).toHaveLength(1);
 
-    // Cloud Tasks redelivers: RetryCount 3 → attempt 4 > MAX_ATTEMPTS 3.
-    const redelivered = await push(envelope(), pushHeaders({ retryCount: 3 }));
+    // Cloud Tasks redelivers: RetryCount 3, but ExecutionCount stays 2 (a 503 is not an execution).
+    const redelivered = await push(envelope(), pushHeaders({ retryCount: 3, executionCount: 2 }));
     expect(redelivered.statusCode).toBe(200);
-    expect(redelivered.json()).toMatchObject({ outcome: 'skipped', action: 'forward', handoff: { kind: 'forward', result: 'created' } });
-    expect(runner.calls).toHaveLength(1);
+    expect(redelivered.json()).toMatchObject({ outcome: 'retryable', action: 'forward', attempt: 3, handoff: { kind: 'forward', result: 'created' } });
+    expect(runner.calls).toHaveLength(2);
+    expect(runner.calls[1]!.ctx.attempt).toBe(3);
     expect(await emulated.tasks()).toHaveLength(1);
-    // The path reports the work's attempts on this tier, not the extra dispatches.
     expect((await emulated.tasks())[0]!.httpRequest.headers['X-Executor-Path']).toBe('incoming=3');
   });
 
-  it('answers 503 when a success notification cannot be enqueued', async () => {
+  it('reports a success whose notification failed to enqueue as a success on the redelivery, never as a failure', async () => {
     emulated.fail({ count: 1 });
-    const res = await push(envelope());
-    expect(res.statusCode).toBe(503);
+    const failed = await push(envelope(), pushHeaders({ retryCount: 2, executionCount: 2 }));
+    expect(failed.statusCode).toBe(503);
+    // Many more dispatches while the notifier queue is unreachable: none of them spends the budget.
+    const redelivered = await push(envelope(), pushHeaders({ retryCount: 9, executionCount: 2 }));
+    expect(redelivered.statusCode).toBe(200);
+    expect(redelivered.json()).toMatchObject({ outcome: 'success', action: 'notify', attempt: 3 });
+    expect(JSON.parse((await emulated.tasks())[0]!.httpRequest.body.toString())).toMatchObject({ outcome: 'succeeded' });
   });
 
-  it('past the budget at the last tier, redoes the failure notification without running the work', async () => {
+  it('keeps a task on its own tier while handoffs fail: dispatches answered 503 never lead to a forward', async () => {
+    runner.respond(() => ({ kind: 'retryable', error: { type: 'Error', message: 'x' } }));
+    // Attempt 1 fails and is retried (409, counted); then the queue is unreachable for ten dispatches.
+    expect((await push(envelope(), pushHeaders({ retryCount: 0, executionCount: 0 }))).statusCode).toBe(RETRY_STATUS);
+    for (let retry = 1; retry <= 10; retry++) {
+      const res = await push(envelope(), pushHeaders({ retryCount: retry, executionCount: 1 }));
+      expect(res.statusCode).toBe(RETRY_STATUS);
+      expect(res.json()).toMatchObject({ action: 'retry', attempt: 2 });
+    }
+    expect(await emulated.tasks()).toHaveLength(0);
+  });
+
+  it('past the budget (executions Cloud Tasks counted without the work running) runs the work before any handoff', async () => {
     await makeApp({ next: undefined });
-    const res = await push(envelope(), pushHeaders({ retryCount: 5 }));
+    const res = await push(envelope(), pushHeaders({ retryCount: 5, executionCount: 5 }));
     expect(res.statusCode).toBe(200);
-    expect(runner.calls).toHaveLength(0);
-    expect(JSON.parse((await emulated.tasks())[0]!.httpRequest.body.toString())).toMatchObject({ outcome: 'failed', error: { type: 'AttemptsExhausted' } });
+    expect(runner.calls).toHaveLength(1);
+    expect(res.json()).toMatchObject({ outcome: 'success', action: 'notify' });
+    expect(JSON.parse((await emulated.tasks())[0]!.httpRequest.body.toString())).toMatchObject({ outcome: 'succeeded' });
+  });
+
+  it('names a job\'s notification once whatever the outcome: a later, different decision creates nothing new', async () => {
+    await makeApp({ next: undefined });
+    runner.respond(() => ({ kind: 'success' }));
+    const first = await push(envelope(), pushHeaders({ retryCount: 2, executionCount: 2 }));
+    expect(first.json()).toMatchObject({ action: 'notify', handoff: { kind: 'notify-success', result: 'created' } });
+    // A duplicate delivery whose run fails this time decides "failed": its notification already exists.
+    runner.respond(() => ({ kind: 'permanent', error: { type: 'Error', message: 'flaky' } }));
+    const second = await push(envelope(), pushHeaders({ retryCount: 2, executionCount: 2 }));
+    expect(second.statusCode).toBe(200);
+    expect(second.json()).toMatchObject({ action: 'notify', handoff: { kind: 'notify-failure', task: first.json().handoff.task, result: 'exists' } });
+    expect(await emulated.tasks()).toHaveLength(1);
+    expect(JSON.parse((await emulated.tasks())[0]!.httpRequest.body.toString())).toMatchObject({ outcome: 'succeeded' });
+  });
+
+  it('gives the notification sent by a later tier the same name as one sent by the first tier', async () => {
+    // Tier 1 notified success for task-1 (e.g. a redelivery after a forward that was created
+    // but never acknowledged); tier 2 then fails the forwarded copy for good.
+    await push(envelope(), pushHeaders({ retryCount: 0, executionCount: 0 }));
+    await makeApp({ next: undefined, tier: 2 });
+    runner.respond(() => ({ kind: 'permanent', error: { type: 'Error', message: 'late failure' } }));
+    const tier2 = await push(envelope(), pushHeaders({ queue: 'incoming-2', task: 'forward-abc', extra: { 'x-executor-tier': '2', 'x-executor-path': 'incoming=3', 'x-executor-origin': 'incoming/task-1' } }));
+    expect(tier2.json()).toMatchObject({ action: 'notify', handoff: { result: 'exists' } });
+    expect(await emulated.tasks()).toHaveLength(1);
+    expect(JSON.parse((await emulated.tasks())[0]!.httpRequest.body.toString())).toMatchObject({ outcome: 'succeeded' });
   });
 
   it('creates server-named tasks when the push carries no Cloud Tasks names', async () => {
@@ -388,7 +434,7 @@ describe('a chain of tiers', () => {
     runner.respond(() => ({ kind: 'retryable', error: { type: 'Error', message: 'tier 1 failed' } }));
     const body = JSON.stringify({ id: 'chain-1', payload: { n: 1 }, webhookUrl: WEBHOOK });
     expect((await push(body, pushHeaders({ queue: 'incoming', task: 'orig-1', retryCount: 2 }))).statusCode).toBe(200);
-    const forwarded = (await emulated.tasks())[0]!;
+    const forwarded = (await emulated.tasks(Q.incoming2))[0]!;
 
     // Deliver the forwarded task to tier 2 (the last tier, budget 2) as Cloud Tasks would.
     await makeApp({ next: undefined, maxAttempts: 2 });

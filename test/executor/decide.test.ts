@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decide, mustSkipWork, RETRY_STATUS, type Action, type DecideOutcome, type TierPolicy } from '../../src/executor/decide.js';
+import { decide, RETRY_STATUS, type Action, type DecideOutcome, type TierPolicy } from '../../src/executor/decide.js';
 
 const err = { type: 'Error', message: 'boom' };
 const OUTCOMES: Record<string, DecideOutcome> = {
@@ -8,7 +8,6 @@ const OUTCOMES: Record<string, DecideOutcome> = {
   retryable: { kind: 'retryable', error: err },
   permanent: { kind: 'permanent', error: err },
   ignore: { kind: 'ignore', reason: 'dup' },
-  skipped: { kind: 'skipped' },
   undecodable: { kind: 'undecodable', error: { type: 'UndecodableBody', message: 'bad' } },
 };
 
@@ -16,8 +15,6 @@ const full: TierPolicy = { maxAttempts: 5, hasNext: true, hasDeadLetter: true, h
 const last: TierPolicy = { ...full, hasNext: false };
 
 type Row = [name: string, outcome: keyof typeof OUTCOMES, attempt: number, webhook: boolean, policy: TierPolicy, expected: Action];
-
-const exhausted = expect.objectContaining({ type: 'AttemptsExhausted' }) as unknown as typeof err;
 
 const TABLE: Row[] = [
   // success
@@ -44,11 +41,10 @@ const TABLE: Row[] = [
   // ignore
   ['ignore acks with no notice', 'ignore', 1, true, full, { kind: 'ack', why: 'ignored' }],
   ['ignore on the last attempt acks with no notice', 'ignore', 5, true, last, { kind: 'ack', why: 'ignored' }],
-  // past the budget: the work is skipped, only the handoff is redone
-  ['past the budget redoes the forward', 'skipped', 6, true, full, { kind: 'forward', error: exhausted }],
-  ['far past the budget still only redoes the forward', 'skipped', 60, false, full, { kind: 'forward', error: exhausted }],
-  ['past the budget on the last tier redoes the failure notification', 'skipped', 6, true, last, { kind: 'notify', outcome: 'failed', error: exhausted }],
-  ['past the budget on the last tier without a webhook acks and says why', 'skipped', 6, false, last, { kind: 'ack', why: 'failed-unnotified', unnotified: 'the job names no webhook and NOTIFY_URL is unset' }],
+  // past the budget (Cloud Tasks counted answers such as 401 as executions): the work ran, this is its last attempt
+  ['retryable past the budget forwards, as on the last attempt', 'retryable', 6, true, full, { kind: 'forward', error: err }],
+  ['retryable far past the budget on the last tier notifies the real failure', 'retryable', 60, true, last, { kind: 'notify', outcome: 'failed', error: err }],
+  ['success past the budget notifies success, never a failure', 'success', 7, true, full, { kind: 'notify', outcome: 'succeeded' }],
   // undecodable
   ['undecodable with a dead-letter queue dead-letters', 'undecodable', 1, false, full, { kind: 'dead-letter', error: { type: 'UndecodableBody', message: 'bad' } }],
   ['undecodable without a dead-letter queue is rejected with 400', 'undecodable', 1, false, { ...full, hasDeadLetter: false }, { kind: 'reject', status: 400, error: { type: 'UndecodableBody', message: 'bad' } }],
@@ -64,7 +60,7 @@ describe('decide', () => {
   const bools = [false, true];
   const combos: { outcome: DecideOutcome; attempt: number; jobHasWebhook: boolean; policy: TierPolicy }[] = [];
   for (const outcome of Object.values(OUTCOMES))
-    for (const attempt of [1, 2, 3, 4])
+    for (const attempt of [1, 2, 3, 4, 9])
       for (const jobHasWebhook of bools)
         for (const hasNext of bools)
           for (const hasDeadLetter of bools)
@@ -81,10 +77,10 @@ describe('decide', () => {
       // Retry only for a retryable failure with budget left, and never with 429 or 5xx.
       expect(action.kind === 'retry', ctx).toBe(outcome.kind === 'retryable' && attempt < policy.maxAttempts);
       if (action.kind === 'retry') expect(action.status !== 429 && action.status >= 400 && action.status < 500, ctx).toBe(true);
-      // Forward only with a next tier, only when the budget is spent on a retryable failure (or skipped).
+      // Forward only with a next tier, only when the budget is spent on a retryable failure.
       if (action.kind === 'forward') {
         expect(policy.hasNext, ctx).toBe(true);
-        expect(outcome.kind === 'skipped' || (outcome.kind === 'retryable' && attempt >= policy.maxAttempts), ctx).toBe(true);
+        expect(outcome.kind === 'retryable' && attempt >= policy.maxAttempts, ctx).toBe(true);
       }
       // Only undecodable bodies reach the dead-letter queue or a 400.
       expect(action.kind === 'dead-letter' || action.kind === 'reject', ctx).toBe(outcome.kind === 'undecodable');
@@ -93,24 +89,19 @@ describe('decide', () => {
       if (action.kind === 'notify') expect(canNotify, ctx).toBe(true);
       // A failure that ends here is either notified or acked with the reason it could not be.
       const endsInFailure =
-        outcome.kind === 'permanent' || ((outcome.kind === 'retryable' || outcome.kind === 'skipped') && attempt >= policy.maxAttempts && !policy.hasNext);
+        outcome.kind === 'permanent' || (outcome.kind === 'retryable' && attempt >= policy.maxAttempts && !policy.hasNext);
       if (endsInFailure) {
         if (canNotify) expect(action, ctx).toMatchObject({ kind: 'notify', outcome: 'failed' });
         else expect(action, ctx).toMatchObject({ kind: 'ack', why: 'failed-unnotified', unnotified: expect.any(String) });
       }
-      // Success is never retried or forwarded.
+      // Success is never retried or forwarded, and never reported as a failure.
       if (outcome.kind === 'success') expect(['ack', 'notify'], ctx).toContain(action.kind);
+      if (outcome.kind === 'success' && action.kind === 'notify') expect(action.outcome, ctx).toBe('succeeded');
+      // Only a failure of the work itself is reported as failed, with the work's own error.
+      if (action.kind === 'notify' && action.outcome === 'failed') {
+        expect(['permanent', 'retryable'], ctx).toContain(outcome.kind);
+        expect(action.error, ctx).toBe((outcome as { error: unknown }).error);
+      }
     }
-  });
-});
-
-describe('mustSkipWork', () => {
-  it.each([
-    [1, 3, false],
-    [3, 3, false],
-    [4, 3, true],
-    [100, 20, true],
-  ])('attempt %i with budget %i → %s', (attempt, budget, skip) => {
-    expect(mustSkipWork(attempt, budget)).toBe(skip);
   });
 });

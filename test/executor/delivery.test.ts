@@ -17,7 +17,7 @@ describe('readDelivery', () => {
       taskName: '0123456789',
       retryCount: 4,
       executionCount: 2,
-      attempt: 5,
+      attempt: 3,
       eta: new Date(1795000000250),
       previousResponse: 409,
       retryReason: 'HTTP status code 409',
@@ -26,14 +26,16 @@ describe('readDelivery', () => {
     });
   });
 
-  it('counts attempt 3 from RetryCount when ExecutionCount is 0 (5xx answers are not executions)', () => {
-    const d = readDelivery({ 'x-cloudtasks-taskretrycount': '2', 'x-cloudtasks-taskexecutioncount': '0' });
-    expect(d.attempt).toBe(3);
+  it('counts the attempt from ExecutionCount: dispatches that got no counted answer spend no budget', () => {
+    // Two dispatches refused while the tier restarted (or answered 503), none answered 409.
+    expect(readDelivery({ 'x-cloudtasks-taskretrycount': '2', 'x-cloudtasks-taskexecutioncount': '0' }).attempt).toBe(1);
+    // Four dispatches, two of them answered 409: the work ran twice and failed twice.
+    expect(readDelivery({ 'x-cloudtasks-taskretrycount': '4', 'x-cloudtasks-taskexecutioncount': '2' }).attempt).toBe(3);
   });
 
-  it('falls back to ExecutionCount only when RetryCount is absent', () => {
+  it('falls back to RetryCount only when ExecutionCount is absent', () => {
+    expect(readDelivery({ 'x-cloudtasks-taskretrycount': '4' }).attempt).toBe(5);
     expect(readDelivery({ 'x-cloudtasks-taskexecutioncount': '4' }).attempt).toBe(5);
-    expect(readDelivery({ 'x-cloudtasks-taskretrycount': '0', 'x-cloudtasks-taskexecutioncount': '4' }).attempt).toBe(1);
   });
 
   it('is attempt 1 when both counts are absent', () => {
@@ -46,11 +48,11 @@ describe('readDelivery', () => {
     ['1.5'],
     ['12abc'],
     ['9999999999999'],
-  ])('ignores a malformed RetryCount %j with a warning and falls back to ExecutionCount', (bad) => {
-    const d = readDelivery({ 'x-cloudtasks-taskretrycount': bad, 'x-cloudtasks-taskexecutioncount': '6' });
-    expect(d.retryCount).toBeUndefined();
+  ])('ignores a malformed ExecutionCount %j with a warning and falls back to RetryCount', (bad) => {
+    const d = readDelivery({ 'x-cloudtasks-taskretrycount': '6', 'x-cloudtasks-taskexecutioncount': bad });
+    expect(d.executionCount).toBeUndefined();
     expect(d.attempt).toBe(7);
-    expect(d.warnings).toEqual([expect.stringContaining('x-cloudtasks-taskretrycount')]);
+    expect(d.warnings).toEqual([expect.stringContaining('x-cloudtasks-taskexecutioncount')]);
   });
 
   it('treats both counts malformed as attempt 1, with two warnings', () => {

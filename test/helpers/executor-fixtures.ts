@@ -81,13 +81,16 @@ export function captureLogger(level = 'debug') {
   return { logger: makeLogger({ level, destination }), lines, raw };
 }
 
-/** Headers Cloud Tasks sets on a push. */
+/**
+ * Headers Cloud Tasks sets on a push. ExecutionCount defaults to RetryCount: every earlier
+ * dispatch was answered with a counted (non-5xx) status, as in an ordinary retry sequence.
+ */
 export function pushHeaders(options: { queue?: string; task?: string; retryCount?: number; executionCount?: number; extra?: Record<string, string> } = {}) {
   const h: Record<string, string> = {
     'x-cloudtasks-queuename': options.queue ?? 'incoming',
     'x-cloudtasks-taskname': options.task ?? 'task-1',
     'x-cloudtasks-taskretrycount': String(options.retryCount ?? 0),
-    'x-cloudtasks-taskexecutioncount': String(options.executionCount ?? 0),
+    'x-cloudtasks-taskexecutioncount': String(options.executionCount ?? options.retryCount ?? 0),
     'x-cloudtasks-tasketa': '1795000000.5',
     ...options.extra,
   };
