@@ -174,8 +174,7 @@ export async function startChain(options: { logDir: string; logLevel?: string })
       emulator: { address: proxy.address, issuer: emulatorUrl, jwksUrl: `${emulatorUrl}/.well-known/jwks.json` },
       logLevel,
     };
-    const makeTier = async (tier: number, next?: string): Promise<TierProcess> => {
-      const port = await freePort();
+    const makeTier = (tier: number, port: number, next?: string): TierProcess => {
       const url = `http://127.0.0.1:${port}`;
       const tierEnvironment = tierEnv(env, { tier, port, maxAttempts: MAX_ATTEMPTS, ...(next !== undefined ? { next } : {}) });
       let child: ChildProcess | undefined;
@@ -200,11 +199,12 @@ export async function startChain(options: { logDir: string; logLevel?: string })
         killing = true;
         if (child !== undefined) await stopChild(child);
       });
-      await handle.start();
       return handle;
     };
-    const tier2 = await makeTier(2);
-    const tier1 = await makeTier(1, `${tier2.url}/`);
+    // Ports first: tier 1's PROBLEM_SERVICE is tier 2's URL; then both start side by side.
+    const tier2 = makeTier(2, await freePort());
+    const tier1 = makeTier(1, await freePort(), `${tier2.url}/`);
+    await Promise.all([tier1.start(), tier2.start()]);
 
     const client = makeClient(emulatorAddress);
     cleanups.push(() => client.close());
