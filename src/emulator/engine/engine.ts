@@ -510,7 +510,7 @@ export class Engine {
       task.scheduled = false;
       q.stale++;
     }
-    const gen = ++task.gen;
+    task.gen++; // heap entries of the task's earlier schedule are stale from now on
     const retryCount = task.dispatchCount;
     const headers = this.pushHeaders(q, task, retryCount);
     const attempt: AttemptRecord = { scheduleTimeMs: task.scheduleTimeMs, dispatchTimeMs: now };
@@ -524,8 +524,8 @@ export class Engine {
     const req: PushRequest = { url: task.http.url, method: task.http.httpMethod, headers, timeoutMs: task.dispatchDeadlineMs };
     if (task.http.body !== undefined && task.http.body.length > 0) req.body = task.http.body;
     this.options.push(req).then(
-      (result) => this.complete(q, task, gen, attempt, result),
-      (err: unknown) => this.complete(q, task, gen, attempt, { kind: 'unreachable', message: String(err) }),
+      (result) => this.complete(q, task, attempt, result),
+      (err: unknown) => this.complete(q, task, attempt, { kind: 'unreachable', message: String(err) }),
     );
   }
 
@@ -554,7 +554,7 @@ export class Engine {
     return h;
   }
 
-  private complete(q: QueueRuntime, task: TaskRecord, gen: number, attempt: AttemptRecord, result: PushResult): void {
+  private complete(q: QueueRuntime, task: TaskRecord, attempt: AttemptRecord, result: PushResult): void {
     task.inFlight--;
     q.inFlight--;
     this.inFlight--;
@@ -586,8 +586,10 @@ export class Engine {
       } else {
         task.previousResponse = status;
         task.retryReason = status !== undefined ? `HTTP status code ${status}` : result.kind === 'timeout' ? 'DEADLINE_EXCEEDED' : 'UNAVAILABLE';
-        // A RunTask may have dispatched the task again meanwhile: the newest dispatch decides.
-        if (gen === task.gen && task.inFlight === 0) this.retryOrDrop(q, task, status, result, now);
+        // A RunTask may have dispatched the task again meanwhile: the last dispatch to finish
+        // schedules the retry, whichever it is (the newest may finish first; waiting for it alone
+        // would leave the task neither scheduled nor in flight — lost).
+        if (task.inFlight === 0 && !task.scheduled) this.retryOrDrop(q, task, status, result, now);
       }
     }
     if (!q.deleted) this.pumpSoon(q);
