@@ -9,7 +9,7 @@
  * Prints one row per scenario (jobs, lost, duplicates, wrong outcomes, good jobs that left tier 1)
  * and closes with `N passed, M failed`; exits 1 when any scenario failed.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -73,6 +73,7 @@ async function main(argv: string[]): Promise<void> {
   if (unknown.length > 0) fail(`unknown scenario ${unknown.map((s) => `'${s}'`).join(', ')}: choose from ${SCENARIO_NAMES.join(', ')}`);
 
   const logDir = values['log-dir'] ?? mkdtempSync(join(tmpdir(), 'executor-chaos-'));
+  mkdirSync(logDir, { recursive: true });
   const verdicts = await runChaos({
     jobs,
     scenarios,
@@ -81,8 +82,11 @@ async function main(argv: string[]): Promise<void> {
     settleTimeoutMs: settle * 1000,
     progress: (line) => process.stderr.write(`${line}\n`),
   });
-  if (values.json === true) process.stdout.write(`${JSON.stringify({ logDir, verdicts }, null, 2)}\n`);
-  else process.stdout.write(`\n${formatVerdicts(verdicts)}\n`);
+  const json = `${JSON.stringify({ logDir, verdicts }, null, 2)}\n`;
+  // Kept beside the logs either way: the samples name the jobs to look for in them.
+  writeFileSync(join(logDir, 'verdicts.json'), json);
+  if (values.json === true) process.stdout.write(json);
+  else process.stdout.write(`\n${formatVerdicts(verdicts)}\n(verdicts with sample jobs: ${join(logDir, 'verdicts.json')})\n`);
   const ranAll = verdicts.length === (scenarios.length === 0 ? SCENARIOS.length : scenarios.length);
   process.exitCode = ranAll && verdicts.every((v) => v.passed) ? 0 : 1;
 }

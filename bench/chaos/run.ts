@@ -24,6 +24,8 @@ export interface ChaosOptions {
   logDir: string;
   /** Longest wait for one scenario to settle after its batch is submitted (ms). */
   settleTimeoutMs: number;
+  /** Log level of the processes (default info: one line per delivery, to investigate from). */
+  logLevel?: string;
   /** Progress lines (stderr in the CLI). */
   progress?: (line: string) => void;
 }
@@ -37,7 +39,7 @@ export async function runChaos(options: ChaosOptions): Promise<Verdict[]> {
   const selected = options.scenarios.length === 0 ? SCENARIOS : options.scenarios.map((n) => SCENARIOS.find((s) => s.name === n)!);
   const say = options.progress ?? (() => undefined);
   say(`starting the chain (logs: ${options.logDir})`);
-  const chain = await startChain({ logDir: options.logDir });
+  const chain = await startChain({ logDir: options.logDir, ...(options.logLevel !== undefined ? { logLevel: options.logLevel } : {}) });
   const verdicts: Verdict[] = [];
   try {
     for (const scenario of selected) {

@@ -32,7 +32,8 @@ describe('chaos, short form: exactly one right outcome per job', () => {
     'loses, duplicates and misreports no job under %s',
     async (_name, scenarios) => {
       const logDir = mkdtempSync(join(tmpdir(), 'executor-chaos-test-'));
-      const verdicts = await runChaos({ jobs: JOBS, scenarios, short: true, logDir, settleTimeoutMs: 90_000 });
+      // Warnings only: a line per delivery costs CPU the shared machine lacks; npm run chaos keeps them.
+      const verdicts = await runChaos({ jobs: JOBS, scenarios, short: true, logDir, logLevel: 'warn', settleTimeoutMs: 90_000 });
       expect(verdicts.map((v) => v.scenario)).toEqual([...scenarios]);
       for (const v of verdicts) {
         expect(v.jobs).toBe(JOBS);
