@@ -106,7 +106,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     signer,
     logger,
     faults,
-    inspect: () => ({ stats: engine.stats(), droppedTasks: engine.droppedTasks(), faults: faults.stats() }),
+    inspect: () => ({ stats: engine.stats(), droppedTasks: engine.droppedTasks() }),
   });
   let server;
   try {
