@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.js';
 import { makeLogger } from '../log.js';
 import { untilStopSignal } from '../signals.js';
+import { parseFaultSpec, type FaultRule } from './faults.js';
 import { startEmulator, type EmulatorOptions } from './index.js';
 
 const USAGE = `Usage: executor emulator [options]
@@ -21,6 +22,13 @@ Options:
   --issuer URL             OIDC issuer of the tokens it signs (default http://HOST:PORT)
   --app-engine-host URL    where App Engine tasks are pushed (default http://localhost:8080)
   --log-level LEVEL        trace | debug | info | warn | error | silent (default info)
+  --fault SPEC             inject a fault (repeatable; for tests and chaos runs), e.g.
+                             fail-create:code=UNAVAILABLE,count=3      fail the next 3 CreateTask calls
+                             fail-create:phase=after,queue=notifier    create the task, then answer UNAVAILABLE
+                             drop-create:count=1                       destroy the caller's connection mid-call
+                             delay-dispatch:ms=2000                    hold every push 2 s
+                             duplicate-dispatch                        deliver every push twice at once
+                           switch them at runtime with GET/POST/DELETE /emulator/faults
   -h, --help               show this help
 `;
 
@@ -32,7 +40,7 @@ export interface EmulatorCliOptions extends EmulatorOptions {
 
 /** Parses the emulator's flags; throws a ConfigError listing every bad flag. */
 export function parseEmulatorArgs(argv: string[]): EmulatorCliOptions {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -48,6 +56,7 @@ export function parseEmulatorArgs(argv: string[]): EmulatorCliOptions {
         issuer: { type: 'string' },
         'app-engine-host': { type: 'string' },
         'log-level': { type: 'string' },
+        fault: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -88,6 +97,17 @@ export function parseEmulatorArgs(argv: string[]): EmulatorCliOptions {
     if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) {
       problems.push(`--log-level must be one of trace, debug, info, warn, error, silent; got '${level}'`);
     } else out.logLevel = level;
+  }
+  if (Array.isArray(values.fault)) {
+    const faults: FaultRule[] = [];
+    out.faults = faults;
+    for (const spec of values.fault) {
+      try {
+        faults.push(parseFaultSpec(spec));
+      } catch (err) {
+        problems.push(...(err instanceof ConfigError ? err.problems : [String(err)]));
+      }
+    }
   }
   if (problems.length > 0) throw new ConfigError('EMULATOR_ARGS_INVALID', problems, 'Invalid arguments');
   return out;

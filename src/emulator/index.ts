@@ -10,6 +10,7 @@ import { makeDashboard, type ChainView } from './dashboard/index.js';
 import { Pusher, pushRequest } from './dispatch.js';
 import { ApiError } from './status.js';
 import { Engine, type DroppedTask, type EngineStats } from './engine/engine.js';
+import { Faults, parseFaultSpec, pushUnderFaults, type FaultRuleInput } from './faults.js';
 import { OidcSigner } from './oidc.js';
 import { addPubSubServices } from './pubsub/api/grpc.js';
 import { isPubSubPath, makePubSubRestHandler } from './pubsub/api/rest.js';
@@ -29,6 +30,8 @@ const DEFAULT_APP_ENGINE_HOST = 'http://localhost:8080';
 
 /** Production keeps a deleted queue's name from being created again for 7 days. */
 const QUEUE_NAME_RESERVE_MS = 7 * 24 * 3600 * 1000;
+export type { ActiveFault, FaultCounters, FaultRule, FaultRuleInput } from './faults.js';
+export { Faults } from './faults.js';
 export type { Logger };
 
 /** Options of {@link startEmulator}. */
@@ -58,6 +61,8 @@ export interface EmulatorOptions {
   issuer?: string;
   /** pino logger; default silent. */
   logger?: Logger;
+  /** Fault rules active from the start (objects, or `--fault` specs such as `fail-create:count=2`). */
+  faults?: ReadonlyArray<FaultRuleInput | string>;
 }
 
 /** A running emulator. */
@@ -84,6 +89,8 @@ export interface Emulator {
   droppedTasks(): DroppedTask[];
   /** Pub/Sub counters since start: published, delivered, acked, nacked, expired, dead-lettered, pushes. */
   pubsubStats(): PubSubStats;
+  /** Fault injection: add and clear rules at runtime (also served at `/emulator/faults`). */
+  readonly faults: Faults;
   close(): Promise<void>;
 }
 
@@ -103,6 +110,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const queues: ResolvedQueue[] = options.queues === undefined ? [] : loadQueuesFile(options.queues);
   const declared = options.queues === undefined ? { topics: [], subscriptions: [] } : loadPubSubDeclarations(options.queues);
 
+  const faults = new Faults();
+  for (const f of options.faults ?? []) faults.add(typeof f === 'string' ? parseFaultSpec(f) : f);
+
   const pusher = new Pusher();
   // The issuer depends on the port, known only after listening: the key is made now, the issuer set below.
   const signer = new OidcSigner();
@@ -111,7 +121,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     resetNamesOnPurge: options.resetNamesOnPurge ?? false,
     queueNameReserveMs: options.allowQueueNameReuse === true ? 0 : QUEUE_NAME_RESERVE_MS,
     appEngineHost,
-    push: (delivery) => pusher.push(pushRequest(delivery, signer)),
+    push: (delivery) => pushUnderFaults(faults, pushRequest(delivery, signer), (r) => pusher.push(r)),
     logger,
   });
   const pubsub = new PubSubEngine({ clock: systemClock, signer, push: (req) => pusher.push(req), logger });
@@ -137,7 +147,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
   }
 
-  const grpcServer = makeGrpcServer(engine, logger);
+  // The server that owns the sockets exists only after listening; the gRPC hook reaches it then.
+  let dropPeer = (_peer: string): void => {};
+  const grpcServer = makeGrpcServer(engine, logger, { faults, dropPeer: (peer) => dropPeer(peer) });
   addPubSubServices(grpcServer, pubsub, logger);
   const pubsubRest = makePubSubRestHandler(pubsub, logger);
   const dashboard = makeDashboard({ engine, logger });
@@ -145,6 +157,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     engine,
     signer,
     logger,
+    faults,
     inspect: () => ({ stats: engine.stats(), droppedTasks: engine.droppedTasks(), pubsub: pubsub.stats() }),
     ui: (req, res, path) => dashboard.handle(req, res, path),
   });
@@ -165,6 +178,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
     throw err;
   }
+  dropPeer = (peer) => server.dropPeer(peer);
   const port = server.port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const url = `http://${urlHost}:${port}`;
@@ -187,6 +201,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     stats: () => engine.stats(),
     droppedTasks: () => engine.droppedTasks(),
     pubsubStats: () => pubsub.stats(),
+    faults,
     close: () => {
       closing ??= (async () => {
         engine.close();

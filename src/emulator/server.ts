@@ -8,6 +8,8 @@ const H2_PREFACE = Buffer.from('PRI * HTTP/2.0');
 /** A listening port that serves gRPC and REST together. */
 export interface DualServer {
   readonly port: number;
+  /** Destroys the connection whose remote end is `peer` ('address:port', as grpc-js' getPeer says). */
+  dropPeer(peer: string): void;
   close(): Promise<void>;
 }
 
@@ -64,6 +66,9 @@ export async function listenDual(options: {
 
   return {
     port,
+    dropPeer: (peer) => {
+      for (const s of sockets) if (`${s.remoteAddress}:${s.remotePort}` === peer) s.destroy();
+    },
     close: async () => {
       const closed = new Promise<void>((resolve) => net.close(() => resolve()));
       injector.drain(0);

@@ -57,8 +57,13 @@ export interface BatchTarget {
   concurrency?: number;
 }
 
-/** Creates one task per job; resolves when all are accepted, rejects on the first failure. */
-export async function submitBatch(client: TasksApi, plan: readonly BatchJob[], target: BatchTarget, onCreated?: () => void): Promise<void> {
+/** Creates one task per job; resolves when all are accepted, rejects on the first failure. `onCreated` gets each task's full name. */
+export async function submitBatch(
+  client: TasksApi,
+  plan: readonly BatchJob[],
+  target: BatchTarget,
+  onCreated?: (task: string, job: BatchJob) => void,
+): Promise<void> {
   const createTask = makeCreateTask(client, { timeoutMs: SUBMIT_TIMEOUT_MS, explain: target.endpoint });
   let next = 0;
   let failure: unknown;
@@ -70,8 +75,8 @@ export async function submitBatch(client: TasksApi, plan: readonly BatchJob[], t
         job.encoding,
       );
       try {
-        await createTask({ queue: target.queue, url: target.url, body, headers: { 'Content-Type': contentTypeOf(job.encoding) }, serviceAccount: target.serviceAccount });
-        onCreated?.();
+        const created = await createTask({ queue: target.queue, url: target.url, body, headers: { 'Content-Type': contentTypeOf(job.encoding) }, serviceAccount: target.serviceAccount });
+        onCreated?.(created.name, job);
       } catch (err) {
         failure ??= err;
       }

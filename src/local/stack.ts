@@ -50,6 +50,51 @@ export interface Stack {
   close(): Promise<void>;
 }
 
+/** What the tiers of the local stack are configured from. */
+export interface StackEnv {
+  /** Interface the tiers listen on. */
+  host: string;
+  /** Project and location of the queues. */
+  project: string;
+  location: string;
+  /** Base URL of the webhook receiver (its /dead-letter path takes dead letters). */
+  webhookUrl: string;
+  /** Where the tiers reach Cloud Tasks and the OIDC keys. */
+  emulator: { address: string; issuer: string; jwksUrl: string };
+  logLevel: string;
+}
+
+/**
+ * The environment of one tier of the local stack — the same variables a Cloud Run deployment of
+ * each tier sets (see docker-compose.yml) — for `loadConfig` in-process or for an `executor serve`
+ * process. Tier 1 gets `next` (tier 2's URL) and forwards to tier 2's queue; the others are last.
+ */
+export function tierEnv(env: StackEnv, tier: { tier: number; port: number; maxAttempts: number; next?: string }): Record<string, string> {
+  const queue = tier.tier === 1 ? STACK_QUEUES.tier1 : STACK_QUEUES.tier2;
+  return {
+    HOST: env.host,
+    GOOGLE_CLOUD_PROJECT: env.project,
+    TASKS_LOCATION: env.location,
+    NOTIFIER_QUEUE: STACK_QUEUES.notifier,
+    DEAD_LETTER_QUEUE: STACK_QUEUES.deadLetter,
+    DEAD_LETTER_URL: `${env.webhookUrl}/dead-letter`,
+    TASKS_SERVICE_ACCOUNT: LOCAL_SERVICE_ACCOUNT,
+    CLOUD_TASKS_EMULATOR_HOST: env.emulator.address,
+    AUTH_ISSUER: env.emulator.issuer,
+    AUTH_JWKS_URL: env.emulator.jwksUrl,
+    AUTH_ALLOWED_EMAILS: LOCAL_SERVICE_ACCOUNT,
+    WORKER_MODULE: 'demo',
+    // The emulator stops first on Ctrl-C, so little is in flight; don't make the user wait 8 s.
+    SHUTDOWN_GRACE_SECONDS: '2',
+    LOG_LEVEL: env.logLevel,
+    PORT: String(tier.port),
+    MAX_ATTEMPTS: String(tier.maxAttempts),
+    TIER: String(tier.tier),
+    EXECUTOR_QUEUE: queue,
+    ...(tier.next !== undefined ? { PROBLEM_QUEUE: STACK_QUEUES.tier2, PROBLEM_SERVICE: tier.next } : {}),
+  };
+}
+
 /** The Node error code of a port already taken. */
 function isAddrInUse(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
@@ -112,27 +157,10 @@ export async function startStack(options: DevOptions, logger: Logger): Promise<S
     stops.webhook = () => webhook.close();
     const webhookUrl = `${webhook.url}${WEBHOOK_PATH}`;
 
-    // The same variables a Cloud Run deployment of each tier sets (see docker-compose.yml).
-    const baseEnv = {
-      HOST: options.host,
-      GOOGLE_CLOUD_PROJECT: project,
-      TASKS_LOCATION: location,
-      NOTIFIER_QUEUE: STACK_QUEUES.notifier,
-      DEAD_LETTER_QUEUE: STACK_QUEUES.deadLetter,
-      DEAD_LETTER_URL: `${webhook.url}/dead-letter`,
-      TASKS_SERVICE_ACCOUNT: LOCAL_SERVICE_ACCOUNT,
-      CLOUD_TASKS_EMULATOR_HOST: emulator.address,
-      AUTH_ISSUER: emulator.issuer,
-      AUTH_JWKS_URL: emulator.jwksUrl,
-      AUTH_ALLOWED_EMAILS: LOCAL_SERVICE_ACCOUNT,
-      WORKER_MODULE: 'demo',
-      // The emulator stops first on Ctrl-C, so little is in flight; don't make the user wait 8 s.
-      SHUTDOWN_GRACE_SECONDS: '2',
-      LOG_LEVEL: options.logLevel,
-    };
+    const env = { host: options.host, project, location, webhookUrl: webhook.url, emulator, logLevel: options.logLevel };
 
-    const startTier = async (tier: number, port: number, maxAttempts: number, extra: Record<string, string>): Promise<TierHandle> => {
-      const config = loadConfig({ ...baseEnv, ...extra, PORT: String(port), MAX_ATTEMPTS: String(maxAttempts), TIER: String(tier) });
+    const startTier = async (tier: number, port: number, maxAttempts: number, next?: string): Promise<TierHandle> => {
+      const config = loadConfig(tierEnv(env, { tier, port, maxAttempts, ...(next !== undefined ? { next } : {}) }));
       const executor = await listening(`Executor tier ${tier}`, `--tier${tier}-port`, options.host, port, () =>
         startExecutor(config, { logger: logger.child({ component: `tier-${tier}` }) }),
       );
@@ -147,12 +175,8 @@ export async function startStack(options: DevOptions, logger: Logger): Promise<S
     };
 
     // Tier 2 first: tier 1's PROBLEM_SERVICE is tier 2's URL, known once it listens.
-    const tier2 = await startTier(2, options.tier2Port, options.tier2MaxAttempts, { EXECUTOR_QUEUE: STACK_QUEUES.tier2 });
-    const tier1 = await startTier(1, options.tier1Port, options.tier1MaxAttempts, {
-      EXECUTOR_QUEUE: STACK_QUEUES.tier1,
-      PROBLEM_QUEUE: STACK_QUEUES.tier2,
-      PROBLEM_SERVICE: tier2.url,
-    });
+    const tier2 = await startTier(2, options.tier2Port, options.tier2MaxAttempts);
+    const tier1 = await startTier(1, options.tier1Port, options.tier1MaxAttempts, tier2.url);
 
     const client = newEmulatorClient(emulator.address);
     stops.client = () => client.close();

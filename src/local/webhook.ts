@@ -30,8 +30,13 @@ export interface WebhookOptions {
   port?: number;
   /** Where to log; silent by default. */
   logger?: Logger;
-  /** Called after each decoded notification is counted. */
-  onNotification?: (n: DecodedNotification) => void;
+  /** Called after each decoded notification is counted, with the notification task's name (X-CloudTasks-TaskName). */
+  onNotification?: (n: DecodedNotification, delivery: { task?: string }) => void;
+  /**
+   * Whether to accept this notification; a refused one is answered 500 and not counted, so the
+   * notifier queue delivers it again (a flapping client, for chaos runs). Default: accept all.
+   */
+  accept?: (n: DecodedNotification) => boolean;
 }
 
 /** A running webhook receiver. */
@@ -101,6 +106,7 @@ export async function startWebhook(options: WebhookOptions = {}): Promise<Webhoo
       logger.error({ task, bytes: body.length, err: message }, 'undecodable notification');
       return send(res, 400, { error: message });
     }
+    if (options.accept !== undefined && !options.accept(n)) return send(res, 500, { error: 'refused (flapping on purpose)' });
     tally.record({
       outcome: n.outcome,
       ...(n.jobId !== undefined ? { jobId: n.jobId } : {}),
@@ -112,7 +118,7 @@ export async function startWebhook(options: WebhookOptions = {}): Promise<Webhoo
       { task, jobId: n.jobId, outcome: n.outcome, format: n.format, tier: n.tier, attempts: n.attempts, error: n.error },
       `job ${n.jobId ?? '(no id)'} ${n.outcome}`,
     );
-    options.onNotification?.(n);
+    options.onNotification?.(n, typeof task === 'string' ? { task } : {});
     return send(res, 200, { received: n.outcome });
   };
 

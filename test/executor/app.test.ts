@@ -1,6 +1,7 @@
 /**
  * The push path end to end through Fastify's inject(), creating tasks with the real
- * CloudTasksClient against a real gRPC server speaking Cloud Tasks (test/helpers/fake-cloud-tasks).
+ * CloudTasksClient against the emulator, whose paused queues keep every task for the test to read
+ * (test/helpers/emulated-tasks.ts).
  */
 import { fileURLToPath } from 'node:url';
 import type { CloudTasksClient } from '@google-cloud/tasks';
@@ -13,8 +14,8 @@ import { RETRY_STATUS } from '../../src/executor/decide.js';
 import { outcomeTaskId } from '../../src/queues/names.js';
 import { newEmulatorClient } from '../../src/queues/tasks-client.js';
 import { Q, captureLogger, pushHeaders, scriptedRunner, testConfig, type ScriptedRunner } from '../helpers/executor-fixtures.js';
-import { startFakeCloudTasks, type FakeCloudTasks } from '../helpers/fake-cloud-tasks.js';
 import type { Loose } from '../helpers/defined.js';
+import { startEmulatedTasks, type EmulatedTasks } from '../helpers/emulated-tasks.js';
 
 const root = protobuf.loadSync(fileURLToPath(new URL('../../proto/work.proto', import.meta.url)));
 const Request = root.lookupType('morais_protos.SvcWorkRequest');
@@ -27,16 +28,16 @@ function binaryRequest(fields: Record<string, unknown>): Buffer {
 const WEBHOOK = 'https://client.example.test/hook';
 const NOW = new Date('2026-11-23T10:00:00.000Z');
 
-let fake: FakeCloudTasks;
+let emulated: EmulatedTasks;
 let client: CloudTasksClient;
 
 beforeAll(async () => {
-  fake = await startFakeCloudTasks();
-  client = newEmulatorClient(fake.host);
+  emulated = await startEmulatedTasks(Object.values(Q));
+  client = newEmulatorClient(emulated.host);
 });
 afterAll(async () => {
   await client.close();
-  await fake.close();
+  await emulated.close();
 });
 
 let app: FastifyInstance;
@@ -52,7 +53,7 @@ async function makeApp(overrides: Loose<ExecutorConfig> = {}) {
 }
 
 beforeEach(async () => {
-  fake.reset();
+  await emulated.reset();
   await makeApp();
 });
 afterEach(async () => {
@@ -71,8 +72,8 @@ describe('success', () => {
     const res = await push(envelope());
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ outcome: 'success', action: 'notify', attempt: 1, handoff: { kind: 'notify-success', result: 'created' } });
-    expect(fake.tasks).toHaveLength(1);
-    const task = fake.tasks[0]!;
+    expect(await emulated.tasks()).toHaveLength(1);
+    const task = (await emulated.tasks())[0]!;
     expect(task.queue).toBe(Q.notifier);
     expect(task.name).toBe(`${Q.notifier}/tasks/${outcomeTaskId('incoming/task-1')}`);
     expect(task.httpRequest.url).toBe(WEBHOOK);
@@ -104,14 +105,14 @@ describe('success', () => {
     const res = await push(JSON.stringify({ payload: 'x' }));
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ outcome: 'success', action: 'ack' });
-    expect(fake.createCalls).toBe(0);
+    expect(emulated.createCalls()).toBe(0);
   });
 
   it('notifies NOTIFY_URL when the job names no webhook', async () => {
     await makeApp({ notifyUrl: 'https://default.example.test/n' });
     const res = await push(JSON.stringify({ payload: 'x' }));
     expect(res.statusCode).toBe(200);
-    expect(fake.tasks[0]!.httpRequest.url).toBe('https://default.example.test/n');
+    expect((await emulated.tasks())[0]!.httpRequest.url).toBe('https://default.example.test/n');
   });
 
   it('answers a binary SvcWorkRequest labelled application/json with a binary SvcWorkResponse echoing the context', async () => {
@@ -123,7 +124,7 @@ describe('success', () => {
       payload: { sourceFile: 'gs://b/f', webhookUrl: WEBHOOK, context: { id: 'ctx-7' } },
       webhookUrl: WEBHOOK,
     });
-    const task = fake.tasks[0]!;
+    const task = (await emulated.tasks())[0]!;
     expect(task.httpRequest.headers['Content-Type']).toBe('application/x-protobuf');
     expect(Response.toObject(Response.decode(task.httpRequest.body))).toEqual({ context: { id: 'ctx-7' } });
   });
@@ -131,7 +132,7 @@ describe('success', () => {
   it('answers a proto3 JSON SvcWorkRequest with a proto3 JSON SvcWorkResponse', async () => {
     const res = await push(JSON.stringify({ sourceFile: 'a.txt', webhookUrl: WEBHOOK, context: { id: 'c1' } }));
     expect(res.statusCode).toBe(200);
-    expect(JSON.parse(fake.tasks[0]!.httpRequest.body.toString())).toEqual({ context: { id: 'c1' } });
+    expect(JSON.parse((await emulated.tasks())[0]!.httpRequest.body.toString())).toEqual({ context: { id: 'c1' } });
   });
 });
 
@@ -144,7 +145,7 @@ describe('failures', () => {
     expect(res.statusCode).toBeLessThan(500);
     expect(res.statusCode).not.toBe(429);
     expect(res.json()).toMatchObject({ outcome: 'retryable', action: 'retry', error: { type: 'Error', message: 'flaky' } });
-    expect(fake.createCalls).toBe(0);
+    expect(emulated.createCalls()).toBe(0);
   });
 
   it('forwards the original body unchanged to the next tier when the budget is spent, naming the tier and path', async () => {
@@ -153,7 +154,7 @@ describe('failures', () => {
     const res = await push(body, pushHeaders({ retryCount: 2, executionCount: 2 }));
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ action: 'forward', handoff: { kind: 'forward', result: 'created' } });
-    const task = fake.tasks[0]!;
+    const task = (await emulated.tasks())[0]!;
     expect(task.queue).toBe(Q.incoming2);
     expect(task.httpRequest.url).toBe('https://tier-2.example.test/');
     expect(Buffer.compare(task.httpRequest.body, body)).toBe(0);
@@ -177,7 +178,7 @@ describe('failures', () => {
     });
     const res = await push(envelope(), headers);
     expect(res.statusCode).toBe(200);
-    const note = JSON.parse(fake.tasks[0]!.httpRequest.body.toString());
+    const note = JSON.parse((await emulated.tasks())[0]!.httpRequest.body.toString());
     expect(note).toMatchObject({
       outcome: 'failed',
       error: { type: 'Timeout', message: 'too slow' },
@@ -191,15 +192,15 @@ describe('failures', () => {
       task: { queue: 'incoming-3', name: 't3', origin: 'incoming/task-0' },
     });
     // The job's one notification is named after its origin, whichever tier sends it.
-    expect(fake.tasks[0]!.name).toBe(`${Q.notifier}/tasks/${outcomeTaskId('incoming/task-0')}`);
+    expect((await emulated.tasks())[0]!.name).toBe(`${Q.notifier}/tasks/${outcomeTaskId('incoming/task-0')}`);
   });
 
   it('sends a failure notification at once for a permanent failure, even with budget and a next tier left', async () => {
     runner.respond(() => ({ kind: 'permanent', error: { type: 'Error', message: 'invalid source file' } }));
     const res = await push(binaryRequest({ sourceFile: 'invalid', webhookUrl: WEBHOOK, context: { id: 'x' } }));
     expect(res.statusCode).toBe(200);
-    expect(fake.tasks[0]!.queue).toBe(Q.notifier);
-    expect(Response.toObject(Response.decode(fake.tasks[0]!.httpRequest.body))).toEqual({
+    expect((await emulated.tasks())[0]!.queue).toBe(Q.notifier);
+    expect(Response.toObject(Response.decode((await emulated.tasks())[0]!.httpRequest.body))).toEqual({
       context: { id: 'x' },
       error: { type: 'Error', message: 'invalid source file' },
     });
@@ -210,7 +211,7 @@ describe('failures', () => {
     const res = await push(envelope());
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ outcome: 'ignore', action: 'ack' });
-    expect(fake.createCalls).toBe(0);
+    expect(emulated.createCalls()).toBe(0);
   });
 
   it('retries (never drops) a job whose runner throws despite its contract', async () => {
@@ -232,18 +233,18 @@ describe('handoffs', () => {
     expect(second.statusCode).toBe(200);
     expect(first.json().handoff.result).toBe('created');
     expect(second.json().handoff).toEqual({ kind: 'forward', task: first.json().handoff.task, result: 'exists' });
-    expect(fake.createCalls).toBe(2);
-    expect(fake.tasks).toHaveLength(1);
+    expect(emulated.createCalls()).toBe(2);
+    expect(await emulated.tasks()).toHaveLength(1);
   });
 
   it('answers 503 when the enqueue fails, and its redelivery (not counted as an execution) runs the work again at the same attempt', async () => {
     runner.respond(() => ({ kind: 'retryable', error: { type: 'Error', message: 'x' } }));
-    fake.failNext(1);
+    emulated.fail({ count: 1 });
     const failed = await push(envelope(), pushHeaders({ retryCount: 2, executionCount: 2 }));
     expect(failed.statusCode).toBe(503);
     expect(failed.headers['retry-after']).toBeDefined();
     expect(failed.json()).toMatchObject({ error: { code: 'HANDOFF_FAILED' } });
-    expect(fake.tasks).toHaveLength(0);
+    expect(await emulated.tasks()).toHaveLength(0);
     expect(runner.calls).toHaveLength(1);
 
     // Cloud Tasks redelivers: RetryCount 3, but ExecutionCount stays 2 (a 503 is not an execution).
@@ -252,19 +253,19 @@ describe('handoffs', () => {
     expect(redelivered.json()).toMatchObject({ outcome: 'retryable', action: 'forward', attempt: 3, handoff: { kind: 'forward', result: 'created' } });
     expect(runner.calls).toHaveLength(2);
     expect(runner.calls[1]!.ctx.attempt).toBe(3);
-    expect(fake.tasks).toHaveLength(1);
-    expect(fake.tasks[0]!.httpRequest.headers['X-Executor-Path']).toBe('incoming=3');
+    expect(await emulated.tasks()).toHaveLength(1);
+    expect((await emulated.tasks())[0]!.httpRequest.headers['X-Executor-Path']).toBe('incoming=3');
   });
 
   it('reports a success whose notification failed to enqueue as a success on the redelivery, never as a failure', async () => {
-    fake.failNext(1);
+    emulated.fail({ count: 1 });
     const failed = await push(envelope(), pushHeaders({ retryCount: 2, executionCount: 2 }));
     expect(failed.statusCode).toBe(503);
     // Many more dispatches while the notifier queue is unreachable: none of them spends the budget.
     const redelivered = await push(envelope(), pushHeaders({ retryCount: 9, executionCount: 2 }));
     expect(redelivered.statusCode).toBe(200);
     expect(redelivered.json()).toMatchObject({ outcome: 'success', action: 'notify', attempt: 3 });
-    expect(JSON.parse(fake.tasks[0]!.httpRequest.body.toString())).toMatchObject({ outcome: 'succeeded' });
+    expect(JSON.parse((await emulated.tasks())[0]!.httpRequest.body.toString())).toMatchObject({ outcome: 'succeeded' });
   });
 
   it('keeps a task on its own tier while handoffs fail: dispatches answered 503 never lead to a forward', async () => {
@@ -276,7 +277,7 @@ describe('handoffs', () => {
       expect(res.statusCode).toBe(RETRY_STATUS);
       expect(res.json()).toMatchObject({ action: 'retry', attempt: 2 });
     }
-    expect(fake.tasks).toHaveLength(0);
+    expect(await emulated.tasks()).toHaveLength(0);
   });
 
   it('past the budget (executions Cloud Tasks counted without the work running) runs the work before any handoff', async () => {
@@ -285,7 +286,7 @@ describe('handoffs', () => {
     expect(res.statusCode).toBe(200);
     expect(runner.calls).toHaveLength(1);
     expect(res.json()).toMatchObject({ outcome: 'success', action: 'notify' });
-    expect(JSON.parse(fake.tasks[0]!.httpRequest.body.toString())).toMatchObject({ outcome: 'succeeded' });
+    expect(JSON.parse((await emulated.tasks())[0]!.httpRequest.body.toString())).toMatchObject({ outcome: 'succeeded' });
   });
 
   it('names a job\'s notification once whatever the outcome: a later, different decision creates nothing new', async () => {
@@ -298,8 +299,8 @@ describe('handoffs', () => {
     const second = await push(envelope(), pushHeaders({ retryCount: 2, executionCount: 2 }));
     expect(second.statusCode).toBe(200);
     expect(second.json()).toMatchObject({ action: 'notify', handoff: { kind: 'notify-failure', task: first.json().handoff.task, result: 'exists' } });
-    expect(fake.tasks).toHaveLength(1);
-    expect(JSON.parse(fake.tasks[0]!.httpRequest.body.toString())).toMatchObject({ outcome: 'succeeded' });
+    expect(await emulated.tasks()).toHaveLength(1);
+    expect(JSON.parse((await emulated.tasks())[0]!.httpRequest.body.toString())).toMatchObject({ outcome: 'succeeded' });
   });
 
   it('gives the notification sent by a later tier the same name as one sent by the first tier', async () => {
@@ -310,8 +311,8 @@ describe('handoffs', () => {
     runner.respond(() => ({ kind: 'permanent', error: { type: 'Error', message: 'late failure' } }));
     const tier2 = await push(envelope(), pushHeaders({ queue: 'incoming-2', task: 'forward-abc', extra: { 'x-executor-tier': '2', 'x-executor-path': 'incoming=3', 'x-executor-origin': 'incoming/task-1' } }));
     expect(tier2.json()).toMatchObject({ action: 'notify', handoff: { result: 'exists' } });
-    expect(fake.tasks).toHaveLength(1);
-    expect(JSON.parse(fake.tasks[0]!.httpRequest.body.toString())).toMatchObject({ outcome: 'succeeded' });
+    expect(await emulated.tasks()).toHaveLength(1);
+    expect(JSON.parse((await emulated.tasks())[0]!.httpRequest.body.toString())).toMatchObject({ outcome: 'succeeded' });
   });
 
   it('creates server-named tasks when the push carries no Cloud Tasks names', async () => {
@@ -327,7 +328,7 @@ describe('undecodable bodies', () => {
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ outcome: 'undecodable', action: 'reject', error: { type: 'UndecodableBody' } });
     expect(runner.calls).toHaveLength(0);
-    expect(fake.createCalls).toBe(0);
+    expect(emulated.createCalls()).toBe(0);
     expect(log.lines.some((l) => l.severity === 'ERROR' && l.outcome === 'undecodable')).toBe(true);
   });
 
@@ -337,7 +338,7 @@ describe('undecodable bodies', () => {
     const res = await push(raw, pushHeaders({ extra: { 'content-type': 'text/plain' } }));
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ outcome: 'undecodable', action: 'dead-letter', handoff: { kind: 'dead-letter', result: 'created' } });
-    const task = fake.tasks[0]!;
+    const task = (await emulated.tasks())[0]!;
     expect(task.queue).toBe(Q.deadLetter);
     expect(Buffer.compare(task.httpRequest.body, raw)).toBe(0);
     expect(task.httpRequest.headers['Content-Type']).toBe('text/plain');
@@ -434,7 +435,7 @@ describe('a chain of tiers', () => {
     runner.respond(() => ({ kind: 'retryable', error: { type: 'Error', message: 'tier 1 failed' } }));
     const body = JSON.stringify({ id: 'chain-1', payload: { n: 1 }, webhookUrl: WEBHOOK });
     expect((await push(body, pushHeaders({ queue: 'incoming', task: 'orig-1', retryCount: 2 }))).statusCode).toBe(200);
-    const forwarded = fake.tasks[0]!;
+    const forwarded = (await emulated.tasks(Q.incoming2))[0]!;
 
     // Deliver the forwarded task to tier 2 (the last tier, budget 2) as Cloud Tasks would.
     await makeApp({ next: undefined, maxAttempts: 2 });
@@ -444,7 +445,7 @@ describe('a chain of tiers', () => {
     const res = await app.inject({ method: 'POST', url: '/', payload: forwarded.httpRequest.body, headers });
     expect(res.statusCode).toBe(200);
     expect(runner.calls[0]!.ctx.tier).toBe(2);
-    const note = JSON.parse(fake.tasks[1]!.httpRequest.body.toString());
+    const note = JSON.parse((await emulated.tasks(Q.notifier))[0]!.httpRequest.body.toString());
     expect(note).toMatchObject({
       id: 'chain-1',
       outcome: 'failed',

@@ -1,14 +1,15 @@
 /**
  * The startup drift check: the pure comparison as a table, and checkQueueDrift through the real
- * CloudTasksClient against the emulator (queues configured too small and right) and against a bare
- * gRPC fake (test/helpers/fake-cloud-tasks.ts) for the shapes the emulator never produces.
+ * CloudTasksClient against the emulator (queues configured too small and right, reconfigured at
+ * runtime), and against a stub client for the one shape the emulator never produces (a queue read
+ * back without a retry config).
  */
 import type { CloudTasksClient } from '@google-cloud/tasks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../src/emulator/index.js';
 import { checkQueueDrift } from '../../src/executor/drift.js';
 import { newEmulatorClient } from '../../src/queues/tasks-client.js';
-import { type FakeCloudTasks, startFakeCloudTasks } from '../helpers/fake-cloud-tasks.js';
+import { startEmulatedTasks, type EmulatedTasks } from '../helpers/emulated-tasks.js';
 import { captureLogger } from '../helpers/executor-fixtures.js';
 
 describe('checkQueueDrift against the emulator', () => {
@@ -63,22 +64,21 @@ describe('checkQueueDrift against the emulator', () => {
   });
 });
 
-describe('checkQueueDrift against a bare Cloud Tasks gRPC server', () => {
+describe('checkQueueDrift against queues reconfigured at runtime', () => {
   const queue = 'projects/drift-project/locations/us-central1/queues/tier-1';
-  let fake: FakeCloudTasks;
+  let emulated: EmulatedTasks;
   let client: CloudTasksClient;
 
   beforeAll(async () => {
-    fake = await startFakeCloudTasks();
-    client = newEmulatorClient(fake.host);
+    emulated = await startEmulatedTasks([]);
+    client = emulated.client;
   });
   afterAll(async () => {
-    await client.close();
-    await fake.close();
+    await emulated.close();
   });
 
   it('logs an error naming both numbers when the queue gives up at the executor budget', async () => {
-    fake.queues.set(queue, { retryConfig: { maxAttempts: 5 }, state: 'RUNNING' });
+    await emulated.setQueue(queue, { maxAttempts: 5 });
     const { logger, lines } = captureLogger();
     const result = await checkQueueDrift({ client, queue, maxAttempts: 5, logger });
     expect(result).toEqual({ status: 'too-few-attempts', queue, maxAttempts: 5, queueMaxAttempts: 5, effective: 5 });
@@ -92,7 +92,7 @@ describe('checkQueueDrift against a bare Cloud Tasks gRPC server', () => {
   });
 
   it('logs an error when the queue allows fewer attempts than the budget', async () => {
-    fake.queues.set(queue, { retryConfig: { maxAttempts: 3 } });
+    await emulated.setQueue(queue, { maxAttempts: 3 });
     const { logger, lines } = captureLogger();
     const result = await checkQueueDrift({ client, queue, maxAttempts: 7, logger });
     expect(result.status).toBe('too-few-attempts');
@@ -101,7 +101,7 @@ describe('checkQueueDrift against a bare Cloud Tasks gRPC server', () => {
   });
 
   it('accepts an unlimited queue without logging an error', async () => {
-    fake.queues.set(queue, { retryConfig: { maxAttempts: -1 } });
+    await emulated.setQueue(queue, { maxAttempts: -1 });
     const { logger, lines } = captureLogger();
     const result = await checkQueueDrift({ client, queue, maxAttempts: 5, logger });
     expect(result).toEqual({ status: 'ok', queue, maxAttempts: 5, queueMaxAttempts: -1, effective: 'unlimited' });
@@ -109,14 +109,15 @@ describe('checkQueueDrift against a bare Cloud Tasks gRPC server', () => {
   });
 
   it('accepts a queue with more attempts than the budget', async () => {
-    fake.queues.set(queue, { retryConfig: { maxAttempts: 8 } });
+    await emulated.setQueue(queue, { maxAttempts: 8 });
     const { logger, lines } = captureLogger();
     expect(await checkQueueDrift({ client, queue, maxAttempts: 5, logger })).toMatchObject({ status: 'ok', effective: 8 });
     expect(lines.filter((l) => l.severity === 'ERROR')).toEqual([]);
   });
 
   it('reads a queue without a retry config as the service default of 100 attempts', async () => {
-    fake.queues.set(queue, {});
+    // Production fills the default in; a proxy or an older API version may not. A stub answers so.
+    const client = { getQueue: async () => [{ name: queue }] } as unknown as CloudTasksClient;
     const low = captureLogger();
     expect(await checkQueueDrift({ client, queue, maxAttempts: 20, logger: low.logger })).toMatchObject({ status: 'ok', queueMaxAttempts: 0, effective: 100 });
     const high = captureLogger();
@@ -136,9 +137,9 @@ describe('checkQueueDrift against a bare Cloud Tasks gRPC server', () => {
   });
 
   it('warns instead of hanging or throwing when no server answers', async () => {
-    // A client aimed at the fake's port after it closed: the call fails (UNAVAILABLE or deadline).
-    const gone = await startFakeCloudTasks();
-    const host = gone.host;
+    // A client aimed at an emulator's port after it closed: the call fails (UNAVAILABLE or deadline).
+    const gone = await startEmulator({ port: 0 });
+    const host = gone.address;
     await gone.close();
     const unreachable = newEmulatorClient(host);
     try {

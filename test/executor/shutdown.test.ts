@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startExecutor } from '../../src/executor/index.js';
 import { captureLogger, pushHeaders, scriptedRunner, testConfig } from '../helpers/executor-fixtures.js';
-import { startFakeCloudTasks, type FakeCloudTasks } from '../helpers/fake-cloud-tasks.js';
+import { startEmulatedTasks, type EmulatedTasks } from '../helpers/emulated-tasks.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const noTasks = { createTask: async () => [{}] };
@@ -88,12 +88,13 @@ describe('startExecutor', () => {
 });
 
 describe('executor serve (a real process)', () => {
-  let fake: FakeCloudTasks;
+  const NOTIFIER = 'projects/p/locations/l/queues/notifier';
+  let emulated: EmulatedTasks;
   beforeAll(async () => {
-    fake = await startFakeCloudTasks();
+    emulated = await startEmulatedTasks([NOTIFIER]);
   });
   afterAll(async () => {
-    await fake.close();
+    await emulated.close();
   });
 
   function serve(env: Record<string, string>) {
@@ -116,7 +117,7 @@ describe('executor serve (a real process)', () => {
       AUTH_DISABLED: 'true',
       PORT: '0',
       HOST: '127.0.0.1',
-      CLOUD_TASKS_EMULATOR_HOST: fake.host,
+      CLOUD_TASKS_EMULATOR_HOST: emulated.host,
       GOOGLE_CLOUD_PROJECT: 'p',
       NOTIFIER_QUEUE: 'notifier',
       NOTIFIER_LOCATION: 'l',
@@ -137,7 +138,7 @@ describe('executor serve (a real process)', () => {
       expect(res.status).toBe(200);
       const res2 = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...pushHeaders({ task: 'spawned-2' }) } });
       expect(res2.status).toBe(200);
-      expect(fake.tasks.some((t) => t.queue === 'projects/p/locations/l/queues/notifier')).toBe(true);
+      expect((await emulated.tasks(NOTIFIER)).length).toBeGreaterThan(0);
       p.child.kill('SIGTERM');
       expect(await p.exited).toBe(0);
       expect(p.out()).toContain('stopped');

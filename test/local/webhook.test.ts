@@ -163,3 +163,22 @@ describe('decodeNotification is strict', () => {
     });
   });
 });
+
+describe('webhook receiver, refusing on purpose', () => {
+  it('answers 500 without counting a refused notification, and names the notification task of an accepted one', async () => {
+    const seen: { jobId: string | undefined; task: string | undefined }[] = [];
+    let accept = false;
+    const hook = await startWebhook({ accept: () => accept, onNotification: (n, d) => seen.push({ jobId: n.jobId, task: d.task }) });
+    try {
+      const send = () => fetch(`${hook.url}/notify`, { method: 'POST', body: new Uint8Array(binaryResponse('flap-1')), headers: { 'x-cloudtasks-taskname': 'note-1' } });
+      expect((await send()).status).toBe(500);
+      expect(hook.tally.snapshot().notifications).toBe(0);
+      accept = true;
+      expect((await send()).status).toBe(200);
+      expect(hook.tally.snapshot().notifications).toBe(1);
+      expect(seen).toEqual([{ jobId: 'flap-1', task: 'note-1' }]);
+    } finally {
+      await hook.close();
+    }
+  });
+});

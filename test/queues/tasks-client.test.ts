@@ -1,17 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status } from '@grpc/grpc-js';
 import { makeTasksClient, newEmulatorClient, parseHostPort, handoffTaskId, shortName } from '../../src/queues/index.js';
-import { startFakeCloudTasks, type FakeCloudTasks } from '../helpers/fake-cloud-tasks.js';
+import { startEmulatedTasks, type EmulatedTasks } from '../helpers/emulated-tasks.js';
 
 const QUEUE = 'projects/p/locations/l/queues/q';
 
 describe('makeTasksClient against a Cloud Tasks gRPC endpoint', () => {
-  let fake: FakeCloudTasks;
+  let emulated: EmulatedTasks;
   beforeAll(async () => {
-    fake = await startFakeCloudTasks();
+    emulated = await startEmulatedTasks([QUEUE]);
   });
   afterAll(async () => {
-    await fake.close();
+    await emulated.close();
   });
 
   it('returns one shared client per target', () => {
@@ -21,14 +21,14 @@ describe('makeTasksClient against a Cloud Tasks gRPC endpoint', () => {
   });
 
   it('creates a task over plaintext gRPC without looking up Google credentials', async () => {
-    const client = newEmulatorClient(fake.host);
+    const client = newEmulatorClient(emulated.host);
     try {
       const [task] = await client.createTask({
         parent: QUEUE,
         task: { name: `${QUEUE}/tasks/t1`, httpRequest: { url: 'http://127.0.0.1/x', httpMethod: 'POST', body: Buffer.from('hi') } },
       });
       expect(task.name).toBe(`${QUEUE}/tasks/t1`);
-      expect(fake.tasks[0]!.httpRequest.body.toString()).toBe('hi');
+      expect((await emulated.tasks())[0]!.httpRequest.body.toString()).toBe('hi');
       const again = client.createTask({ parent: QUEUE, task: { name: `${QUEUE}/tasks/t1`, httpRequest: { url: 'http://127.0.0.1/x' } } });
       await expect(again).rejects.toMatchObject({ code: status.ALREADY_EXISTS });
     } finally {

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import type { Logger } from '../../log.js';
 import type { Engine } from '../engine/engine.js';
+import { DROPPED, underCreateTaskFault, type Faults } from '../faults.js';
 import type { TaskRecord, TaskView } from '../model.js';
 import { parseView, policyFromWire, policyToWire, queueFromGrpc, queueToGrpc, taskFromGrpc, taskToGrpc, type GrpcQueue, type GrpcTask } from './convert.js';
 import { CLOUD_TASKS_SERVICE, loadCloudTasksDefinition, loadTaskType } from './protos.js';
@@ -64,8 +65,14 @@ export function makeTaskEncoder(): (t: TaskRecord, view: TaskView) => Buffer {
   return (t, view) => taskType.encode(taskToGrpc(t, view, true)).finish() as Buffer;
 }
 
+/** Fault injection for CreateTask: the rules, and how to destroy a caller's connection by its peer address. */
+export interface GrpcFaultHook {
+  faults: Faults;
+  dropPeer: (peer: string) => void;
+}
+
 /** A grpc-js Server serving google.cloud.tasks.v2.CloudTasks from the engine (not bound to a port). */
-export function makeGrpcServer(engine: Engine, logger: Logger): grpc.Server {
+export function makeGrpcServer(engine: Engine, logger: Logger, hook?: GrpcFaultHook): grpc.Server {
   const definition = loadCloudTasksDefinition();
   const loaded = definition[CLOUD_TASKS_SERVICE] as grpc.ServiceDefinition;
   // CreateTask is the hot path: its answer is encoded straight from a plain object with numeric
@@ -87,7 +94,11 @@ export function makeGrpcServer(engine: Engine, logger: Logger): grpc.Server {
         return;
       }
       try {
-        callback(null, handler(call.request ?? {}));
+        const req = call.request ?? {};
+        const answer = method === 'CreateTask' && hook !== undefined
+          ? underCreateTaskFault(hook.faults, str(req.parent), () => handler(req), () => hook.dropPeer(call.getPeer()))
+          : handler(req);
+        if (answer !== DROPPED) callback(null, answer);
       } catch (err) {
         const e = toApiError(err);
         if (e.status === 'INTERNAL') logger.error({ err, method }, 'gRPC handler failed');

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../log.js';
 import type { Engine } from '../engine/engine.js';
+import { DROPPED, underCreateTaskFault, type Faults } from '../faults.js';
+import { FAULTS_PATH, faultControl } from './fault-control.js';
 import type { OidcSigner } from '../oidc.js';
 import { parseView, policyFromWire, policyToWire, queueFromJson, queueToJson, taskFromJson, taskToJson, type JsonStyle } from './convert.js';
 import { invalidArgument, notFound, STATUS, toApiError, type ApiError } from '../status.js';
@@ -15,6 +17,8 @@ export interface RestContext {
   inspect: () => Record<string, unknown>;
   /** The web dashboard: answers the requests that are its own (true) before the API sees them. */
   ui?: (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
+  /** Fault rules applied to CreateTask and served at `/emulator/faults`; absent: none. */
+  faults?: Faults;
 }
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -85,6 +89,10 @@ async function handle(ctx: RestContext, req: IncomingMessage, res: ServerRespons
     if (path === '/' || path === '/healthz') return sendJson(res, 200, { status: 'ok', service: 'cloud-tasks-emulator' });
     if (path === '/emulator/stats') return sendJson(res, 200, ctx.inspect());
   }
+  if (ctx.faults !== undefined && (path === FAULTS_PATH || path.startsWith(`${FAULTS_PATH}/`))) {
+    const answer = await faultControl(ctx.faults, method, path, () => readJson(req));
+    return sendJson(res, answer.status, answer.body);
+  }
 
   const resourcePath = path.replace(/^\/(v2\/)?/, '');
   const r = route(method, resourcePath);
@@ -111,8 +119,11 @@ async function handle(ctx: RestContext, req: IncomingMessage, res: ServerRespons
   const obj = (body ?? {}) as Record<string, unknown>;
 
   try {
-    const result = dispatchRoute(ctx.engine, r, obj, style, param, intParam);
-    sendJson(res, 200, result);
+    const route = (): unknown => dispatchRoute(ctx.engine, r, obj, style, param, intParam);
+    const result = r.kind === 'tasks' && method === 'POST' && ctx.faults !== undefined
+      ? underCreateTaskFault(ctx.faults, r.queue!, route, () => req.socket.destroy())
+      : route();
+    if (result !== DROPPED) sendJson(res, 200, result);
   } catch (err) {
     const e = toApiError(err);
     if (e.status === 'INTERNAL') ctx.logger.error({ err, method, path }, 'REST request failed');

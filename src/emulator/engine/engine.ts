@@ -565,7 +565,7 @@ export class Engine {
       task.scheduled = false;
       q.stale++;
     }
-    const gen = ++task.gen;
+    task.gen++; // heap entries of the task's earlier schedule are stale from now on
     const delivery: Delivery = { task, queueId: q.id, retryCount: task.dispatchCount };
     const attempt: AttemptRecord = { scheduleTimeMs: task.scheduleTimeMs, dispatchTimeMs: now };
     task.dispatchCount++;
@@ -576,12 +576,12 @@ export class Engine {
     this.inFlight++;
     this.counters.dispatched++;
     this.options.push(delivery).then(
-      (result) => this.complete(q, task, gen, attempt, result),
-      (err: unknown) => this.complete(q, task, gen, attempt, { kind: 'unreachable', message: String(err) }),
+      (result) => this.complete(q, task, attempt, result),
+      (err: unknown) => this.complete(q, task, attempt, { kind: 'unreachable', message: String(err) }),
     );
   }
 
-  private complete(q: QueueRuntime, task: TaskRecord, gen: number, attempt: AttemptRecord, result: PushResult): void {
+  private complete(q: QueueRuntime, task: TaskRecord, attempt: AttemptRecord, result: PushResult): void {
     task.inFlight--;
     q.inFlight--;
     this.inFlight--;
@@ -614,8 +614,10 @@ export class Engine {
       } else {
         task.previousResponse = status;
         task.retryReason = status !== undefined ? `HTTP status code ${status}` : result.kind === 'timeout' ? 'DEADLINE_EXCEEDED' : 'UNAVAILABLE';
-        // A RunTask may have dispatched the task again meanwhile: the newest dispatch decides.
-        if (gen === task.gen && task.inFlight === 0) this.retryOrDrop(q, task, status, result, now);
+        // A RunTask may have dispatched the task again meanwhile: the last dispatch to finish
+        // schedules the retry, whichever it is (the newest may finish first; waiting for it alone
+        // would leave the task neither scheduled nor in flight — lost).
+        if (task.inFlight === 0 && !task.scheduled) this.retryOrDrop(q, task, status, result, now);
       }
     }
     if (!q.deleted) this.pumpSoon(q);
