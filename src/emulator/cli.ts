@@ -15,6 +15,8 @@ Options:
   --dedup-window SECONDS   how long a deleted task's name stays reserved (default 3600)
   --reset-names-on-purge   PurgeQueue also forgets reserved task names (handy in tests)
   --issuer URL             OIDC issuer of the tokens it signs (default http://HOST:PORT)
+  --throttling MODE        model | off: lower a queue's enforced rate on 429/503 and high error
+                           shares, as Cloud Tasks does (default model; see docs/emulator.md)
   --log-level LEVEL        trace | debug | info | warn | error | silent (default info)
   -h, --help               show this help
 `;
@@ -40,6 +42,7 @@ export function parseEmulatorArgs(argv: string[]): EmulatorCliOptions {
         'dedup-window': { type: 'string' },
         'reset-names-on-purge': { type: 'boolean' },
         issuer: { type: 'string' },
+        throttling: { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -69,6 +72,10 @@ export function parseEmulatorArgs(argv: string[]): EmulatorCliOptions {
     } catch {
       problems.push(`--issuer must be an absolute URL, got '${values.issuer}'`);
     }
+  }
+  if (typeof values.throttling === 'string') {
+    if (values.throttling === 'model' || values.throttling === 'off') out.throttling = values.throttling;
+    else problems.push(`--throttling must be 'model' or 'off', got '${values.throttling}'`);
   }
   if (typeof values['log-level'] === 'string') {
     const level = values['log-level'];

@@ -8,12 +8,15 @@ import { makeGrpcServer } from './api/grpc.js';
 import { makeRestHandler } from './api/rest.js';
 import { ApiError } from './api/status.js';
 import { Pusher } from './dispatch.js';
-import { Engine, type DroppedTask, type EngineStats } from './engine/engine.js';
+import { Engine, type DroppedTask, type EngineStats, type QueueStats } from './engine/engine.js';
+import type { ThrottlingMode } from './engine/throttle.js';
 import { OidcSigner } from './oidc.js';
 import { loadQueuesFile, type QueuesFile, type ResolvedQueue } from './queues-file.js';
 import { listenDual } from './server.js';
 
 export type { QueuesFile, QueuesFileQueue } from './queues-file.js';
+export type { QueueStats } from './engine/engine.js';
+export { DEFAULT_THROTTLE, type ThrottleParams, type ThrottlingMode } from './engine/throttle.js';
 export type { Logger };
 
 /** Options of {@link startEmulator}. */
@@ -32,6 +35,8 @@ export interface EmulatorOptions {
   issuer?: string;
   /** pino logger; default silent. */
   logger?: Logger;
+  /** System throttling of queues without their own `throttling` (docs/emulator.md): 'model' (default) or 'off'. */
+  throttling?: ThrottlingMode;
 }
 
 /** A running emulator. */
@@ -50,6 +55,8 @@ export interface Emulator {
   waitForIdle(options?: { timeoutMs?: number }): Promise<void>;
   /** Counters since start: tasks created, dispatch attempts, succeeded, failed attempts, dropped (gave up after retry limits), deleted. */
   stats(): EngineStats;
+  /** Each queue's enforced rate (throttling model), recent error share, tasks and dispatches in flight. */
+  queueStats(): QueueStats[];
   /** Tasks that were given up (retry limits reached), with their last response — nothing vanishes silently. */
   droppedTasks(): DroppedTask[];
   close(): Promise<void>;
@@ -75,10 +82,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     signer,
     push: (req) => pusher.push(req),
     logger,
+    throttling: options.throttling ?? 'model',
   });
   for (const q of queues) {
     try {
       engine.createQueue(q.parent, q.input, true);
+      if (q.throttling !== undefined) engine.setThrottling(q.input.name!, q.throttling);
     } catch (err) {
       await pusher.close();
       if (err instanceof ApiError) {
@@ -93,7 +102,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     engine,
     signer,
     logger,
-    inspect: () => ({ stats: engine.stats(), droppedTasks: engine.droppedTasks() }),
+    inspect: () => ({ stats: engine.stats(), queues: engine.queueStats(), droppedTasks: engine.droppedTasks() }),
   });
   let server;
   try {
@@ -124,6 +133,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     jwksUrl,
     waitForIdle: (o) => engine.waitForIdle(o?.timeoutMs),
     stats: () => engine.stats(),
+    queueStats: () => engine.queueStats(),
     droppedTasks: () => engine.droppedTasks(),
     close: () => {
       closing ??= (async () => {

@@ -22,6 +22,8 @@ export interface QueuesFileQueue {
     maxDoublings?: number;
     maxRetryDuration?: FileDuration;
   };
+  /** System throttling of this queue (docs/emulator.md, "Throttling model"); default: the emulator's `--throttling`. */
+  throttling?: 'model' | 'off';
 }
 
 /** The queues file: queues created when the emulator starts. */
@@ -62,6 +64,7 @@ const queueSchema = z.strictObject({
       maxRetryDuration: duration.optional(),
     })
     .optional(),
+  throttling: z.enum(['model', 'off']).optional(),
 });
 
 const fileSchema = z.strictObject({
@@ -83,6 +86,8 @@ export function durationToMs(v: FileDuration): number {
 export interface ResolvedQueue {
   parent: string;
   input: QueueInput;
+  /** The queue's own throttling mode, when the file sets one. */
+  throttling?: 'model' | 'off';
 }
 
 /**
@@ -151,7 +156,9 @@ export function loadQueuesFile(source: unknown): ResolvedQueue[] {
       const max = input.retryConfig.maxBackoffMs ?? 3_600_000;
       if (min > max) problems.push(`${label}.retryConfig: minBackoff (${min / 1000}s) must not exceed maxBackoff (${max / 1000}s)`);
     }
-    resolved.push({ parent: fullName.split('/').slice(0, 4).join('/'), input });
+    const entry: ResolvedQueue = { parent: fullName.split('/').slice(0, 4).join('/'), input };
+    if (q.throttling !== undefined) entry.throttling = q.throttling;
+    resolved.push(entry);
   });
   if (problems.length > 0) throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', problems, `Invalid ${origin}`);
   return resolved;

@@ -19,7 +19,9 @@ import { RememberedNames } from './dedup.js';
 import { Heap } from './heap.js';
 import { decodePageToken, encodePageToken, pageSize } from './paging.js';
 import { newQueueRecord, updatedQueueRecord } from './queue-config.js';
-import { TokenBucket } from './token-bucket.js';
+import { realClock, type Clock, type TimerHandle } from './clock.js';
+import { Throttle, type ThrottleParams, type ThrottleState, type ThrottlingMode } from './throttle.js';
+import { deriveBurstSize, TokenBucket } from './token-bucket.js';
 
 /** What the engine needs from the outside world. */
 export interface EngineOptions {
@@ -29,8 +31,24 @@ export interface EngineOptions {
   resetNamesOnPurge: boolean;
   signer: OidcSigner;
   /** Sends one HTTP push (the Pusher in production use, a fake in unit tests). */
-  push: (req: PushRequest) => Promise<PushResult>;
+  push: (req: PushRequest) => PromiseLike<PushResult>;
   logger: Logger;
+  /** Time and timers; default the real clock (a virtual one in `executor simulate`). */
+  clock?: Clock;
+  /** Default throttling of queues (`--throttling`); default 'model'. */
+  throttling?: ThrottlingMode;
+  /** Parameters of the throttling model; default DEFAULT_THROTTLE. */
+  throttleParams?: Readonly<ThrottleParams>;
+}
+
+/** One queue's scheduling figures (the `queues` part of /emulator/stats). */
+export interface QueueStats extends ThrottleState {
+  queue: string;
+  /** Tasks in the queue (scheduled or in flight). */
+  tasks: number;
+  inFlight: number;
+  /** The configured limit the enforced rate stays under. */
+  maxDispatchesPerSecond: number;
 }
 
 /** Counters since start (see Emulator.stats). */
@@ -76,6 +94,7 @@ class QueueRuntime {
   /** Scheduled tasks by due time; entries whose gen no longer matches their task are stale. */
   readonly due = new Heap<DueEntry>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq));
   readonly bucket: TokenBucket;
+  throttle: Throttle;
   inFlight = 0;
   /** When the engine's timer will next pump this queue (Infinity: not scheduled). */
   wakeAt = Infinity;
@@ -83,9 +102,16 @@ class QueueRuntime {
   stale = 0;
   deleted = false;
 
-  constructor(public record: QueueRecord, now: number) {
+  constructor(public record: QueueRecord, now: number, mode: ThrottlingMode, params: Readonly<ThrottleParams> | undefined) {
     this.id = shortId(record.name);
     this.bucket = new TokenBucket(record.rateLimits.maxDispatchesPerSecond, record.rateLimits.maxBurstSize, now);
+    this.throttle = new Throttle(record.rateLimits.maxDispatchesPerSecond, mode, params);
+  }
+
+  /** Feeds the enforced rate to the bucket; the burst shrinks with it, so a throttled queue cannot spend 100 tokens at once. */
+  applyEnforcedRate(now: number): void {
+    const rate = this.throttle.enforcedRate;
+    this.bucket.configure(rate, Math.min(this.record.rateLimits.maxBurstSize, deriveBurstSize(rate)), now);
   }
 }
 
@@ -104,7 +130,7 @@ export class Engine {
   private readonly queues = new Map<string, QueueRuntime>();
   private readonly remembered: RememberedNames;
   private readonly wakeups = new Heap<WakeEntry>((a, b) => a.at < b.at);
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
   private timerAt = Infinity;
   private readonly dirty = new Set<QueueRuntime>();
   private flushScheduled = false;
@@ -113,15 +139,18 @@ export class Engine {
   private readonly idPrefix = String(randomInt(10_000_000, 99_999_999));
   private idCounter = 0;
   private closed = false;
-  private readonly idleWaiters: Array<{ resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout }> = [];
+  private readonly idleWaiters: Array<{ resolve: () => void; reject: (e: Error) => void; timer: TimerHandle }> = [];
   private readonly dropped: DroppedTask[] = [];
   private readonly counters: EngineStats = { created: 0, dispatched: 0, succeeded: 0, failedAttempts: 0, dropped: 0, deleted: 0 };
 
   /** Target URLs already validated: tasks of a queue usually share a handful of targets. */
   private readonly validUrls = new Set<string>();
 
+  private readonly clock: Clock;
+
   constructor(private readonly options: EngineOptions) {
     this.remembered = new RememberedNames(options.dedupWindowMs);
+    this.clock = options.clock ?? realClock;
   }
 
   // ---- queues -------------------------------------------------------------------------------
@@ -139,7 +168,7 @@ export class Engine {
     }
     if (this.queues.has(name.name)) throw alreadyExists(`Queue ${name.name} already exists.`);
     const record = newQueueRecord(name.name, allowState ? input : { ...input, state: 'RUNNING' });
-    this.queues.set(name.name, new QueueRuntime(record, Date.now()));
+    this.queues.set(name.name, new QueueRuntime(record, this.clock.now(), this.options.throttling ?? 'model', this.options.throttleParams));
     this.options.logger.debug({ queue: name.name }, 'queue created');
     return record;
   }
@@ -174,7 +203,8 @@ export class Engine {
     if (q === undefined) return this.createQueue(`projects/${parsed.project}/locations/${parsed.location}`, { ...input, name: parsed.name });
     const next = updatedQueueRecord(q.record, input, mask);
     q.record = next;
-    q.bucket.configure(next.rateLimits.maxDispatchesPerSecond, next.rateLimits.maxBurstSize, Date.now());
+    q.throttle.setMaxRate(next.rateLimits.maxDispatchesPerSecond);
+    q.applyEnforcedRate(this.clock.now());
     this.pumpSoon(q);
     return next;
   }
@@ -194,7 +224,7 @@ export class Engine {
   /** PurgeQueue: every task that exists now is removed; responses still in flight are ignored. */
   purgeQueue(name: string): QueueRecord {
     const q = this.queue(name);
-    const now = Date.now();
+    const now = this.clock.now();
     for (const t of q.tasks.values()) {
       t.gone = true;
       if (t.named && !this.options.resetNamesOnPurge) this.remembered.remember(t.name, now);
@@ -263,7 +293,7 @@ export class Engine {
     if (size > LIMITS.maxTaskBytes) {
       throw invalidArgument(`Task size too large: ${size} bytes, the maximum is ${LIMITS.maxTaskBytes} bytes (1 MB).`);
     }
-    const now = Date.now();
+    const now = this.clock.now();
     if (input.scheduleTimeMs !== undefined && input.scheduleTimeMs > now + LIMITS.maxScheduleAheadMs) {
       throw invalidArgument(
         `schedule_time ${new Date(input.scheduleTimeMs).toISOString()} is too far in the future: the maximum is 30 days from now.`,
@@ -349,7 +379,7 @@ export class Engine {
     const task = this.getTask(name);
     const q = this.queues.get(task.queueName)!;
     this.counters.deleted++;
-    this.removeTask(q, task, Date.now());
+    this.removeTask(q, task, this.clock.now());
     this.checkIdle();
   }
 
@@ -358,7 +388,7 @@ export class Engine {
     const task = this.getTask(name);
     const q = this.queues.get(task.queueName)!;
     if (q.record.state === 'DISABLED') throw failedPrecondition(`Queue ${q.record.name} is DISABLED: its tasks cannot run.`);
-    this.startDispatch(q, task, Date.now());
+    this.startDispatch(q, task, this.clock.now());
     return task;
   }
 
@@ -366,6 +396,27 @@ export class Engine {
 
   stats(): EngineStats {
     return { ...this.counters };
+  }
+
+  /** Each queue's enforced rate, error share and load, sorted by name. */
+  queueStats(): QueueStats[] {
+    const now = this.clock.now();
+    return [...this.queues.values()]
+      .sort((a, b) => (a.record.name < b.record.name ? -1 : 1))
+      .map((q) => ({
+        queue: q.record.name,
+        tasks: q.tasks.size,
+        inFlight: q.inFlight,
+        maxDispatchesPerSecond: q.record.rateLimits.maxDispatchesPerSecond,
+        ...q.throttle.state(now),
+      }));
+  }
+
+  /** Sets one queue's throttling (a queues file's `throttling`), keeping its configured limits. */
+  setThrottling(name: string, mode: ThrottlingMode): void {
+    const q = this.queue(name);
+    q.throttle = new Throttle(q.record.rateLimits.maxDispatchesPerSecond, mode, this.options.throttleParams);
+    q.applyEnforcedRate(this.clock.now());
   }
 
   droppedTasks(): DroppedTask[] {
@@ -379,7 +430,7 @@ export class Engine {
       const waiter = {
         resolve,
         reject,
-        timer: setTimeout(() => {
+        timer: this.clock.setTimer(() => {
           const i = this.idleWaiters.indexOf(waiter);
           if (i >= 0) this.idleWaiters.splice(i, 1);
           reject(new Error(`Emulator not idle after ${timeoutMs} ms: ${this.describeBusy()}`));
@@ -392,10 +443,10 @@ export class Engine {
   /** Stops scheduling; pushes still in flight are ignored when they end. */
   close(): void {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.clock.clearTimer(this.timer);
     this.timer = undefined;
     for (const w of this.idleWaiters.splice(0)) {
-      clearTimeout(w.timer);
+      this.clock.clearTimer(w.timer);
       w.reject(new Error('Emulator closed before becoming idle'));
     }
   }
@@ -413,7 +464,7 @@ export class Engine {
     this.dirty.add(q);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(this.flush);
+      this.clock.soon(this.flush);
     }
   }
 
@@ -427,8 +478,13 @@ export class Engine {
 
   private pump(q: QueueRuntime): void {
     if (this.closed || q.deleted || q.record.state !== 'RUNNING') return;
-    const now = Date.now();
+    const now = this.clock.now();
     const maxConcurrent = q.record.rateLimits.maxConcurrentDispatches;
+    const held = q.throttle.holdUntil(now); // a Retry-After holds the whole queue back
+    if (held > 0) {
+      if (q.due.size > 0) this.wakeAt(q, held);
+      return;
+    }
     for (;;) {
       const top = q.due.peek();
       if (top === undefined) break;
@@ -477,21 +533,21 @@ export class Engine {
       top = this.wakeups.peek();
     }
     if (top === undefined || this.closed) {
-      if (this.timer) clearTimeout(this.timer);
+      if (this.timer) this.clock.clearTimer(this.timer);
       this.timer = undefined;
       this.timerAt = Infinity;
       return;
     }
     if (this.timer !== undefined && this.timerAt === top.at) return;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.clock.clearTimer(this.timer);
     this.timerAt = top.at;
-    this.timer = setTimeout(this.onTimer, Math.min(MAX_TIMER_MS, Math.max(0, top.at - Date.now())));
+    this.timer = this.clock.setTimer(this.onTimer, Math.min(MAX_TIMER_MS, Math.max(0, top.at - this.clock.now())));
   }
 
   private readonly onTimer = (): void => {
     this.timer = undefined;
     this.timerAt = Infinity;
-    const now = Date.now();
+    const now = this.clock.now();
     for (let top = this.wakeups.peek(); top !== undefined && top.at <= now; top = this.wakeups.peek()) {
       this.wakeups.pop();
       if (top.queue.deleted || top.at !== top.queue.wakeAt) continue;
@@ -559,7 +615,7 @@ export class Engine {
     q.inFlight--;
     this.inFlight--;
     if (this.closed) return;
-    const now = Date.now();
+    const now = this.clock.now();
     let status: number | undefined;
     if (result.kind === 'response') {
       status = result.status;
@@ -580,6 +636,7 @@ export class Engine {
     // Checked first: at info level the log call's argument object would be garbage on every push.
     if (this.options.logger.isLevelEnabled('debug')) this.options.logger.debug({ task: task.name, attempt: task.dispatchCount, status, outcome: result.kind }, 'task dispatched');
 
+    this.observeThrottle(q, status, result, now);
     if (!task.gone) {
       if (ok) {
         this.removeTask(q, task, now);
@@ -592,6 +649,22 @@ export class Engine {
     }
     if (!q.deleted) this.pumpSoon(q);
     else this.checkIdle();
+  }
+
+  /** The throttling model sees every outcome; a changed enforced rate reaches the bucket and the log. */
+  private observeThrottle(q: QueueRuntime, status: number | undefined, result: PushResult, now: number): void {
+    const retryAfterMs = result.kind === 'response' && (status === 429 || status === 503) ? parseRetryAfter(result.retryAfter, now) : undefined;
+    const before = q.throttle.enforcedRate;
+    if (!q.throttle.observe(retryAfterMs === undefined ? { status } : { status, retryAfterMs }, now)) return;
+    q.applyEnforcedRate(now);
+    const after = q.throttle.enforcedRate;
+    // Logged on decreases and when recovery crosses a power of two, not on every small step.
+    if (after < before || Math.floor(Math.log2(after)) !== Math.floor(Math.log2(before)) || after === q.record.rateLimits.maxDispatchesPerSecond) {
+      this.options.logger.info(
+        { queue: q.record.name, enforcedRate: Number(after.toFixed(3)), errorShare: Number(q.throttle.state(now).errorShare.toFixed(3)), status },
+        after < before ? 'queue throttled: enforced rate lowered' : 'queue recovering: enforced rate raised',
+      );
+    }
   }
 
   private retryOrDrop(q: QueueRuntime, task: TaskRecord, status: number | undefined, result: PushResult, now: number): void {
@@ -640,7 +713,7 @@ export class Engine {
   }
 
   private taskNotFound(name: string): Error {
-    return this.remembered.has(name, Date.now())
+    return this.remembered.has(name, this.clock.now())
       ? notFound(`The task no longer exists, though a task with this name existed recently. The task either successfully completed or was deleted: ${name}.`)
       : notFound(`Task does not exist: ${name}.`);
   }
@@ -673,7 +746,7 @@ export class Engine {
   private checkIdle(): void {
     if (this.idleWaiters.length === 0 || !this.isIdle()) return;
     for (const w of this.idleWaiters.splice(0)) {
-      clearTimeout(w.timer);
+      this.clock.clearTimer(w.timer);
       w.resolve();
     }
   }
