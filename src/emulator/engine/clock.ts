@@ -94,3 +94,37 @@ export class VirtualClock implements Clock {
     }
   }
 }
+
+/**
+ * A result delivered by one of the clock's own timers, as a thenable whose callbacks run inside
+ * that timer: on a virtual clock a completion then happens at its virtual time, not in a microtask
+ * after the clock has moved on (which a Promise would do).
+ */
+export function settleAfter<T>(clock: Clock, ms: number, produce: () => T): PromiseLike<T> {
+  return new Settled(clock, ms, produce);
+}
+
+class Settled<T> implements PromiseLike<T> {
+  private onValue: ((value: T) => unknown) | undefined;
+  private onError: ((reason: unknown) => unknown) | undefined;
+
+  constructor(clock: Clock, ms: number, produce: () => T) {
+    clock.setTimer(() => {
+      let value: T;
+      try {
+        value = produce();
+      } catch (err) {
+        this.onError?.(err);
+        return;
+      }
+      this.onValue?.(value);
+    }, ms);
+  }
+
+  then<R1 = T, R2 = never>(onValue?: ((value: T) => R1 | PromiseLike<R1>) | null, onError?: ((reason: unknown) => R2 | PromiseLike<R2>) | null): PromiseLike<R1 | R2> {
+    this.onValue = onValue ?? undefined;
+    this.onError = onError ?? undefined;
+    // The engine does not chain on the result; nothing further settles.
+    return this as unknown as PromiseLike<R1 | R2>;
+  }
+}
