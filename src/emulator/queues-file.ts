@@ -37,7 +37,8 @@ export interface QueuesFile {
 
 const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/;
 
-const duration = z.union([
+/** A duration field: seconds as a number, or "0.1s", "250ms", "5m", "1h". */
+export const durationField = z.union([
   z.number().nonnegative('must be a non-negative number of seconds'),
   z.string().regex(DURATION, 'must be a duration like "0.1s", "250ms", "5m" or "1h"'),
 ]);
@@ -58,10 +59,10 @@ const queueSchema = z.strictObject({
         .int('must be an integer')
         .refine((n) => n === -1 || n > 0, 'must be -1 (unlimited) or a positive integer')
         .optional(),
-      minBackoff: duration.optional(),
-      maxBackoff: duration.optional(),
+      minBackoff: durationField.optional(),
+      maxBackoff: durationField.optional(),
       maxDoublings: z.number().int('must be an integer').nonnegative('must be >= 0').optional(),
-      maxRetryDuration: duration.optional(),
+      maxRetryDuration: durationField.optional(),
     })
     .optional(),
   throttling: z.enum(['model', 'off']).optional(),
