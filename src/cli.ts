@@ -27,6 +27,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'send work requests into a queue through the official client',
     load: async () => (await import('./local/submit.js')).runSubmit,
   },
+  simulate: {
+    summary: 'compare tier configurations on a scenario, on the emulator engine with a virtual clock',
+    load: async () => (await import('./simulate/cli.js')).runSimulateCli,
+  },
 };
 
 function usage(): string {

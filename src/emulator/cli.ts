@@ -21,6 +21,8 @@ Options:
                            (production refuses it for 7 days)
   --issuer URL             OIDC issuer of the tokens it signs (default http://HOST:PORT)
   --app-engine-host URL    where App Engine tasks are pushed (default http://localhost:8080)
+  --throttling MODE        model | off: lower a queue's enforced rate on 429/503 and high error
+                           shares, as Cloud Tasks does (default model; see docs/emulator.md)
   --log-level LEVEL        trace | debug | info | warn | error | silent (default info)
   --fault SPEC             inject a fault (repeatable; for tests and chaos runs), e.g.
                              fail-create:code=UNAVAILABLE,count=3      fail the next 3 CreateTask calls
@@ -55,6 +57,7 @@ export function parseEmulatorArgs(argv: string[]): EmulatorCliOptions {
         'allow-queue-name-reuse': { type: 'boolean' },
         issuer: { type: 'string' },
         'app-engine-host': { type: 'string' },
+        throttling: { type: 'string' },
         'log-level': { type: 'string' },
         fault: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
@@ -91,6 +94,10 @@ export function parseEmulatorArgs(argv: string[]): EmulatorCliOptions {
     const v = values['app-engine-host'];
     if (!/^https?:\/\/[^/?#]+\/?$/.test(v)) problems.push(`--app-engine-host must be an http(s) origin like http://localhost:8080, got '${v}'`);
     else out.appEngineHost = v;
+  }
+  if (typeof values.throttling === 'string') {
+    if (values.throttling === 'model' || values.throttling === 'off') out.throttling = values.throttling;
+    else problems.push(`--throttling must be 'model' or 'off', got '${values.throttling}'`);
   }
   if (typeof values['log-level'] === 'string') {
     const level = values['log-level'];

@@ -9,7 +9,8 @@ import { makeRestHandler } from './api/rest.js';
 import { makeDashboard, type ChainView } from './dashboard/index.js';
 import { Pusher, pushRequest } from './dispatch.js';
 import { ApiError } from './status.js';
-import { Engine, type DroppedTask, type EngineStats } from './engine/engine.js';
+import { Engine, type DroppedTask, type EngineStats, type QueueStats } from './engine/engine.js';
+import type { ThrottlingMode } from './engine/throttle.js';
 import { Faults, parseFaultSpec, pushUnderFaults, type FaultRuleInput } from './faults.js';
 import { OidcSigner } from './oidc.js';
 import { addPubSubServices } from './pubsub/api/grpc.js';
@@ -32,6 +33,8 @@ const DEFAULT_APP_ENGINE_HOST = 'http://localhost:8080';
 const QUEUE_NAME_RESERVE_MS = 7 * 24 * 3600 * 1000;
 export type { ActiveFault, FaultCounters, FaultRule, FaultRuleInput } from './faults.js';
 export { Faults } from './faults.js';
+export type { QueueStats } from './engine/engine.js';
+export { DEFAULT_THROTTLE, type ThrottleParams, type ThrottlingMode } from './engine/throttle.js';
 export type { Logger };
 
 /** Options of {@link startEmulator}. */
@@ -63,6 +66,8 @@ export interface EmulatorOptions {
   logger?: Logger;
   /** Fault rules active from the start (objects, or `--fault` specs such as `fail-create:count=2`). */
   faults?: ReadonlyArray<FaultRuleInput | string>;
+  /** System throttling of queues without their own `throttling` (docs/emulator.md): 'model' (default) or 'off'. */
+  throttling?: ThrottlingMode;
 }
 
 /** A running emulator. */
@@ -85,6 +90,8 @@ export interface Emulator {
   waitForIdle(options?: { timeoutMs?: number }): Promise<void>;
   /** Counters since start: tasks created, dispatch attempts, succeeded, failed attempts, dropped (gave up after retry limits), deleted. */
   stats(): EngineStats;
+  /** Each queue's enforced rate (throttling model), recent error share, tasks and dispatches in flight. */
+  queueStats(): QueueStats[];
   /** Tasks that were given up (retry limits reached), with their last response — nothing vanishes silently. */
   droppedTasks(): DroppedTask[];
   /** Pub/Sub counters since start: published, delivered, acked, nacked, expired, dead-lettered, pushes. */
@@ -123,11 +130,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     appEngineHost,
     push: (delivery) => pushUnderFaults(faults, pushRequest(delivery, signer), (r) => pusher.push(r)),
     logger,
+    throttling: options.throttling ?? 'model',
   });
   const pubsub = new PubSubEngine({ clock: systemClock, signer, push: (req) => pusher.push(req), logger });
   for (const q of queues) {
     try {
       engine.createQueue(q.parent, q.input, true);
+      if (q.throttling !== undefined) engine.setThrottling(q.input.name!, q.throttling);
     } catch (err) {
       await pusher.close();
       if (err instanceof ApiError) {
@@ -158,7 +167,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     signer,
     logger,
     faults,
-    inspect: () => ({ stats: engine.stats(), droppedTasks: engine.droppedTasks(), pubsub: pubsub.stats() }),
+    inspect: () => ({ stats: engine.stats(), queues: engine.queueStats(), droppedTasks: engine.droppedTasks(), pubsub: pubsub.stats() }),
     ui: (req, res, path) => dashboard.handle(req, res, path),
   });
   const rest: typeof tasksRest = (req, res) => {
@@ -199,6 +208,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     showChain: (chain) => dashboard.setChain(chain),
     waitForIdle: (o) => engine.waitForIdle(o?.timeoutMs),
     stats: () => engine.stats(),
+    queueStats: () => engine.queueStats(),
     droppedTasks: () => engine.droppedTasks(),
     pubsubStats: () => pubsub.stats(),
     faults,

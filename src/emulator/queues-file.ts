@@ -28,6 +28,8 @@ export interface QueuesFileQueue {
     maxDoublings?: number;
     maxRetryDuration?: FileDuration;
   };
+  /** System throttling of this queue (docs/emulator.md, "Throttling model"); default: the emulator's `--throttling`. */
+  throttling?: 'model' | 'off';
 }
 
 /** The queues file: queues created when the emulator starts. */
@@ -43,7 +45,8 @@ export interface QueuesFile {
 
 const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/;
 
-const duration = z.union([
+/** A duration field: seconds as a number, or "0.1s", "250ms", "5m", "1h". */
+export const durationField = z.union([
   z.number().nonnegative('must be a non-negative number of seconds'),
   z.string().regex(DURATION, 'must be a duration like "0.1s", "250ms", "5m" or "1h"'),
 ]);
@@ -66,12 +69,13 @@ const queueSchema = z.strictObject({
         .int('must be an integer')
         .refine((n) => n === -1 || n > 0, 'must be -1 (unlimited) or a positive integer')
         .optional(),
-      minBackoff: duration.optional(),
-      maxBackoff: duration.optional(),
+      minBackoff: durationField.optional(),
+      maxBackoff: durationField.optional(),
       maxDoublings: z.number().int('must be an integer').nonnegative('must be >= 0').optional(),
-      maxRetryDuration: duration.optional(),
+      maxRetryDuration: durationField.optional(),
     })
     .optional(),
+  throttling: z.enum(['model', 'off']).optional(),
 });
 
 const fileSchema = z.strictObject({
@@ -95,6 +99,8 @@ export function durationToMs(v: FileDuration): number {
 export interface ResolvedQueue {
   parent: string;
   input: QueueInput;
+  /** The queue's own throttling mode, when the file sets one. */
+  throttling?: 'model' | 'off';
 }
 
 /**
@@ -157,7 +163,9 @@ export function loadQueuesFile(source: unknown): ResolvedQueue[] {
       const max = input.retryConfig.maxBackoffMs ?? 3_600_000;
       if (min > max) problems.push(`${label}.retryConfig: minBackoff (${min / 1000}s) must not exceed maxBackoff (${max / 1000}s)`);
     }
-    resolved.push({ parent: queueParent(fullName), input });
+    const entry: ResolvedQueue = { parent: queueParent(fullName), input };
+    if (q.throttling !== undefined) entry.throttling = q.throttling;
+    resolved.push(entry);
   });
   if (problems.length > 0) throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', problems, `Invalid ${origin}`);
   return resolved;

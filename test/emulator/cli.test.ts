@@ -34,6 +34,13 @@ describe('executor emulator flags', () => {
     });
   });
 
+  it('reads --throttling model|off and rejects other modes', () => {
+    expect(parseEmulatorArgs(['--throttling', 'off']).throttling).toBe('off');
+    expect(parseEmulatorArgs(['--throttling', 'model']).throttling).toBe('model');
+    expect(parseEmulatorArgs([]).throttling).toBeUndefined();
+    expect(() => parseEmulatorArgs(['--throttling', 'aimd'])).toThrow(/--throttling must be 'model' or 'off', got 'aimd'/);
+  });
+
   it('lists every bad flag at once, saying what is expected', () => {
     expect(problems(['--port', 'abc', '--dedup-window=-1', '--issuer', 'nope', '--app-engine-host', 'localhost:8080', '--log-level', 'loud'])).toEqual([
       "--port must be an integer between 0 and 65535, got 'abc'",

@@ -87,6 +87,13 @@ describe('queues file', () => {
     ]);
   });
 
+  it('reads the throttling mode of a queue and rejects anything but model or off', () => {
+    const [q] = loadQueuesFile({ queues: [{ name: 'poison', throttling: 'off' }] });
+    expect(q!.throttling).toBe('off');
+    expect(loadQueuesFile({ queues: [{ name: 'plain' }] })[0]!.throttling).toBeUndefined();
+    expect(problemsOf({ queues: [{ name: 'x', throttling: 'fast' }] })[0]).toMatch(/^queues\[0\] \(x\)\.throttling: /);
+  });
+
   it('reports unreadable files and invalid YAML clearly', () => {
     expect(problemsOf(join(dir, 'missing.yaml'))[0]).toMatch(/cannot read .*missing\.yaml/);
     const bad = join(dir, 'bad.yaml');

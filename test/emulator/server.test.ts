@@ -67,6 +67,6 @@ describe('one port for gRPC and REST', () => {
 
   it('reports stats, dropped tasks and the Pub/Sub counters over REST', async () => {
     const res = await fetch(`${emulator.url}/emulator/stats`);
-    expect(await res.json()).toEqual({ stats: emulator.stats(), droppedTasks: [], pubsub: emulator.pubsubStats() });
+    expect(await res.json()).toEqual({ stats: emulator.stats(), queues: emulator.queueStats(), droppedTasks: [], pubsub: emulator.pubsubStats() });
   });
 });

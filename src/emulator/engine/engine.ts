@@ -27,9 +27,11 @@ import { Heap } from './heap.js';
 import { emptyPolicy, grantedPermissions, nextPolicy, type IamBinding, type IamPolicy } from './iam.js';
 import { decodePageToken, encodePageToken, pageSize } from './paging.js';
 import { newQueueRecord, updatedQueueRecord } from './queue-config.js';
+import { realClock, type Clock, type TimerHandle } from './clock.js';
 import { TaskInputValidator, type AppEngineContext } from './task-input.js';
 import { storedTaskSize } from './task-size.js';
-import { TokenBucket } from './token-bucket.js';
+import { Throttle, type ThrottleParams, type ThrottleState, type ThrottlingMode } from './throttle.js';
+import { deriveBurstSize, TokenBucket } from './token-bucket.js';
 
 /** What the engine needs from the outside world. */
 export interface EngineOptions {
@@ -45,8 +47,24 @@ export interface EngineOptions {
    * Delivers one dispatch of a task (dispatch.ts builds the request and pushes it; a fake in unit
    * tests). It must read the task's counters before returning: the engine updates them right after.
    */
-  push: (delivery: Delivery) => Promise<PushResult>;
+  push: (delivery: Delivery) => PromiseLike<PushResult>;
   logger: Logger;
+  /** Time and timers; default the real clock (a virtual one in `executor simulate`). */
+  clock?: Clock;
+  /** Default throttling of queues (`--throttling`); default 'model'. */
+  throttling?: ThrottlingMode;
+  /** Parameters of the throttling model; default DEFAULT_THROTTLE. */
+  throttleParams?: Readonly<ThrottleParams>;
+}
+
+/** One queue's scheduling figures (the `queues` part of /emulator/stats). */
+export interface QueueStats extends ThrottleState {
+  queue: string;
+  /** Tasks in the queue (scheduled or in flight). */
+  tasks: number;
+  inFlight: number;
+  /** The configured limit the enforced rate stays under. */
+  maxDispatchesPerSecond: number;
 }
 
 /** Counters since start (see Emulator.stats). */
@@ -104,6 +122,7 @@ class QueueRuntime {
   /** Scheduled tasks by due time; entries whose gen no longer matches their task are stale. */
   readonly due = new Heap<DueEntry>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq));
   readonly bucket: TokenBucket;
+  throttle: Throttle;
   inFlight = 0;
   /** When the engine's timer will next pump this queue (Infinity: not scheduled). */
   wakeAt = Infinity;
@@ -113,10 +132,17 @@ class QueueRuntime {
   /** The queue's IAM policy (stored, not enforced). */
   policy: IamPolicy = emptyPolicy();
 
-  constructor(public record: QueueRecord, now: number) {
+  constructor(public record: QueueRecord, now: number, mode: ThrottlingMode, params: Readonly<ThrottleParams> | undefined) {
     this.id = shortId(record.name);
     this.project = record.name.split('/')[1]!;
     this.bucket = new TokenBucket(record.rateLimits.maxDispatchesPerSecond, record.rateLimits.maxBurstSize, now);
+    this.throttle = new Throttle(record.rateLimits.maxDispatchesPerSecond, mode, params);
+  }
+
+  /** Feeds the enforced rate to the bucket; the burst shrinks with it, so a throttled queue cannot spend 100 tokens at once. */
+  applyEnforcedRate(now: number): void {
+    const rate = this.throttle.enforcedRate;
+    this.bucket.configure(rate, Math.min(this.record.rateLimits.maxBurstSize, deriveBurstSize(rate)), now);
   }
 }
 
@@ -134,7 +160,7 @@ export class Engine {
   /** Names of deleted queues, reserved for `queueNameReserveMs`. */
   private readonly deletedQueues: RememberedNames;
   private readonly wakeups = new Heap<WakeEntry>((a, b) => a.at < b.at);
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
   private timerAt = Infinity;
   private readonly dirty = new Set<QueueRuntime>();
   private flushScheduled = false;
@@ -143,16 +169,19 @@ export class Engine {
   private readonly idPrefix = String(randomInt(10_000_000, 99_999_999));
   private idCounter = 0;
   private closed = false;
-  private readonly idleWaiters: Array<{ resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout }> = [];
+  private readonly idleWaiters: Array<{ resolve: () => void; reject: (e: Error) => void; timer: TimerHandle }> = [];
   private readonly dropped: DroppedTask[] = [];
   private readonly counters: EngineStats = { created: 0, dispatched: 0, succeeded: 0, failedAttempts: 0, dropped: 0, deleted: 0 };
 
   private readonly taskInput = new TaskInputValidator();
   private readonly listeners = new Set<EngineListener>();
 
+  private readonly clock: Clock;
+
   constructor(private readonly options: EngineOptions) {
     this.remembered = new RememberedNames(options.dedupWindowMs);
     this.deletedQueues = new RememberedNames(options.queueNameReserveMs);
+    this.clock = options.clock ?? realClock;
   }
 
   // ---- queues -------------------------------------------------------------------------------
@@ -169,9 +198,9 @@ export class Engine {
       throw invalidArgument(`Queue name '${input.name}' is not in parent '${parent}'.`);
     }
     if (this.queues.has(name.name)) throw queueAlreadyExists(name.name);
-    if (this.deletedQueues.has(name.name, Date.now())) throw queueExistedRecently(name.name);
+    if (this.deletedQueues.has(name.name, this.clock.now())) throw queueExistedRecently(name.name);
     const record = newQueueRecord(name.name, allowState ? input : { ...input, state: 'RUNNING' });
-    this.queues.set(name.name, new QueueRuntime(record, Date.now()));
+    this.queues.set(name.name, new QueueRuntime(record, this.clock.now(), this.options.throttling ?? 'model', this.options.throttleParams));
     this.options.logger.debug({ queue: name.name }, 'queue created');
     if (this.listeners.size > 0) this.emit({ kind: 'queue', queue: name.name });
     return record;
@@ -207,7 +236,8 @@ export class Engine {
     if (q === undefined) return this.createQueue(`projects/${parsed.project}/locations/${parsed.location}`, { ...input, name: parsed.name });
     const next = updatedQueueRecord(q.record, input, mask);
     q.record = next;
-    q.bucket.configure(next.rateLimits.maxDispatchesPerSecond, next.rateLimits.maxBurstSize, Date.now());
+    q.throttle.setMaxRate(next.rateLimits.maxDispatchesPerSecond);
+    q.applyEnforcedRate(this.clock.now());
     this.pumpSoon(q);
     if (this.listeners.size > 0) this.emit({ kind: 'queue', queue: next.name });
     return next;
@@ -223,7 +253,7 @@ export class Engine {
     q.deleted = true;
     this.queues.delete(q.record.name);
     this.remembered.forgetPrefix(`${q.record.name}/tasks/`);
-    this.deletedQueues.remember(q.record.name, Date.now());
+    this.deletedQueues.remember(q.record.name, this.clock.now());
     if (this.listeners.size > 0) this.emit({ kind: 'queue-deleted', queue: q.record.name });
     this.checkIdle();
   }
@@ -231,7 +261,7 @@ export class Engine {
   /** PurgeQueue: every task that exists now is removed; responses still in flight are ignored. */
   purgeQueue(name: string): QueueRecord {
     const q = this.queue(name);
-    const now = Date.now();
+    const now = this.clock.now();
     for (const t of q.tasks.values()) {
       t.gone = true;
       if (t.named && !this.options.resetNamesOnPurge) this.remembered.remember(t.name, now);
@@ -295,7 +325,7 @@ export class Engine {
     const q = this.queues.get(parent) ?? this.queues.get(parseQueueName(parent).name);
     if (q === undefined) throw queueNotFound(parent);
     if (q.record.state === 'DISABLED') throw failedPrecondition(`Queue ${q.record.name} is DISABLED: it accepts no tasks.`);
-    const now = Date.now();
+    const now = this.clock.now();
     const appEngine: AppEngineContext = { project: q.project, host: q.record.appEngineHost ?? this.options.appEngineHost };
     if (q.record.appEngineRoutingOverride !== undefined) appEngine.override = q.record.appEngineRoutingOverride;
     const valid = this.taskInput.validate(input, now, appEngine);
@@ -351,7 +381,7 @@ export class Engine {
     const parsed = parseTaskName(name);
     const q = this.queue(parsed.name);
     const task = q.tasks.get(parsed.taskName);
-    if (task === undefined) throw taskNotFound(parsed.taskName, this.remembered.has(parsed.taskName, Date.now()));
+    if (task === undefined) throw taskNotFound(parsed.taskName, this.remembered.has(parsed.taskName, this.clock.now()));
     return task;
   }
 
@@ -378,7 +408,7 @@ export class Engine {
     const task = this.getTask(name);
     const q = this.queues.get(task.queueName)!;
     this.counters.deleted++;
-    this.removeTask(q, task, Date.now());
+    this.removeTask(q, task, this.clock.now());
     this.checkIdle();
   }
 
@@ -387,7 +417,7 @@ export class Engine {
     const task = this.getTask(name);
     const q = this.queues.get(task.queueName)!;
     if (q.record.state === 'DISABLED') throw failedPrecondition(`Queue ${q.record.name} is DISABLED: its tasks cannot run.`);
-    this.startDispatch(q, task, Date.now());
+    this.startDispatch(q, task, this.clock.now());
     return task;
   }
 
@@ -395,6 +425,27 @@ export class Engine {
 
   stats(): EngineStats {
     return { ...this.counters };
+  }
+
+  /** Each queue's enforced rate, error share and load, sorted by name. */
+  queueStats(): QueueStats[] {
+    const now = this.clock.now();
+    return [...this.queues.values()]
+      .sort((a, b) => (a.record.name < b.record.name ? -1 : 1))
+      .map((q) => ({
+        queue: q.record.name,
+        tasks: q.tasks.size,
+        inFlight: q.inFlight,
+        maxDispatchesPerSecond: q.record.rateLimits.maxDispatchesPerSecond,
+        ...q.throttle.state(now),
+      }));
+  }
+
+  /** Sets one queue's throttling (a queues file's `throttling`), keeping its configured limits. */
+  setThrottling(name: string, mode: ThrottlingMode): void {
+    const q = this.queue(name);
+    q.throttle = new Throttle(q.record.rateLimits.maxDispatchesPerSecond, mode, this.options.throttleParams);
+    q.applyEnforcedRate(this.clock.now());
   }
 
   droppedTasks(): DroppedTask[] {
@@ -434,7 +485,7 @@ export class Engine {
       const waiter = {
         resolve,
         reject,
-        timer: setTimeout(() => {
+        timer: this.clock.setTimer(() => {
           const i = this.idleWaiters.indexOf(waiter);
           if (i >= 0) this.idleWaiters.splice(i, 1);
           reject(new Error(`Emulator not idle after ${timeoutMs} ms: ${this.describeBusy()}`));
@@ -447,10 +498,10 @@ export class Engine {
   /** Stops scheduling; pushes still in flight are ignored when they end. */
   close(): void {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.clock.clearTimer(this.timer);
     this.timer = undefined;
     for (const w of this.idleWaiters.splice(0)) {
-      clearTimeout(w.timer);
+      this.clock.clearTimer(w.timer);
       w.reject(new Error('Emulator closed before becoming idle'));
     }
   }
@@ -468,7 +519,7 @@ export class Engine {
     this.dirty.add(q);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(this.flush);
+      this.clock.soon(this.flush);
     }
   }
 
@@ -482,8 +533,13 @@ export class Engine {
 
   private pump(q: QueueRuntime): void {
     if (this.closed || q.deleted || q.record.state !== 'RUNNING') return;
-    const now = Date.now();
+    const now = this.clock.now();
     const maxConcurrent = q.record.rateLimits.maxConcurrentDispatches;
+    const held = q.throttle.holdUntil(now); // a Retry-After holds the whole queue back
+    if (held > 0) {
+      if (q.due.size > 0) this.wakeAt(q, held);
+      return;
+    }
     for (;;) {
       const top = q.due.peek();
       if (top === undefined) break;
@@ -532,21 +588,21 @@ export class Engine {
       top = this.wakeups.peek();
     }
     if (top === undefined || this.closed) {
-      if (this.timer) clearTimeout(this.timer);
+      if (this.timer) this.clock.clearTimer(this.timer);
       this.timer = undefined;
       this.timerAt = Infinity;
       return;
     }
     if (this.timer !== undefined && this.timerAt === top.at) return;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.clock.clearTimer(this.timer);
     this.timerAt = top.at;
-    this.timer = setTimeout(this.onTimer, Math.min(MAX_TIMER_MS, Math.max(0, top.at - Date.now())));
+    this.timer = this.clock.setTimer(this.onTimer, Math.min(MAX_TIMER_MS, Math.max(0, top.at - this.clock.now())));
   }
 
   private readonly onTimer = (): void => {
     this.timer = undefined;
     this.timerAt = Infinity;
-    const now = Date.now();
+    const now = this.clock.now();
     for (let top = this.wakeups.peek(); top !== undefined && top.at <= now; top = this.wakeups.peek()) {
       this.wakeups.pop();
       if (top.queue.deleted || top.at !== top.queue.wakeAt) continue;
@@ -586,7 +642,7 @@ export class Engine {
     q.inFlight--;
     this.inFlight--;
     if (this.closed) return;
-    const now = Date.now();
+    const now = this.clock.now();
     let status: number | undefined;
     if (result.kind === 'response') {
       status = result.status;
@@ -608,6 +664,7 @@ export class Engine {
     if (this.options.logger.isLevelEnabled('debug')) this.options.logger.debug({ task: task.name, attempt: task.dispatchCount, status, outcome: result.kind }, 'task dispatched');
     if (this.listeners.size > 0) this.emit({ kind: 'attempt', queue: q.record.name, task: task.name, ok, ...(status !== undefined ? { status } : {}) });
 
+    this.observeThrottle(q, status, result, now);
     if (!task.gone) {
       if (ok) {
         this.removeTask(q, task, now);
@@ -622,6 +679,22 @@ export class Engine {
     }
     if (!q.deleted) this.pumpSoon(q);
     else this.checkIdle();
+  }
+
+  /** The throttling model sees every outcome; a changed enforced rate reaches the bucket and the log. */
+  private observeThrottle(q: QueueRuntime, status: number | undefined, result: PushResult, now: number): void {
+    const retryAfterMs = result.kind === 'response' && (status === 429 || status === 503) ? parseRetryAfter(result.retryAfter, now) : undefined;
+    const before = q.throttle.enforcedRate;
+    if (!q.throttle.observe(retryAfterMs === undefined ? { status } : { status, retryAfterMs }, now)) return;
+    q.applyEnforcedRate(now);
+    const after = q.throttle.enforcedRate;
+    // Logged on decreases and when recovery crosses a power of two, not on every small step.
+    if (after < before || Math.floor(Math.log2(after)) !== Math.floor(Math.log2(before)) || after === q.record.rateLimits.maxDispatchesPerSecond) {
+      this.options.logger.info(
+        { queue: q.record.name, enforcedRate: Number(after.toFixed(3)), errorShare: Number(q.throttle.state(now).errorShare.toFixed(3)), status },
+        after < before ? 'queue throttled: enforced rate lowered' : 'queue recovering: enforced rate raised',
+      );
+    }
   }
 
   private retryOrDrop(q: QueueRuntime, task: TaskRecord, status: number | undefined, result: PushResult, now: number): void {
@@ -693,7 +766,7 @@ export class Engine {
   private checkIdle(): void {
     if (this.idleWaiters.length === 0 || !this.isIdle()) return;
     for (const w of this.idleWaiters.splice(0)) {
-      clearTimeout(w.timer);
+      this.clock.clearTimer(w.timer);
       w.resolve();
     }
   }
