@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { LOG_FORMATS, type LogFormat } from './log.js';
 
 /** A Cloud Tasks queue's full resource name. */
 export type QueuePath = `projects/${string}/locations/${string}/queues/${string}`;
@@ -43,6 +44,7 @@ export const CONFIG_VARIABLES = {
   WORKER_MAX_OUTPUT_BYTES: "Cap on a command's captured stdout and an HTTP worker's response body (default 65536).",
   SHUTDOWN_GRACE_SECONDS: 'On SIGTERM, how long in-flight work may finish (default 8, under Cloud Run\'s 10).',
   LOG_LEVEL: 'trace | debug | info | warn | error | fatal | silent (default info).',
+  LOG_FORMAT: 'json | pretty: default pretty on a terminal outside Cloud Run, Cloud Logging JSON otherwise.',
 } as const;
 
 /** Name of an environment variable the executor understands. */
@@ -111,6 +113,10 @@ export interface ExecutorConfig {
   shutdownGraceMs: number;
   /** pino level. */
   logLevel: string;
+  /** `LOG_FORMAT` when set; unset means "pretty on a terminal outside Cloud Run" (see chooseLogFormat). */
+  logFormat?: LogFormat;
+  /** Running on Cloud Run (it sets `K_SERVICE`): logs stay JSON there even on a terminal. */
+  onCloudRun?: boolean;
 }
 
 const GOOGLE_ISSUERS = ['https://accounts.google.com', 'accounts.google.com'] as const;
@@ -164,6 +170,21 @@ const bool = (name: string) =>
   );
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+const logFormat = z.preprocess(
+  (v) => (typeof v === 'string' ? (v.trim() === '' ? undefined : v.trim().toLowerCase()) : v),
+  z.enum(LOG_FORMATS, { message: `LOG_FORMAT must be ${LOG_FORMATS.join(' or ')}` }).optional(),
+);
+
+/**
+ * `LOG_FORMAT` alone, for the commands that take the rest of their settings from flags (`emulator`,
+ * `dev`). Throws a {@link ConfigError} (`EXECUTOR_CONFIG_INVALID`) on a bad value.
+ */
+export function loadLogFormat(env: NodeJS.ProcessEnv = process.env): { logFormat?: LogFormat; onCloudRun: boolean } {
+  const parsed = logFormat.safeParse(env.LOG_FORMAT);
+  if (!parsed.success) throw new ConfigError('EXECUTOR_CONFIG_INVALID', parsed.error.issues.map((i) => i.message), 'Invalid configuration');
+  return { ...(parsed.data !== undefined ? { logFormat: parsed.data } : {}), onCloudRun: (env.K_SERVICE ?? '') !== '' };
+}
 
 const envSchema = z.object({
   PORT: z.preprocess(
@@ -242,6 +263,8 @@ const envSchema = z.object({
         message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`,
       }),
   ),
+  LOG_FORMAT: logFormat,
+  K_SERVICE: z.preprocess(blankToUndefined, z.string().optional()),
 });
 
 /**
@@ -419,5 +442,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExecutorConfig
     workerMaxOutputBytes: e.WORKER_MAX_OUTPUT_BYTES,
     shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
     logLevel: e.LOG_LEVEL ?? 'info',
+    ...(e.LOG_FORMAT !== undefined ? { logFormat: e.LOG_FORMAT } : {}),
+    onCloudRun: e.K_SERVICE !== undefined,
   };
 }

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.js';
-import { makeLogger } from '../log.js';
+import { loadLogFormat } from '../config.js';
+import { chooseLogFormat, makeLogger } from '../log.js';
 import { startEmulator, type EmulatorOptions } from './index.js';
 
 const USAGE = `Usage: executor emulator [options]
@@ -87,7 +88,9 @@ export async function runEmulatorCli(argv: string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const logger = makeLogger({ level: options.logLevel, base: { component: 'emulator' } });
+  const { logFormat, onCloudRun } = loadLogFormat();
+  const format = chooseLogFormat(logFormat, { isTTY: process.stdout.isTTY === true, onCloudRun });
+  const logger = makeLogger({ level: options.logLevel, base: { component: 'emulator' }, format });
   const emulator = await startEmulator({ ...options, logger });
   // A wildcard address is not something a client can dial: show localhost instead.
   const dialHost = ['0.0.0.0', '::', '[::]'].includes(emulator.host) ? 'localhost' : emulator.host;

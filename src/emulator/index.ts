@@ -112,7 +112,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const issuer = options.issuer ?? url;
   const jwksUrl = `${url}/.well-known/jwks.json`;
   signer.setIssuer(issuer, jwksUrl);
-  logger.info({ address: `${urlHost}:${port}`, queues: queues.length }, 'Cloud Tasks emulator listening');
+  // debug: `executor emulator` prints its own banner, and one "listening" line is enough.
+  logger.debug({ address: `${urlHost}:${port}`, queues: queues.length }, 'Cloud Tasks emulator listening');
 
   let closing: Promise<void> | undefined;
   return {

@@ -69,7 +69,15 @@ export async function startExecutor(config: ExecutorConfig, options: StartOption
     ...(options.onFirstQueue !== undefined ? { onFirstQueue: options.onFirstQueue } : {}),
   });
   try {
-    await app.listen({ port: config.port, host: config.host });
+    // Fastify logs "Server listening at …" once per interface (several on 0.0.0.0); `executor serve`
+    // logs the one line that matters, with the tier's facts, so Fastify's are held back here.
+    const level = logger.level;
+    logger.level = 'warn';
+    try {
+      await app.listen({ port: config.port, host: config.host });
+    } finally {
+      logger.level = level;
+    }
   } catch (err) {
     if (ownRunner) await runner.close();
     throw err;

@@ -4,7 +4,7 @@
  * SHUTDOWN_GRACE_SECONDS and resolves, so the process exits 0 (Cloud Run's contract).
  */
 import { CONFIG_VARIABLES, loadConfig, type ExecutorConfig } from '../config.js';
-import { makeLogger, type Logger } from '../log.js';
+import { chooseLogFormat, makeLogger, type Logger } from '../log.js';
 import { closeTasksClients, makeTasksClient } from '../queues/tasks-client.js';
 import { checkQueueDrift } from './drift.js';
 import { startExecutor } from './index.js';
@@ -42,7 +42,8 @@ export async function runServe(argv: string[]): Promise<void> {
     return;
   }
   const config = loadConfig(process.env);
-  const logger = makeLogger({ level: config.logLevel });
+  const format = chooseLogFormat(config.logFormat, { isTTY: process.stdout.isTTY === true, onCloudRun: config.onCloudRun === true });
+  const logger = makeLogger({ level: config.logLevel, format });
   const tasks = makeTasksClient(config.emulatorHost !== undefined ? { emulatorHost: config.emulatorHost } : {});
 
   if (config.auth.disabled) logger.warn('AUTH_DISABLED=true: pushes are accepted without authentication; never do this outside a laptop');
