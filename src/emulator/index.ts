@@ -8,6 +8,7 @@ import { makeGrpcServer } from './api/grpc.js';
 import { makeRestHandler } from './api/rest.js';
 import { ApiError } from './api/status.js';
 import { Pusher } from './dispatch.js';
+import { makeEmulatorMetrics, withMetricsRoute } from './metrics.js';
 import { Engine, type DroppedTask, type EngineStats } from './engine/engine.js';
 import { OidcSigner } from './oidc.js';
 import { loadQueuesFile, type QueuesFile, type ResolvedQueue } from './queues-file.js';
@@ -69,13 +70,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const pusher = new Pusher();
   // The issuer depends on the port, known only after listening: the key is made now, the issuer set below.
   const signer = new OidcSigner();
+  const metrics = makeEmulatorMetrics();
   const engine = new Engine({
     dedupWindowMs,
     resetNamesOnPurge: options.resetNamesOnPurge ?? false,
     signer,
     push: (req) => pusher.push(req),
     logger,
+    events: metrics.events,
   });
+  metrics.watchQueues(() => engine.queueSizes());
   for (const q of queues) {
     try {
       engine.createQueue(q.parent, q.input, true);
@@ -89,12 +93,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   }
 
   const grpcServer = makeGrpcServer(engine, logger);
-  const rest = makeRestHandler({
+  const rest = withMetricsRoute(metrics.registry, makeRestHandler({
     engine,
     signer,
     logger,
     inspect: () => ({ stats: engine.stats(), droppedTasks: engine.droppedTasks() }),
-  });
+  }));
   let server;
   try {
     server = await listenDual({ host, port: options.port ?? 0, grpcServer, rest });

@@ -15,7 +15,7 @@ import { decodeBody, UndecodableBodyError, type DecodedBody } from './codecs.js'
 import { decide, mustSkipWork, type Action, type DecideOutcome } from './decide.js';
 import { readDelivery, type Delivery } from './delivery.js';
 import { makePushGate, type PushGate } from './gate.js';
-import { makeMetrics, type ExecutorMetrics } from './metrics.js';
+import { makeMetrics, recordHandoff, type ExecutorMetrics } from './metrics.js';
 import { traceFields } from './trace.js';
 
 /** The Cloud Tasks maximum task size; larger bodies get 413. */
@@ -157,7 +157,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   let onFirstQueue = deps.onFirstQueue;
   const clock = deps.clock ?? (() => new Date());
   const gate = deps.gate ?? makePushGate();
-  const metrics = deps.metrics ?? makeMetrics();
+  const metrics = deps.metrics ?? makeMetrics({ inFlight: () => gate.inFlight });
   const verifier = deps.verifier ?? makePushVerifier(config.auth);
   const apply = makeApplier(deps.tasks, {
     ...(config.next !== undefined ? { next: config.next } : {}),
@@ -358,18 +358,19 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         maxAttempts: config.maxAttempts,
         now: clock(),
       };
+      const handoffStarted = performance.now();
       try {
         applied = await apply(action, ctx);
+        if (applied.handoff !== undefined) recordHandoff(metrics, applied.handoff.kind, applied.handoff.result, handoffStarted);
       } catch (err) {
         if (err instanceof HandoffError) {
-          metrics.handoffs.inc({ kind: err.kind, result: 'failed' });
+          recordHandoff(metrics, err.kind, 'failed', handoffStarted);
           finish(push, reply, 503, label, { ...base, error: { code: err.code, message: err.message } }, { ...errorFields, handoff: { kind: err.kind, result: 'failed' }, err }, 'error');
           return;
         }
         throw err;
       }
     }
-    if (applied.handoff !== undefined) metrics.handoffs.inc({ kind: applied.handoff.kind, result: applied.handoff.result });
 
     const answer: PushAnswer = {
       ...base,

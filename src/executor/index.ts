@@ -15,6 +15,7 @@ import { makePushGate } from './gate.js';
 
 export { buildApp, BODY_LIMIT_BYTES, type AppDeps, type PushAnswer } from './app.js';
 export { makePushGate, type PushGate } from './gate.js';
+import { makeMetrics, type ExecutorMetrics } from './metrics.js';
 export { makeMetrics, type ExecutorMetrics } from './metrics.js';
 export type { TasksApi } from './apply.js';
 export { FORWARD_HEADERS, CLOUD_TASKS_HEADERS, readDelivery, type Delivery, type Hop } from './delivery.js';
@@ -43,6 +44,8 @@ export interface RunningExecutor {
   port: number;
   /** The Fastify app. */
   app: FastifyInstance;
+  /** Its metrics (the registry `/metrics` serves), for in-process readers such as the local stack. */
+  metrics: ExecutorMetrics;
   /**
    * Graceful stop: refuse new pushes (503 + Retry-After), let in-flight ones finish within
    * `config.shutdownGraceMs`, then close the server and the runner it created.
@@ -59,7 +62,9 @@ export async function startExecutor(config: ExecutorConfig, options: StartOption
     options.runner ??
     (await makeRunner(config.worker, { timeoutMs: config.workerTimeoutMs, maxOutputBytes: config.workerMaxOutputBytes, logger }));
   const gate = makePushGate();
+  const metrics = makeMetrics({ inFlight: () => gate.inFlight });
   const app = buildApp({
+    metrics,
     config,
     runner,
     tasks,
@@ -91,6 +96,7 @@ export async function startExecutor(config: ExecutorConfig, options: StartOption
     url: `http://${host}:${port}`,
     port,
     app,
+    metrics,
     close() {
       closing ??= (async () => {
         const finished = await gate.drain(config.shutdownGraceMs);

@@ -325,6 +325,21 @@ describe('HTTP surface', () => {
     expect(res.statusCode).toBe(200);
   });
 
+  it('counts a push as in flight while its work runs', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    runner.respond(async () => {
+      await held;
+      return { kind: 'success' };
+    });
+    const pending = push(envelope());
+    await expect.poll(() => runner.calls.length).toBe(1);
+    expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toContain('executor_pushes_in_flight 1');
+    release();
+    await pending;
+    expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toContain('executor_pushes_in_flight 0');
+  });
+
   it('serves Prometheus metrics from a registry of its own', async () => {
     runner.respond(() => ({ kind: 'retryable', error: { type: 'Error', message: 'x' } }));
     await push(envelope());
@@ -336,6 +351,12 @@ describe('HTTP surface', () => {
     expect(res.body).toContain('executor_deliveries_total{outcome="retryable",status="200"} 1');
     expect(res.body).toContain('executor_handoffs_total{kind="forward",result="created"} 1');
     expect(res.body).toContain('executor_delivery_duration_seconds_count{outcome="retryable"} 2');
+    expect(res.body).toContain('executor_handoff_duration_seconds_count{kind="forward",result="created"} 1');
+    // Process metrics on the app's own registry, and the in-flight gauge (nothing in flight between pushes).
+    expect(res.body).toMatch(/^process_cpu_user_seconds_total \d/m);
+    expect(res.body).toMatch(/^process_resident_memory_bytes \d/m);
+    expect(res.body).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
+    expect(res.body).toContain('executor_pushes_in_flight 0');
     const fresh = await other.inject({ method: 'GET', url: '/metrics' });
     expect(fresh.body).not.toContain('executor_deliveries_total{');
     await other.close();
