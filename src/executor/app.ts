@@ -16,7 +16,8 @@ import { decide, mustSkipWork, type Action, type DecideOutcome } from './decide.
 import { readDelivery, type Delivery } from './delivery.js';
 import { makePushGate, type PushGate } from './gate.js';
 import { makeMetrics, recordHandoff, type ExecutorMetrics } from './metrics.js';
-import { traceFields } from './trace.js';
+import { endDeliverySpan, startDeliverySpan, startHandoffSpan } from './spans.js';
+import { traceFields, traceHeadersToCarry } from './trace.js';
 
 /** The Cloud Tasks maximum task size; larger bodies get 413. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -265,6 +266,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   ): void {
     const seconds = (performance.now() - push.started) / 1000;
     countDelivery(outcome, status, seconds);
+    endDeliverySpan(push, status, outcome, answer.action);
     if (logger.isLevelEnabled(level)) {
       const { delivery } = push;
       // With a child already bound (the work logged), its bindings carry the delivery's facts.
@@ -288,6 +290,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     const delivery: Delivery = readDelivery(headers);
     const push = new Push(performance.now(), headers, delivery, config.tier ?? delivery.tier ?? delivery.path.length + 1, config.maxAttempts, gate.signal, logger, config.project);
     const tier = push.tier;
+    startDeliverySpan(push, headers, delivery, tier, config.maxAttempts);
     if (delivery.warnings.length > 0) push.logger.warn({ warnings: delivery.warnings }, 'ignored malformed delivery headers');
 
     // 1. Authenticate.
@@ -359,10 +362,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         now: clock(),
       };
       const handoffStarted = performance.now();
+      const span = startHandoffSpan(push, action.kind);
+      ctx.traceHeaders = traceHeadersToCarry(headers, span.ctx);
       try {
         applied = await apply(action, ctx);
+        span.end(applied.handoff);
         if (applied.handoff !== undefined) recordHandoff(metrics, applied.handoff.kind, applied.handoff.result, handoffStarted);
       } catch (err) {
+        span.end(undefined, err);
         if (err instanceof HandoffError) {
           recordHandoff(metrics, err.kind, 'failed', handoffStarted);
           finish(push, reply, 503, label, { ...base, error: { code: err.code, message: err.message } }, { ...errorFields, handoff: { kind: err.kind, result: 'failed' }, err }, 'error');

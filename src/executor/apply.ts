@@ -55,6 +55,8 @@ export interface ApplyContext {
   maxAttempts: number;
   /** Now. */
   now: Date;
+  /** Trace headers every created task carries (trace.ts `traceHeadersToCarry`). */
+  traceHeaders?: Record<string, string>;
 }
 
 /** The task a handoff created (or found). */
@@ -134,7 +136,13 @@ export function makeApplier(tasks: TasksApi, targets: HandoffTargets) {
       targets.serviceAccount !== undefined ? { serviceAccountEmail: targets.serviceAccount, audience: httpRequest.url ?? undefined } : undefined;
     try {
       await tasks.createTask(
-        { parent: queue, task: { ...(name !== undefined ? { name } : {}), httpRequest: { httpMethod: 'POST', ...httpRequest, ...(oidcToken ? { oidcToken } : {}) } } },
+        {
+          parent: queue,
+          task: {
+            ...(name !== undefined ? { name } : {}),
+            httpRequest: { httpMethod: 'POST', ...httpRequest, headers: { ...ctx.traceHeaders, ...httpRequest.headers }, ...(oidcToken ? { oidcToken } : {}) },
+          },
+        },
         { timeout: targets.createTimeoutMs },
       );
       return { kind, ...(name !== undefined ? { task: name } : {}), result: 'created' };
