@@ -12,10 +12,10 @@ import type { Runner } from '../work/types.js';
 import type { TasksApi } from './apply.js';
 import { buildApp } from './app.js';
 import { makePushGate } from './gate.js';
+import { makeMetrics, type ExecutorMetrics } from './metrics.js';
 
 export { buildApp, BODY_LIMIT_BYTES, type AppDeps, type PushAnswer } from './app.js';
 export { makePushGate, type PushGate } from './gate.js';
-import { makeMetrics, type ExecutorMetrics } from './metrics.js';
 export { makeMetrics, type ExecutorMetrics } from './metrics.js';
 export type { TasksApi } from './apply.js';
 export { FORWARD_HEADERS, CLOUD_TASKS_HEADERS, readDelivery, type Delivery, type Hop } from './delivery.js';
