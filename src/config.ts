@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { ConfigError, formatIssues } from './errors.js';
+import { LOG_FORMATS, type LogFormat } from './log.js';
 import { resolveQueuePath, type QueuePath } from './queues/paths.js';
 import { booleanText, integerText } from './text-values.js';
 
@@ -40,7 +41,9 @@ export const CONFIG_VARIABLES = {
   WORKER_TIMEOUT_SECONDS: 'Time limit for one run of the work (default 300).',
   WORKER_MAX_OUTPUT_BYTES: "Cap on a command's captured stdout and an HTTP worker's response body (default 65536).",
   SHUTDOWN_GRACE_SECONDS: 'On SIGTERM, how long in-flight work may finish (default 8, under Cloud Run\'s 10).',
+  RETRY_AFTER_SECONDS: 'The Retry-After of a 503 (a handoff that could not be enqueued, shutdown): how long Cloud Tasks is asked to wait (default 10).',
   LOG_LEVEL: 'trace | debug | info | warn | error | fatal | silent (default info).',
+  LOG_FORMAT: 'json | pretty: default pretty on a terminal outside Cloud Run, Cloud Logging JSON otherwise.',
 } as const;
 
 /** Which unit of work runs per delivery. */
@@ -104,8 +107,14 @@ export interface ExecutorConfig {
   workerMaxOutputBytes: number;
   /** SIGTERM grace period, in milliseconds. */
   shutdownGraceMs: number;
+  /** Retry-After of a 503 answer, in seconds (default 10). */
+  retryAfterSeconds?: number;
   /** pino level. */
   logLevel: string;
+  /** `LOG_FORMAT` when set; unset means "pretty on a terminal outside Cloud Run" (see chooseLogFormat). */
+  logFormat?: LogFormat;
+  /** Running on Cloud Run (it sets `K_SERVICE`): logs stay JSON there even on a terminal. */
+  onCloudRun?: boolean;
 }
 
 const GOOGLE_ISSUERS = ['https://accounts.google.com', 'accounts.google.com'] as const;
@@ -131,6 +140,21 @@ const url = (name: string) =>
 const bool = (name: string) => z.preprocess(blankToUndefined, booleanText(`${name} must be true or false`).optional().default(false));
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+const logFormat = z.preprocess(
+  (v) => (typeof v === 'string' ? (v.trim() === '' ? undefined : v.trim().toLowerCase()) : v),
+  z.enum(LOG_FORMATS, { message: `LOG_FORMAT must be ${LOG_FORMATS.join(' or ')}` }).optional(),
+);
+
+/**
+ * `LOG_FORMAT` alone, for the commands that take the rest of their settings from flags (`emulator`,
+ * `dev`). Throws a {@link ConfigError} (`EXECUTOR_CONFIG_INVALID`) on a bad value.
+ */
+export function loadLogFormat(env: NodeJS.ProcessEnv = process.env): { logFormat?: LogFormat; onCloudRun: boolean } {
+  const parsed = logFormat.safeParse(env.LOG_FORMAT);
+  if (!parsed.success) throw new ConfigError('EXECUTOR_CONFIG_INVALID', parsed.error.issues.map((i) => i.message), 'Invalid configuration');
+  return { ...(parsed.data !== undefined ? { logFormat: parsed.data } : {}), onCloudRun: (env.K_SERVICE ?? '') !== '' };
+}
 
 const envSchema = z.object({
   PORT: z.preprocess(blankToUndefined, integerText(0, 65535, 'PORT must be an integer from 0 to 65535').optional().default(8080)),
@@ -178,6 +202,7 @@ const envSchema = z.object({
   WORKER_TIMEOUT_SECONDS: positiveInt('WORKER_TIMEOUT_SECONDS', 300),
   WORKER_MAX_OUTPUT_BYTES: positiveInt('WORKER_MAX_OUTPUT_BYTES', 65536),
   SHUTDOWN_GRACE_SECONDS: positiveInt('SHUTDOWN_GRACE_SECONDS', 8),
+  RETRY_AFTER_SECONDS: positiveInt('RETRY_AFTER_SECONDS', 10),
   LOG_LEVEL: z.preprocess(
     blankToUndefined,
     z
@@ -187,6 +212,8 @@ const envSchema = z.object({
         message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`,
       }),
   ),
+  LOG_FORMAT: logFormat,
+  K_SERVICE: z.preprocess(blankToUndefined, z.string().optional()),
 });
 
 /** Splits WORKER_COMMAND into argv: a JSON array of strings, or words separated by whitespace. */
@@ -339,6 +366,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExecutorConfig
     workerTimeoutMs: e.WORKER_TIMEOUT_SECONDS * 1000,
     workerMaxOutputBytes: e.WORKER_MAX_OUTPUT_BYTES,
     shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
+    retryAfterSeconds: e.RETRY_AFTER_SECONDS,
     logLevel: e.LOG_LEVEL ?? 'info',
+    ...(e.LOG_FORMAT !== undefined ? { logFormat: e.LOG_FORMAT } : {}),
+    onCloudRun: e.K_SERVICE !== undefined,
   };
 }

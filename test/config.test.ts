@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CONFIG_VARIABLES, loadConfig, parseCommand } from '../src/config.js';
+import { CONFIG_VARIABLES, loadConfig, loadLogFormat, parseCommand } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 
 const BASE = { WORKER_MODULE: 'demo', AUTH_DISABLED: 'true' };
@@ -26,8 +26,15 @@ describe('loadConfig', () => {
       workerTimeoutMs: 300_000,
       workerMaxOutputBytes: 65536,
       shutdownGraceMs: 8000,
+      retryAfterSeconds: 10,
       logLevel: 'info',
+      onCloudRun: false,
     });
+  });
+
+  it('reads RETRY_AFTER_SECONDS and refuses what is not a positive integer', () => {
+    expect(loadConfig({ ...BASE, RETRY_AFTER_SECONDS: '2' }).retryAfterSeconds).toBe(2);
+    expect(() => loadConfig({ ...BASE, RETRY_AFTER_SECONDS: 'soon' })).toThrow(/RETRY_AFTER_SECONDS/);
   });
 
   it('reads a full tier configuration, resolving short queue ids', () => {
@@ -136,6 +143,17 @@ describe('loadConfig', () => {
 
   it('treats blank values as unset', () => {
     expect(loadConfig({ ...BASE, PORT: '', MAX_ATTEMPTS: '  ', NOTIFIER_QUEUE: '' }).maxAttempts).toBe(20);
+  });
+
+  it('reads LOG_FORMAT (json or pretty, any case) and notices Cloud Run by K_SERVICE', () => {
+    expect(loadConfig({ ...BASE }).logFormat).toBeUndefined();
+    expect(loadConfig({ ...BASE, LOG_FORMAT: 'Pretty' }).logFormat).toBe('pretty');
+    expect(loadConfig({ ...BASE, LOG_FORMAT: 'json' }).logFormat).toBe('json');
+    expect(loadConfig({ ...BASE }).onCloudRun).toBe(false);
+    expect(loadConfig({ ...BASE, K_SERVICE: 'executor-tier-1' }).onCloudRun).toBe(true);
+    expect(problems({ ...BASE, LOG_FORMAT: 'xml' })).toEqual(['LOG_FORMAT must be json or pretty']);
+    expect(loadLogFormat({ LOG_FORMAT: 'pretty', K_SERVICE: 's' })).toEqual({ logFormat: 'pretty', onCloudRun: true });
+    expect(() => loadLogFormat({ LOG_FORMAT: 'text' })).toThrow('LOG_FORMAT must be json or pretty');
   });
 
   it('documents every variable it reads', () => {

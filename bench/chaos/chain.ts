@@ -108,7 +108,19 @@ function spawnCli(args: string[], env: Record<string, string>, log: string): Chi
 }
 
 /** Starts the chain; `logDir` receives emulator.log, tier-1.log, tier-2.log. */
-export async function startChain(options: { logDir: string; logLevel?: string }): Promise<Chain> {
+/** How a chain is started. */
+export interface ChainOptions {
+  /** Where the processes' logs go. */
+  logDir: string;
+  /** Log level of the processes (default info). */
+  logLevel?: string;
+  /** The emulator's system throttling (default off: the scenarios test outcomes, not timing). */
+  throttling?: 'model' | 'off';
+  /** The tiers' RETRY_AFTER_SECONDS (default 10, the executor's own default). */
+  retryAfterSeconds?: number;
+}
+
+export async function startChain(options: ChainOptions): Promise<Chain> {
   mkdirSync(options.logDir, { recursive: true });
   const logLevel = options.logLevel ?? 'info';
   const children = new Set<ChildProcess>();
@@ -132,7 +144,7 @@ export async function startChain(options: { logDir: string; logLevel?: string })
     const emulatorUrl = `http://127.0.0.1:${emulatorPort}`;
     let stopping = false;
     const emulator = spawnCli(
-      ['emulator', '--host', '127.0.0.1', '--port', String(emulatorPort), '--queues', QUEUES_FILE, '--log-level', logLevel],
+      ['emulator', '--host', '127.0.0.1', '--port', String(emulatorPort), '--queues', QUEUES_FILE, '--log-level', logLevel, '--throttling', options.throttling ?? 'off'],
       {},
       join(options.logDir, 'emulator.log'),
     );
@@ -177,7 +189,10 @@ export async function startChain(options: { logDir: string; logLevel?: string })
     };
     const makeTier = (tier: number, port: number, next?: string): TierProcess => {
       const url = `http://127.0.0.1:${port}`;
-      const tierEnvironment = tierEnv(env, { tier, port, maxAttempts: MAX_ATTEMPTS, ...(next !== undefined ? { next } : {}) });
+      const tierEnvironment = {
+        ...tierEnv(env, { tier, port, maxAttempts: MAX_ATTEMPTS, ...(next !== undefined ? { next } : {}) }),
+        RETRY_AFTER_SECONDS: String(options.retryAfterSeconds ?? 10),
+      };
       let child: ChildProcess | undefined;
       let killing = false;
       const handle: TierProcess = {

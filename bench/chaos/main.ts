@@ -27,6 +27,9 @@ Options:
   --scenario NAME      run only this scenario (repeatable): ${SCENARIO_NAMES.join(', ')}
   --short              short fault windows (the form npm test runs)
   --settle-timeout S   longest wait for a scenario to finish after its faults (default 180)
+  --throttling MODE    the emulator's system throttling: off (default: the scenarios check
+                       outcomes, not timing) or model (slower: 503s lower the enforced rate)
+  --retry-after S      the tiers' RETRY_AFTER_SECONDS (default 10)
   --log-dir DIR        where the processes' logs go (default: a new directory under the OS temp dir)
   --json               print the verdicts as JSON on stdout (progress stays on stderr)
   -h, --help           show this help
@@ -52,6 +55,8 @@ async function main(argv: string[]): Promise<void> {
         scenario: { type: 'string', multiple: true },
         short: { type: 'boolean' },
         'settle-timeout': { type: 'string' },
+        throttling: { type: 'string' },
+        'retry-after': { type: 'string' },
         'log-dir': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -68,6 +73,10 @@ async function main(argv: string[]): Promise<void> {
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 100_000) fail(`--jobs must be an integer from 1 to 100000, got '${values.jobs}'`);
   const settle = values['settle-timeout'] === undefined ? 180 : Number(values['settle-timeout']);
   if (!Number.isFinite(settle) || settle <= 0) fail(`--settle-timeout must be a positive number of seconds, got '${values['settle-timeout']}'`);
+  const throttling = values.throttling ?? 'off';
+  if (throttling !== 'off' && throttling !== 'model') fail(`--throttling must be 'off' or 'model', got '${throttling}'`);
+  const retryAfter = values['retry-after'] === undefined ? 10 : Number(values['retry-after']);
+  if (!Number.isInteger(retryAfter) || retryAfter < 1 || retryAfter > 3600) fail(`--retry-after must be an integer from 1 to 3600, got '${values['retry-after']}'`);
   const scenarios = values.scenario ?? [];
   const unknown = scenarios.filter((s) => !SCENARIO_NAMES.includes(s));
   if (unknown.length > 0) fail(`unknown scenario ${unknown.map((s) => `'${s}'`).join(', ')}: choose from ${SCENARIO_NAMES.join(', ')}`);
@@ -80,6 +89,8 @@ async function main(argv: string[]): Promise<void> {
     short: values.short === true,
     logDir,
     settleTimeoutMs: settle * 1000,
+    throttling,
+    retryAfterSeconds: retryAfter,
     progress: (line) => process.stderr.write(`${line}\n`),
   });
   const json = `${JSON.stringify({ logDir, verdicts }, null, 2)}\n`;

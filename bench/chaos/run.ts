@@ -28,6 +28,10 @@ export interface ChaosOptions {
   logLevel?: string;
   /** Progress lines (stderr in the CLI). */
   progress?: (line: string) => void;
+  /** The emulator's system throttling (default off). */
+  throttling?: 'model' | 'off';
+  /** The tiers' RETRY_AFTER_SECONDS (default 10). */
+  retryAfterSeconds?: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -39,7 +43,12 @@ export async function runChaos(options: ChaosOptions): Promise<Verdict[]> {
   const selected = options.scenarios.length === 0 ? SCENARIOS : options.scenarios.map((n) => SCENARIOS.find((s) => s.name === n)!);
   const say = options.progress ?? (() => undefined);
   say(`starting the chain (logs: ${options.logDir})`);
-  const chain = await startChain({ logDir: options.logDir, ...(options.logLevel !== undefined ? { logLevel: options.logLevel } : {}) });
+  const chain = await startChain({
+    logDir: options.logDir,
+    ...(options.logLevel !== undefined ? { logLevel: options.logLevel } : {}),
+    ...(options.throttling !== undefined ? { throttling: options.throttling } : {}),
+    ...(options.retryAfterSeconds !== undefined ? { retryAfterSeconds: options.retryAfterSeconds } : {}),
+  });
   const verdicts: Verdict[] = [];
   try {
     for (const scenario of selected) {

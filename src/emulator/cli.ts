@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.js';
-import { makeLogger } from '../log.js';
+import { loadLogFormat } from '../config.js';
+import { chooseLogFormat, makeLogger } from '../log.js';
 import { untilStopSignal } from '../signals.js';
 import { parseFaultSpec, type FaultRule } from './faults.js';
 import { startEmulator, type EmulatorOptions } from './index.js';
@@ -127,7 +128,9 @@ export async function runEmulatorCli(argv: string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const logger = makeLogger({ level: options.logLevel, base: { component: 'emulator' } });
+  const { logFormat, onCloudRun } = loadLogFormat();
+  const format = chooseLogFormat(logFormat, { isTTY: process.stdout.isTTY === true, onCloudRun });
+  const logger = makeLogger({ level: options.logLevel, base: { component: 'emulator' }, format });
   const stop = untilStopSignal({ logger });
   const emulator = await startEmulator({ ...options, logger }).catch((err: unknown) => {
     stop.done();

@@ -12,6 +12,7 @@ import { ApiError } from './status.js';
 import { Engine, type DroppedTask, type EngineStats, type QueueStats } from './engine/engine.js';
 import type { ThrottlingMode } from './engine/throttle.js';
 import { Faults, parseFaultSpec, pushUnderFaults, type FaultRuleInput } from './faults.js';
+import { makeEmulatorMetrics, withMetricsRoute } from './metrics.js';
 import { OidcSigner } from './oidc.js';
 import { addPubSubServices } from './pubsub/api/grpc.js';
 import { isPubSubPath, makePubSubRestHandler } from './pubsub/api/rest.js';
@@ -123,6 +124,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const pusher = new Pusher();
   // The issuer depends on the port, known only after listening: the key is made now, the issuer set below.
   const signer = new OidcSigner();
+  const metrics = makeEmulatorMetrics();
   const engine = new Engine({
     dedupWindowMs,
     resetNamesOnPurge: options.resetNamesOnPurge ?? false,
@@ -131,7 +133,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     push: (delivery) => pushUnderFaults(faults, pushRequest(delivery, signer), (r) => pusher.push(r)),
     logger,
     throttling: options.throttling ?? 'model',
+    events: metrics.events,
   });
+  metrics.watchQueues(() => engine.queueSizes());
   const pubsub = new PubSubEngine({ clock: systemClock, signer, push: (req) => pusher.push(req), logger });
   for (const q of queues) {
     try {
@@ -170,11 +174,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     inspect: () => ({ stats: engine.stats(), queues: engine.queueStats(), droppedTasks: engine.droppedTasks(), pubsub: pubsub.stats() }),
     ui: (req, res, path) => dashboard.handle(req, res, path),
   });
-  const rest: typeof tasksRest = (req, res) => {
+  const rest: typeof tasksRest = withMetricsRoute(metrics.registry, (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     if (isPubSubPath(path)) pubsubRest(req, res, safeDecode(path));
     else tasksRest(req, res);
-  };
+  });
   let server;
   try {
     server = await listenDual({ host, port: options.port ?? 0, grpcServer, rest });
@@ -194,7 +198,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const issuer = options.issuer ?? url;
   const jwksUrl = `${url}/.well-known/jwks.json`;
   signer.setIssuer(issuer, jwksUrl);
-  logger.info({ address: `${urlHost}:${port}`, queues: queues.length }, 'Cloud Tasks and Pub/Sub emulator listening');
+  // debug: `executor emulator` prints its own banner, and one "listening" line is enough.
+  logger.debug({ address: `${urlHost}:${port}`, queues: queues.length }, 'Cloud Tasks and Pub/Sub emulator listening');
 
   let closing: Promise<void> | undefined;
   return {

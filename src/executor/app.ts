@@ -13,7 +13,7 @@ import { makeApplier } from './apply.js';
 import { makePushVerifier, type PushVerifier } from './auth.js';
 import { makePushGate, type PushGate } from './gate.js';
 import { makeMetrics, type ExecutorMetrics } from './metrics.js';
-import { makePushHandler, RETRY_AFTER_SECONDS, type PushAnswer } from './push.js';
+import { makePushHandler, type PushAnswer } from './push.js';
 import { makeTier } from './tier.js';
 
 export type { PushAnswer } from './push.js';
@@ -51,7 +51,7 @@ export interface AppDeps {
 export function buildApp(deps: AppDeps): FastifyInstance {
   const { config, logger } = deps;
   const gate = deps.gate ?? makePushGate();
-  const metrics = deps.metrics ?? makeMetrics();
+  const metrics = deps.metrics ?? makeMetrics({ inFlight: () => gate.inFlight });
   const tier = makeTier(config);
   const createTask = makeCreateTask(deps.tasks, { timeoutMs: deps.createTimeoutMs ?? 10_000 });
   const admitPush = makePushHandler({
@@ -98,7 +98,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   app.get('/health', async (_req, reply) => {
-    if (gate.draining) return reply.code(PUSH_ERROR_STATUS.SHUTTING_DOWN).header('retry-after', RETRY_AFTER_SECONDS).send({ status: 'draining' });
+    if (gate.draining) return reply.code(PUSH_ERROR_STATUS.SHUTTING_DOWN).header('retry-after', tier.retryAfter).send({ status: 'draining' });
     return { status: 'ok' };
   });
 

@@ -32,6 +32,8 @@ export interface ApplyContext {
   tier: number;
   /** Now. */
   now: Date;
+  /** Trace headers every created task carries (trace.ts `traceHeadersToCarry`). */
+  traceHeaders?: Record<string, string>;
 }
 
 /** The task a handoff created (or found). */
@@ -128,6 +130,7 @@ export function makeApplier(createTask: CreateTask, tier: Tier) {
     try {
       const created = await createTask({
         ...task,
+        headers: { ...ctx.traceHeaders, ...task.headers },
         ...(taskId !== undefined ? { taskId } : {}),
         ...(targets.serviceAccount !== undefined ? { serviceAccount: targets.serviceAccount } : {}),
       });

@@ -12,6 +12,7 @@ import type { Runner } from '../work/types.js';
 import type { TasksApi } from '../queues/create-task.js';
 import { buildApp } from './app.js';
 import { makePushGate } from './gate.js';
+import { makeMetrics, type ExecutorMetrics } from './metrics.js';
 
 export { buildApp, BODY_LIMIT_BYTES, type AppDeps, type PushAnswer } from './app.js';
 export { makePushGate, type PushGate } from './gate.js';
@@ -43,6 +44,8 @@ export interface RunningExecutor {
   port: number;
   /** The Fastify app. */
   app: FastifyInstance;
+  /** Its metrics (the registry `/metrics` serves), for in-process readers such as the local stack. */
+  metrics: ExecutorMetrics;
   /**
    * Graceful stop: refuse new pushes (503 + Retry-After), let in-flight ones finish within
    * `config.shutdownGraceMs`, then close the server and the runner it created.
@@ -59,7 +62,9 @@ export async function startExecutor(config: ExecutorConfig, options: StartOption
     options.runner ??
     (await makeRunner(config.worker, { timeoutMs: config.workerTimeoutMs, maxOutputBytes: config.workerMaxOutputBytes, logger }));
   const gate = makePushGate();
+  const metrics = makeMetrics({ inFlight: () => gate.inFlight });
   const app = buildApp({
+    metrics,
     config,
     runner,
     tasks,
@@ -69,7 +74,15 @@ export async function startExecutor(config: ExecutorConfig, options: StartOption
     ...(options.onFirstQueue !== undefined ? { onFirstQueue: options.onFirstQueue } : {}),
   });
   try {
-    await app.listen({ port: config.port, host: config.host });
+    // Fastify logs "Server listening at …" once per interface (several on 0.0.0.0); `executor serve`
+    // logs the one line that matters, with the tier's facts, so Fastify's are held back here.
+    const level = logger.level;
+    logger.level = 'warn';
+    try {
+      await app.listen({ port: config.port, host: config.host });
+    } finally {
+      logger.level = level;
+    }
   } catch (err) {
     if (ownRunner) await runner.close();
     throw err;
@@ -83,6 +96,7 @@ export async function startExecutor(config: ExecutorConfig, options: StartOption
     url: `http://${host}:${port}`,
     port,
     app,
+    metrics,
     close() {
       closing ??= (async () => {
         const finished = await gate.drain(config.shutdownGraceMs);

@@ -16,12 +16,10 @@ import { decodeBody, UndecodableBodyError, type DecodedBody } from './codecs.js'
 import { decide, type Action, type DecideOutcome } from './decide.js';
 import { readDelivery, type Delivery } from './delivery.js';
 import type { PushGate } from './gate.js';
-import type { ExecutorMetrics } from './metrics.js';
+import { recordHandoff, type ExecutorMetrics } from './metrics.js';
+import { endDeliverySpan, startDeliverySpan, startHandoffSpan } from './spans.js';
 import { tierNumberOf, type Tier } from './tier.js';
-import { traceFields } from './trace.js';
-
-/** Seconds a refused push is told to wait (shutdown, failed handoff). */
-export const RETRY_AFTER_SECONDS = '10';
+import { traceFields, traceHeadersToCarry } from './trace.js';
 
 /** The JSON body of every answer to a push. */
 export interface PushAnswer {
@@ -172,6 +170,7 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
   ): void {
     const seconds = (performance.now() - push.started) / 1000;
     countDelivery(outcome, status, seconds);
+    endDeliverySpan(push, status, outcome, answer.action);
     if (logger.isLevelEnabled(level)) {
       const { delivery } = push;
       // With a child already bound (the work logged), its bindings carry the delivery's facts.
@@ -188,7 +187,7 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
       if (extra !== undefined) Object.assign(line, extra);
       (push.child ?? logger)[level](line, 'delivery');
     }
-    if (status === 503) void reply.header('retry-after', RETRY_AFTER_SECONDS);
+    if (status === 503) void reply.header('retry-after', tier.retryAfter);
     void reply.code(status).send(answer);
   }
 
@@ -234,6 +233,7 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
     const headers = req.headers;
     const delivery: Delivery = readDelivery(headers);
     const push = new Push(performance.now(), headers, delivery, tier, gate.signal, logger);
+    startDeliverySpan(push, headers, delivery, push.tier, tier.maxAttempts);
 
     // 1. Authenticate.
     if (!(await authenticate(req, reply, push))) return;
@@ -273,12 +273,18 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
         tier: push.tier,
         now: clock(),
       };
+      const handoffStarted = performance.now();
+      const span = startHandoffSpan(push, action.kind);
+      ctx.traceHeaders = traceHeadersToCarry(headers, span.ctx);
       try {
         handoff = await apply(action, ctx);
+        span.end(handoff);
+        recordHandoff(metrics, handoff.kind, handoff.result, handoffStarted);
         status = 200;
       } catch (err) {
+        span.end(undefined, err);
         if (err instanceof HandoffError) {
-          metrics.handoffs.inc({ kind: err.kind, result: 'failed' });
+          recordHandoff(metrics, err.kind, 'failed', handoffStarted);
           const answer: PushAnswer = { ...base, error: { code: err.code, message: err.message } };
           finish(push, reply, PUSH_ERROR_STATUS.HANDOFF_FAILED, label, answer, { ...errorFields, handoff: { kind: err.kind, result: 'failed' }, err }, 'error');
           return;
@@ -286,7 +292,6 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
         throw err;
       }
     }
-    if (handoff !== undefined) metrics.handoffs.inc({ kind: handoff.kind, result: handoff.result });
 
     const answer: PushAnswer = {
       ...base,
@@ -313,7 +318,7 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
       countAnswer('draining', PUSH_ERROR_STATUS.SHUTTING_DOWN);
       void reply
         .code(PUSH_ERROR_STATUS.SHUTTING_DOWN)
-        .header('retry-after', RETRY_AFTER_SECONDS)
+        .header('retry-after', tier.retryAfter)
         .send({ error: { code: 'SHUTTING_DOWN', message: 'This instance is shutting down; Cloud Tasks will retry elsewhere' } } satisfies PushAnswer);
       return Promise.resolve();
     }

@@ -4,7 +4,7 @@
  * SHUTDOWN_GRACE_SECONDS and exits 0 (Cloud Run's contract); a second signal exits at once.
  */
 import { CONFIG_VARIABLES, loadConfig, type ExecutorConfig } from '../config.js';
-import { makeLogger, type Logger } from '../log.js';
+import { chooseLogFormat, makeLogger, type Logger } from '../log.js';
 import { queuePath } from '../queues/paths.js';
 import { untilStopSignal } from '../signals.js';
 import { closeTasksClients, makeTasksClient } from '../queues/tasks-client.js';
@@ -44,7 +44,8 @@ export async function runServe(argv: string[]): Promise<void> {
     return;
   }
   const config = loadConfig(process.env);
-  const logger = makeLogger({ level: config.logLevel });
+  const format = chooseLogFormat(config.logFormat, { isTTY: process.stdout.isTTY === true, onCloudRun: config.onCloudRun === true });
+  const logger = makeLogger({ level: config.logLevel, format });
   // Past the drain, closing the server and clients gets a few seconds more before exit is forced.
   const stop = untilStopSignal({ logger, graceMs: config.shutdownGraceMs + 5000 });
   const tasks = makeTasksClient(config.emulatorHost !== undefined ? { emulatorHost: config.emulatorHost } : {});

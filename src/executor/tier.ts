@@ -9,6 +9,9 @@ import type { QueuePath } from '../queues/paths.js';
 import type { TierPolicy } from './decide.js';
 import type { Delivery } from './delivery.js';
 
+/** Seconds a 503 asks Cloud Tasks to wait when RETRY_AFTER_SECONDS is not set. */
+export const DEFAULT_RETRY_AFTER_SECONDS = 10;
+
 /** Where handoffs go, from the configuration. */
 export interface HandoffTargets {
   /** The next tier. */
@@ -37,6 +40,8 @@ export interface Tier {
   queueId?: string;
   /** GOOGLE_CLOUD_PROJECT, for log trace fields. */
   project?: string;
+  /** The Retry-After header value of a 503 (RETRY_AFTER_SECONDS). */
+  retryAfter: string;
 }
 
 /** What `decide` may do, given where handoffs can go. */
@@ -66,6 +71,7 @@ export function makeTier(config: ExecutorConfig): Tier {
     maxAttempts: config.maxAttempts,
     targets,
     policy: policyOf(targets, config.maxAttempts),
+    retryAfter: String(config.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS),
     ...(config.executorQueue !== undefined ? { queueId: shortName(config.executorQueue) } : {}),
     ...(config.project !== undefined ? { project: config.project } : {}),
   };

@@ -1,8 +1,10 @@
 /**
  * Trace correlation for Cloud Logging: reads the W3C `traceparent` or Google's
  * `X-Cloud-Trace-Context` header and returns the fields that make Cloud Logging group a request's
- * log lines under its trace.
+ * log lines under its trace; and picks the trace headers every task the executor creates carries
+ * on, so the next tier (and the client's webhook) continue the same trace.
  */
+import { propagation, trace, type Context } from '@opentelemetry/api';
 import type { HeaderBag } from './delivery.js';
 
 /** Cloud Logging's special trace fields. */
@@ -44,4 +46,29 @@ export function traceFields(headers: HeaderBag, project: string | undefined): Tr
   if (spanId !== undefined) fields['logging.googleapis.com/spanId'] = spanId;
   if (sampled !== undefined) fields['logging.googleapis.com/trace_sampled'] = sampled;
   return fields;
+}
+
+/**
+ * The trace headers a task created while handling this push carries (forward, notification, dead
+ * letter). With an OpenTelemetry SDK registered, `handoff` holds the handoff span and the
+ * registered propagator writes it (so the next tier's span is its child); otherwise the push's own
+ * `traceparent` (+ `tracestate`) or `X-Cloud-Trace-Context` is passed on as it came, when valid.
+ */
+export function traceHeadersToCarry(headers: HeaderBag, handoff?: Context): Record<string, string> {
+  if (handoff !== undefined && trace.getSpanContext(handoff) !== undefined) {
+    const injected: Record<string, string> = {};
+    propagation.inject(handoff, injected);
+    if (injected.traceparent !== undefined) return injected;
+  }
+  const out: Record<string, string> = {};
+  if (traceFields(headers, undefined)['logging.googleapis.com/trace'] === undefined) return out;
+  const parent = first(headers.traceparent);
+  if (parent !== undefined && /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(parent.trim())) {
+    out.traceparent = parent.trim();
+    const state = first(headers.tracestate);
+    if (state !== undefined && state.trim() !== '') out.tracestate = state.trim();
+  }
+  const cloud = first(headers['x-cloud-trace-context']);
+  if (cloud !== undefined && cloud.trim() !== '') out['X-Cloud-Trace-Context'] = cloud.trim();
+  return out;
 }

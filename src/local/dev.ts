@@ -11,7 +11,8 @@ import { relative } from 'node:path';
 import pino from 'pino';
 import type { Logger } from 'pino';
 import { CodedError } from '../errors.js';
-import { makeLogger } from '../log.js';
+import { loadLogFormat } from '../config.js';
+import { chooseLogFormat, makeLogger } from '../log.js';
 import { queueParent } from '../queues/paths.js';
 import { untilStopSignal } from '../signals.js';
 import { expectedOutcomes, planBatch, submitBatch } from './batch.js';
@@ -36,7 +37,10 @@ export async function runDev(argv: string[]): Promise<void> {
 
 async function runWebhookOnly(options: WebhookOnlyOptions): Promise<void> {
   const destination = options.logFile !== undefined ? pino.destination({ dest: options.logFile, mkdir: true, sync: false }) : undefined;
-  const logger = makeLogger({ level: options.logLevel, base: { component: 'webhook' }, ...(destination !== undefined ? { destination } : {}) });
+  const { logFormat, onCloudRun } = loadLogFormat();
+  // A log file gets JSON unless LOG_FORMAT says otherwise; stdout follows the terminal.
+  const format = chooseLogFormat(logFormat, { isTTY: destination === undefined && process.stdout.isTTY === true, onCloudRun });
+  const logger = makeLogger({ level: options.logLevel, base: { component: 'webhook' }, format, ...(destination !== undefined ? { destination } : {}) });
   const { stopped, done } = untilStopSignal({ logger });
   const webhook = await startWebhook({ host: options.host, port: options.port, logger }).catch((err: unknown) => {
     done();

@@ -1,11 +1,10 @@
 /**
  * What `executor dev` shows while the batch runs and when it is done: per tier, deliveries,
- * retries and forwards read from the tier's own Prometheus metrics; notifications from the
+ * retries and forwards read from the tier's own Prometheus registry; notifications from the
  * webhook's counts. Formatting is pure; {@link ProgressLine} owns the terminal.
  */
-import type { FastifyInstance } from 'fastify';
 import { RETRY_STATUS } from '../executor/decide.js';
-import { parsePrometheus, sum, type Sample } from './prometheus.js';
+import type { ExecutorMetrics } from '../executor/metrics.js';
 import type { Reconciliation, TallyCounts } from './tally.js';
 
 /** One tier's counters. */
@@ -24,23 +23,39 @@ export interface TierCounters {
   authRejected: number;
 }
 
-/** Reads a tier's counters from its /metrics (in-process, no socket). */
-export async function readTierCounters(app: FastifyInstance): Promise<TierCounters> {
-  const res = await app.inject({ method: 'GET', url: '/metrics' });
-  if (res.statusCode !== 200) throw new Error(`GET /metrics answered ${res.statusCode}`);
-  return tierCountersFrom(parsePrometheus(res.body));
+/** One counter's samples, as prom-client's `get()` returns them. */
+type Samples = readonly { labels: Partial<Record<string, string | number>>; value: number }[];
+
+/** The samples of the executor counters the local stack shows. */
+export interface TierSamples {
+  deliveries: Samples;
+  handoffs: Samples;
+  authRejections: Samples;
+}
+
+/** Reads a tier's counters straight from its metrics registry (prom-client's own API). */
+export async function readTierCounters(metrics: ExecutorMetrics): Promise<TierCounters> {
+  const [deliveries, handoffs, authRejections] = await Promise.all([metrics.deliveries.get(), metrics.handoffs.get(), metrics.authRejections.get()]);
+  return tierCountersFrom({ deliveries: deliveries.values, handoffs: handoffs.values, authRejections: authRejections.values });
+}
+
+/** Sums the samples whose labels have every given value. */
+function sum(samples: Samples, match: Record<string, string> = {}): number {
+  let total = 0;
+  for (const s of samples) if (Object.entries(match).every(([k, v]) => String(s.labels[k]) === v)) total += s.value;
+  return total;
 }
 
 /** Maps the executor's metrics (src/executor/metrics.ts) onto the counters the local stack shows. */
-export function tierCountersFrom(samples: readonly Sample[]): TierCounters {
+export function tierCountersFrom(m: TierSamples): TierCounters {
   return {
-    delivered: sum(samples, 'executor_deliveries_total'),
-    retried: sum(samples, 'executor_deliveries_total', { status: String(RETRY_STATUS) }),
+    delivered: sum(m.deliveries),
+    retried: sum(m.deliveries, { status: String(RETRY_STATUS) }),
     // `exists` is a duplicate delivery's handoff finding its task already there: still one handoff.
-    forwarded: sum(samples, 'executor_handoffs_total', { kind: 'forward', result: 'created' }),
-    notifiedSucceeded: sum(samples, 'executor_handoffs_total', { kind: 'notify-success', result: 'created' }),
-    notifiedFailed: sum(samples, 'executor_handoffs_total', { kind: 'notify-failure', result: 'created' }),
-    authRejected: sum(samples, 'executor_auth_rejections_total'),
+    forwarded: sum(m.handoffs, { kind: 'forward', result: 'created' }),
+    notifiedSucceeded: sum(m.handoffs, { kind: 'notify-success', result: 'created' }),
+    notifiedFailed: sum(m.handoffs, { kind: 'notify-failure', result: 'created' }),
+    authRejected: sum(m.authRejections),
   };
 }
 

@@ -169,7 +169,7 @@ export async function startStack(options: DevOptions, logger: Logger): Promise<S
         tier,
         url: executor.url,
         maxAttempts,
-        counters: () => readTierCounters(executor.app),
+        counters: () => readTierCounters(executor.metrics),
         close: () => executor.close(),
       };
     };

@@ -1,9 +1,13 @@
 /**
  * The push path end to end through Fastify's inject(), creating tasks with the real
  * CloudTasksClient against the emulator, whose paused queues keep every task for the test to read
- * (test/helpers/emulated-tasks.ts).
+ * (test/helpers/emulated-tasks.ts),
+ * including the trace context every created task carries and the optional OpenTelemetry spans.
  */
 import { fileURLToPath } from 'node:url';
+import { propagation, trace, SpanKind } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { CloudTasksClient } from '@google-cloud/tasks';
 import type { FastifyInstance } from 'fastify';
 import protobuf from 'protobufjs';
@@ -11,6 +15,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { ExecutorConfig } from '../../src/config.js';
 import { buildApp } from '../../src/executor/app.js';
 import { RETRY_STATUS } from '../../src/executor/decide.js';
+import { MESSAGING_SYSTEM } from '../../src/executor/spans.js';
+import { traceHeadersToCarry } from '../../src/executor/trace.js';
 import { outcomeTaskId } from '../../src/queues/names.js';
 import { newEmulatorClient } from '../../src/queues/tasks-client.js';
 import { Q, captureLogger, pushHeaders, scriptedRunner, testConfig, type ScriptedRunner } from '../helpers/executor-fixtures.js';
@@ -242,7 +248,7 @@ describe('handoffs', () => {
     emulated.fail({ count: 1 });
     const failed = await push(envelope(), pushHeaders({ retryCount: 2, executionCount: 2 }));
     expect(failed.statusCode).toBe(503);
-    expect(failed.headers['retry-after']).toBeDefined();
+    expect(failed.headers['retry-after']).toBe('10');
     expect(failed.json()).toMatchObject({ error: { code: 'HANDOFF_FAILED' } });
     expect(await emulated.tasks()).toHaveLength(0);
     expect(runner.calls).toHaveLength(1);
@@ -255,6 +261,14 @@ describe('handoffs', () => {
     expect(runner.calls[1]!.ctx.attempt).toBe(3);
     expect(await emulated.tasks()).toHaveLength(1);
     expect((await emulated.tasks())[0]!.httpRequest.headers['X-Executor-Path']).toBe('incoming=3');
+  });
+
+  it('asks for the Retry-After of RETRY_AFTER_SECONDS when a handoff cannot be enqueued', async () => {
+    await makeApp({ retryAfterSeconds: 2 });
+    emulated.fail({ count: 1 });
+    const failed = await push(envelope());
+    expect(failed.statusCode).toBe(503);
+    expect(failed.headers['retry-after']).toBe('2');
   });
 
   it('reports a success whose notification failed to enqueue as a success on the redelivery, never as a failure', async () => {
@@ -373,6 +387,21 @@ describe('HTTP surface', () => {
     expect(res.statusCode).toBe(200);
   });
 
+  it('counts a push as in flight while its work runs', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    runner.respond(async () => {
+      await held;
+      return { kind: 'success' };
+    });
+    const pending = push(envelope());
+    await expect.poll(() => runner.calls.length).toBe(1);
+    expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toContain('executor_pushes_in_flight 1');
+    release();
+    await pending;
+    expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toContain('executor_pushes_in_flight 0');
+  });
+
   it('serves Prometheus metrics from a registry of its own', async () => {
     runner.respond(() => ({ kind: 'retryable', error: { type: 'Error', message: 'x' } }));
     await push(envelope());
@@ -384,6 +413,12 @@ describe('HTTP surface', () => {
     expect(res.body).toContain('executor_deliveries_total{outcome="retryable",status="200"} 1');
     expect(res.body).toContain('executor_handoffs_total{kind="forward",result="created"} 1');
     expect(res.body).toContain('executor_delivery_duration_seconds_count{outcome="retryable"} 2');
+    expect(res.body).toContain('executor_handoff_duration_seconds_count{kind="forward",result="created"} 1');
+    // Process metrics on the app's own registry, and the in-flight gauge (nothing in flight between pushes).
+    expect(res.body).toMatch(/^process_cpu_user_seconds_total \d/m);
+    expect(res.body).toMatch(/^process_resident_memory_bytes \d/m);
+    expect(res.body).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
+    expect(res.body).toContain('executor_pushes_in_flight 0');
     const fresh = await other.inject({ method: 'GET', url: '/metrics' });
     expect(fresh.body).not.toContain('executor_deliveries_total{');
     await other.close();
@@ -461,3 +496,103 @@ describe('a chain of tiers', () => {
   });
 });
 
+// ---- one trace across tiers: trace context carried onto every created task, optional spans ----
+
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const PARENT_SPAN = '00f067aa0ba902b7';
+const TRACEPARENT = `00-${TRACE_ID}-${PARENT_SPAN}-01`;
+const spent = { kind: 'retryable', error: { type: 'Error', message: 'still failing' } } as const;
+
+describe('trace context without an OpenTelemetry SDK', () => {
+  it("carries the push's traceparent and tracestate unchanged onto the forwarded task", async () => {
+    runner.respond(() => spent);
+    const res = await push(envelope(), pushHeaders({ retryCount: 2, extra: { traceparent: TRACEPARENT, tracestate: 'vendor=x' } }));
+    expect(res.json()).toMatchObject({ action: 'forward' });
+    expect((await emulated.tasks())[0]!.httpRequest.headers).toMatchObject({ traceparent: TRACEPARENT, tracestate: 'vendor=x' });
+    // The delivery's log line carries the same trace id, as the next tier's will.
+    expect(log.lines.find((l) => l.message === 'delivery')).toMatchObject({ 'logging.googleapis.com/trace': `projects/test-project/traces/${TRACE_ID}` });
+  });
+
+  it("carries the push's trace onto success and failure notifications", async () => {
+    await push(envelope(), pushHeaders({ extra: { traceparent: TRACEPARENT } }));
+    await makeApp({ next: undefined });
+    runner.respond(() => spent);
+    await push(envelope(), pushHeaders({ task: 'task-2', retryCount: 2, extra: { 'x-cloud-trace-context': `${TRACE_ID}/123;o=1` } }));
+    const tasks = await emulated.tasks(Q.notifier);
+    expect(tasks.map((t) => t.httpRequest.headers['X-Executor-Outcome'])).toEqual(['succeeded', 'failed']);
+    expect(tasks[0]!.httpRequest.headers.traceparent).toBe(TRACEPARENT);
+    expect(tasks[1]!.httpRequest.headers['X-Cloud-Trace-Context']).toBe(`${TRACE_ID}/123;o=1`);
+  });
+
+  it('carries the trace onto a dead-lettered body', async () => {
+    await makeApp({ deadLetterQueue: Q.deadLetter, deadLetterUrl: 'https://dlq.example.test/' });
+    await push('{not json', pushHeaders({ extra: { traceparent: TRACEPARENT } }));
+    expect((await emulated.tasks())[0]!.queue).toBe(Q.deadLetter);
+    expect((await emulated.tasks())[0]!.httpRequest.headers.traceparent).toBe(TRACEPARENT);
+  });
+
+  it('adds no trace headers when the push had none, or only a malformed one', () => {
+    expect(traceHeadersToCarry({})).toEqual({});
+    expect(traceHeadersToCarry({ traceparent: 'garbage' })).toEqual({});
+    expect(traceHeadersToCarry({ traceparent: `00-${'0'.repeat(32)}-${PARENT_SPAN}-01` })).toEqual({});
+  });
+});
+
+describe('spans with an OpenTelemetry SDK registered', () => {
+  const exporter = new InMemorySpanExporter();
+  beforeAll(() => {
+    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  });
+  afterAll(() => {
+    trace.disable();
+    propagation.disable();
+  });
+  beforeEach(() => exporter.reset());
+
+  it('records the delivery as a consumer span of the push trace and the handoff as its producer child, which the task continues', async () => {
+    runner.respond(() => spent);
+    await push(envelope(), pushHeaders({ retryCount: 2, extra: { traceparent: TRACEPARENT } }));
+    const spans = exporter.getFinishedSpans();
+    const delivery = spans.find((s) => s.kind === SpanKind.CONSUMER)!;
+    const handoff = spans.find((s) => s.kind === SpanKind.PRODUCER)!;
+    expect(spans).toHaveLength(2);
+    expect(delivery.name).toBe('process incoming');
+    expect(delivery.spanContext().traceId).toBe(TRACE_ID);
+    expect(delivery.parentSpanContext?.spanId).toBe(PARENT_SPAN);
+    expect(delivery.attributes).toMatchObject({
+      'messaging.system': MESSAGING_SYSTEM,
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': 'incoming',
+      'messaging.message.id': 'task-1',
+      'executor.attempt': 3,
+      'executor.tier': 1,
+      'executor.outcome': 'retryable',
+      'executor.action': 'forward',
+      'http.response.status_code': 200,
+    });
+    expect(handoff.name).toBe('send incoming-2');
+    expect(handoff.parentSpanContext?.spanId).toBe(delivery.spanContext().spanId);
+    expect(handoff.attributes).toMatchObject({ 'messaging.system': MESSAGING_SYSTEM, 'messaging.operation.type': 'send', 'executor.handoff.kind': 'forward', 'executor.handoff.result': 'created' });
+    // The next tier's delivery will be a child of this handoff, in the same trace.
+    expect((await emulated.tasks())[0]!.httpRequest.headers.traceparent).toBe(`00-${TRACE_ID}-${handoff.spanContext().spanId}-01`);
+  });
+
+  it('records one span for a delivery that needs no handoff', async () => {
+    runner.respond(() => ({ kind: 'retryable', error: { type: 'Error', message: 'again' } }));
+    await push(envelope(), pushHeaders({ extra: { traceparent: TRACEPARENT } }));
+    expect(exporter.getFinishedSpans().map((s) => [s.name, s.attributes['executor.action']])).toEqual([['process incoming', 'retry']]);
+  });
+});
+
+describe('spans after the SDK is gone', () => {
+  it('records nothing and passes the trace on unchanged', async () => {
+    const exporter = new InMemorySpanExporter();
+    // A provider that is never registered globally must see nothing from the executor.
+    new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    runner.respond(() => spent);
+    await push(envelope(), pushHeaders({ retryCount: 2, extra: { traceparent: TRACEPARENT } }));
+    expect(exporter.getFinishedSpans()).toEqual([]);
+    expect((await emulated.tasks())[0]!.httpRequest.headers.traceparent).toBe(TRACEPARENT);
+  });
+});

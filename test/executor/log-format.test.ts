@@ -3,7 +3,8 @@
  * exact-path redaction of credentials, and a timestamp that stays correct while it is cached.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { isoTimeCached, makeLogger } from '../../src/log.js';
+import { Writable } from 'node:stream';
+import { chooseLogFormat, isoTimeCached, makeLogger } from '../../src/log.js';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -30,6 +31,54 @@ describe('makeLogger', () => {
     const raw = JSON.stringify(lines[0]);
     expect(raw).not.toContain('Bearer');
     expect(lines[0]).toMatchObject({ authorization: '[redacted]', headers: { authorization: '[redacted]' }, err: { message: 'boom' } });
+  });
+});
+
+describe('chooseLogFormat', () => {
+  it('is pretty on a terminal outside Cloud Run and JSON in containers, pipes and on Cloud Run', () => {
+    expect(chooseLogFormat(undefined, { isTTY: true, onCloudRun: false })).toBe('pretty');
+    expect(chooseLogFormat(undefined, { isTTY: false, onCloudRun: false })).toBe('json');
+    expect(chooseLogFormat(undefined, { isTTY: true, onCloudRun: true })).toBe('json');
+    expect(chooseLogFormat(undefined, { isTTY: false, onCloudRun: true })).toBe('json');
+  });
+
+  it('lets LOG_FORMAT override either way', () => {
+    expect(chooseLogFormat('json', { isTTY: true, onCloudRun: false })).toBe('json');
+    expect(chooseLogFormat('pretty', { isTTY: false, onCloudRun: true })).toBe('pretty');
+  });
+});
+
+describe('makeLogger in pretty format', () => {
+  function capturePretty() {
+    let text = '';
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        text += chunk.toString('utf8');
+        done();
+      },
+    });
+    return { logger: makeLogger({ format: 'pretty', destination, level: 'debug' }), text: () => text };
+  }
+
+  it('names each level the way a person reads it, one line per entry, with fields inline', () => {
+    const { logger, text } = capturePretty();
+    logger.info({ queue: 'q' }, 'hello');
+    logger.warn('careful');
+    logger.error('broken');
+    const lines = text().trimEnd().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: hello \{"queue":"q"\}$/);
+    expect(lines[1]).toMatch(/ WARN: careful$/);
+    expect(lines[2]).toMatch(/ ERROR: broken$/);
+    expect(text()).not.toContain('severity');
+    expect(text()).not.toContain('USERLVL');
+  });
+
+  it('still redacts credentials', () => {
+    const { logger, text } = capturePretty();
+    logger.info({ headers: { authorization: 'Bearer x' } }, 'push');
+    expect(text()).not.toContain('Bearer');
+    expect(text()).toContain('[redacted]');
   });
 });
 

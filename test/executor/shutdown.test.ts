@@ -22,9 +22,12 @@ const post = (url: string, headers: Record<string, string> = pushHeaders()) =>
   fetch(url, { method: 'POST', body: '{"payload":1}', headers: { 'content-type': 'application/json', ...headers } });
 
 describe('startExecutor', () => {
-  it('listens on a random port and reports it', async () => {
-    const ex = await startExecutor(testConfig(), { runner: scriptedRunner(), tasksClient: noTasks, logger: captureLogger().logger });
+  it('listens on a random port and reports it, without a "Server listening" line per interface', async () => {
+    const log = captureLogger('info');
+    const ex = await startExecutor(testConfig(), { runner: scriptedRunner(), tasksClient: noTasks, logger: log.logger });
     try {
+      expect(log.lines.filter((l) => /listening/i.test(String(l.message)))).toEqual([]);
+      expect(log.logger.level).toBe('info');
       expect(ex.port).toBeGreaterThan(0);
       expect(ex.url).toBe(`http://127.0.0.1:${ex.port}`);
       expect((await fetch(`${ex.url}/health`)).status).toBe(200);

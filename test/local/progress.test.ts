@@ -1,43 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import { expectedOutcomes, planBatch } from '../../src/local/batch.js';
-import { parsePrometheus, sum } from '../../src/local/prometheus.js';
-import { ProgressLine, formatProgress, tierCountersFrom } from '../../src/local/progress.js';
-
-const METRICS = `# HELP executor_deliveries_total Pushes answered
-# TYPE executor_deliveries_total counter
-executor_deliveries_total{outcome="success",status="204"} 160
-executor_deliveries_total{outcome="retryable",status="409"} 80
-executor_deliveries_total{outcome="retryable",status="200"} 40
-# TYPE executor_handoffs_total counter
-executor_handoffs_total{kind="forward",result="created"} 40
-executor_handoffs_total{kind="forward",result="exists"} 1
-executor_handoffs_total{kind="notify-success",result="created"} 160
-executor_handoffs_total{kind="notify-failure",result="failed"} 2
-executor_auth_rejections_total{code="AUTH_MISSING"} 0
-`;
+import { makeMetrics } from '../../src/executor/metrics.js';
+import { ProgressLine, formatProgress, readTierCounters } from '../../src/local/progress.js';
 
 describe("reading an executor's metrics", () => {
-  it('parses labelled samples and sums by label', () => {
-    const samples = parsePrometheus(METRICS);
-    expect(samples).toHaveLength(8);
-    expect(sum(samples, 'executor_deliveries_total')).toBe(280);
-    expect(sum(samples, 'executor_handoffs_total', { kind: 'forward' })).toBe(41);
-    expect(sum(samples, 'executor_handoffs_total', { kind: ['notify-success', 'notify-failure'] })).toBe(162);
-  });
-
-  it('maps them to delivered, retried and forwarded, counting each handoff once', () => {
-    expect(tierCountersFrom(parsePrometheus(METRICS))).toEqual({
+  it('maps its registry to delivered, retried and forwarded, counting each handoff once', async () => {
+    const m = makeMetrics({ defaultMetrics: false });
+    m.deliveries.inc({ outcome: 'success', status: '204' }, 160);
+    m.deliveries.inc({ outcome: 'retryable', status: '409' }, 80);
+    m.deliveries.inc({ outcome: 'retryable', status: '200' }, 40);
+    m.handoffs.inc({ kind: 'forward', result: 'created' }, 40);
+    m.handoffs.inc({ kind: 'forward', result: 'exists' }, 1);
+    m.handoffs.inc({ kind: 'notify-success', result: 'created' }, 160);
+    m.handoffs.inc({ kind: 'notify-failure', result: 'failed' }, 2);
+    m.authRejections.inc({ code: 'AUTH_MISSING' }, 3);
+    expect(await readTierCounters(m)).toEqual({
       delivered: 280,
       retried: 80,
       forwarded: 40,
       notifiedSucceeded: 160,
       notifiedFailed: 0,
-      authRejected: 0,
+      authRejected: 3,
     });
-  });
-
-  it('reads label values with escaped quotes', () => {
-    expect(parsePrometheus('m{a="x\\"y",b="z"} 2')[0]).toEqual({ name: 'm', labels: { a: 'x"y', b: 'z' }, value: 2 });
   });
 });
 

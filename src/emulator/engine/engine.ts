@@ -55,6 +55,18 @@ export interface EngineOptions {
   throttling?: ThrottlingMode;
   /** Parameters of the throttling model; default DEFAULT_THROTTLE. */
   throttleParams?: Readonly<ThrottleParams>;
+  /** Told of each dispatch, retry and drop, by short queue id (the emulator's /metrics). */
+  events?: EngineEvents;
+}
+
+/** What happened to a queue's tasks, as it happens. */
+export interface EngineEvents {
+  /** A push finished with `result`. */
+  dispatched(queue: string, result: PushResult): void;
+  /** A failed attempt was scheduled to be dispatched again. */
+  retried(queue: string): void;
+  /** A task was given up after its retry limits. */
+  dropped(queue: string): void;
 }
 
 /** One queue's scheduling figures (the `queues` part of /emulator/stats). */
@@ -423,6 +435,11 @@ export class Engine {
 
   // ---- inspection ---------------------------------------------------------------------------
 
+  /** Per queue (short id): tasks held and not in flight. */
+  *queueSizes(): Generator<{ queue: string; waiting: number }> {
+    for (const q of this.queues.values()) yield { queue: q.id, waiting: Math.max(0, q.tasks.size - q.inFlight) };
+  }
+
   stats(): EngineStats {
     return { ...this.counters };
   }
@@ -657,6 +674,7 @@ export class Engine {
       };
     }
     const ok = status !== undefined && status >= 200 && status < 300;
+    this.options.events?.dispatched(q.id, result);
     // A task deleted or purged while in flight is already counted as deleted.
     if (!ok) this.counters.failedAttempts++;
     else if (!task.gone) this.counters.succeeded++;
@@ -702,6 +720,7 @@ export class Engine {
     const sinceFirst = now - (task.firstAttempt?.dispatchTimeMs ?? now);
     if (retriesExhausted(retry, task.dispatchCount, sinceFirst)) {
       this.counters.dropped++;
+      this.options.events?.dropped(q.id);
       if (this.dropped.length >= MAX_DROPPED_KEPT) this.dropped.shift();
       const d: DroppedTask = { name: task.name, queue: q.record.name, dispatchCount: task.dispatchCount };
       if (status !== undefined) d.lastStatus = status;
@@ -721,6 +740,7 @@ export class Engine {
       delay = throttledDelayMs(delay, retry.maxBackoffMs, retryAfter);
     }
     task.scheduleTimeMs = now + delay;
+    this.options.events?.retried(q.id);
     this.schedule(q, task);
   }
 
