@@ -18,7 +18,7 @@ function expectedDelay(k: number, min: number, max: number, d: number): number {
 
 // Timers may fire late on a busy machine, never early; allow a little clock skew below.
 const EARLY_MS = 25;
-const LATE_MS = 400;
+const LATE_MS = 1500; // generous: a loaded machine fires timers late, never early
 
 describe('the documented backoff formula', () => {
   it('reproduces the example of the RetryConfig reference (10s, 20s, 40s, 80s, 160s, 240s, 300s, 300s)', () => {

@@ -91,10 +91,10 @@ describe.concurrent.each(MODES)('queue state and task control (%s client)', (mod
     const called = performance.now();
     await h.client.runTask({ name: task.name! });
     const reqs = await h.receiver.waitFor(path, 2, 5000);
-    expect(reqs[0]!.at - called).toBeLessThan(1000);
+    expect(reqs[0]!.at - called).toBeLessThan(3000);
     const retryAfterCall = reqs[1]!.at - called;
     expect(retryAfterCall).toBeGreaterThanOrEqual(300 - 25);
-    expect(retryAfterCall).toBeLessThan(2500);
+    expect(retryAfterCall).toBeLessThan(6000);
     await h.emulator.waitForIdle({ timeoutMs: 3000 });
     expect(await errorCode(() => h.client.getTask({ name: task.name! }))).toBe(NOT_FOUND);
   });
@@ -108,12 +108,12 @@ describe.concurrent.each(MODES)('queue state and task control (%s client)', (mod
     await h.createTask(queue, { path: `/future/${mode}`, scheduleTime: future });
     const pastTask = await h.createTask(queue, { path: `/past/${mode}`, scheduleTime: past });
     const [early] = await h.receiver.waitFor(`/past/${mode}`, 1, 3000);
-    expect(early!.at - created).toBeLessThan(1000);
+    expect(early!.at - created).toBeLessThan(3000);
     // A past scheduleTime is kept as "now" or the given time — either way not in the future.
     expect(toMs(pastTask.scheduleTime)).toBeLessThanOrEqual(Date.now());
     const [late] = await h.receiver.waitFor(`/future/${mode}`, 1, 5000);
     expect(late!.wallAt).toBeGreaterThanOrEqual(future.getTime() - 20);
-    expect(late!.wallAt).toBeLessThan(future.getTime() + 1000);
+    expect(late!.wallAt).toBeLessThan(future.getTime() + 3000);
   });
 
   it('defaults scheduleTime to the creation time', async () => {

@@ -30,7 +30,7 @@ describe.concurrent.each(MODES)('rate limits (%s client)', (mode) => {
     // last ten dispatches are paced by the refill rate: ~1 s, at least 0.7 s.
     expect(reqs[total - 1]!.at - reqs[total - 11]!.at).toBeGreaterThanOrEqual((10 / rate) * 1000 * 0.7);
     // …and the queue is not throttled far below its rate.
-    expect(reqs[total - 1]!.at - reqs[0]!.at).toBeLessThan((total / rate) * 1000 + 2500);
+    expect(reqs[total - 1]!.at - reqs[0]!.at).toBeLessThan((total / rate) * 1000 + 6000);
   });
 
   it('never has more than maxConcurrentDispatches requests in flight, and does use that many', async () => {
@@ -62,7 +62,7 @@ describe.concurrent.each(MODES)('rate limits (%s client)', (mode) => {
     const start = performance.now();
     await h.client.runTask({ name: waiting[0]!.name! });
     const reqs = await h.receiver.waitFor(path, 2, 3000);
-    expect(reqs[1]!.at - start).toBeLessThan(2000);
+    expect(reqs[1]!.at - start).toBeLessThan(5000);
     await h.client.purgeQueue({ name: h.queuePath(queue) });
   });
 });
