@@ -102,7 +102,11 @@ export interface Emulator {
   close(): Promise<void>;
 }
 
-/** Starts an emulator; resolves once it listens and the queues of the queues file exist. */
+/**
+ * Starts an emulator; resolves once it listens and the queues of the queues file exist. (Long, in
+ * one place: it is the wiring of every part — engines, API, dashboard, faults, metrics, server —
+ * in the order they depend on each other, with the cleanup of what was started when a step fails.)
+ */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const host = options.host ?? '127.0.0.1';
   const logger = options.logger ?? makeLogger({ level: 'silent' });

@@ -2,27 +2,11 @@
  * The webhook's last notifications with their bodies, newest first: what the dashboard shows and
  * `GET /notifications` serves. Bounded, so a long-running stack keeps constant memory.
  */
+import type { NotificationView } from '../emulator/index.js';
 import type { DecodedNotification } from './notification.js';
 
-/** One notification as received. */
-export interface RecentNotification {
-  /** When it arrived, epoch ms. */
-  receivedAt: number;
-  /** The job's id, when it carried one. */
-  jobId?: string;
-  /** How the job ended. */
-  outcome: 'succeeded' | 'failed';
-  /** Its encoding. */
-  format: string;
-  /** Tier that sent it, when said. */
-  tier?: number;
-  /** Attempts across tiers, when said. */
-  attempts?: number;
-  /** `Type: message` of the failure. */
-  error?: string;
-  /** The body as text: JSON as received (pretty-printed), or a binary SvcWorkResponse decoded to its JSON form. */
-  body: string;
-}
+/** One notification as received: what the emulator's dashboard shows of it. */
+export type RecentNotification = NotificationView;
 
 /** Notifications kept. */
 export const RECENT_KEPT = 50;

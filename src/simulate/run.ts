@@ -89,7 +89,11 @@ interface TierRuntime {
   busy: number;
 }
 
-/** Simulates one configuration of a scenario. */
+/**
+ * Simulates one configuration of a scenario. (One long function on purpose: the engine's push
+ * callback, the arrival loop and the per-interval sampling all update the same counters and
+ * histograms, which closures share without allocating per dispatch — this is the simulator's hot path.)
+ */
 export function simulateConfiguration(scenario: Scenario, config: ConfigurationSpec, onProgress?: Progress): ConfigurationResult {
   const started = performance.now();
   const clock = new VirtualClock(0);

@@ -132,6 +132,7 @@ async function handle(ctx: RestContext, req: IncomingMessage, res: ServerRespons
   }
 }
 
+/** Carries out one REST route. (One switch over every Cloud Tasks method: each case is a few lines.) */
 function dispatchRoute(
   engine: Engine,
   r: Route,

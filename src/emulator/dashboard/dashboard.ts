@@ -39,7 +39,10 @@ function wantsHtml(req: IncomingMessage): boolean {
   return /\btext\/html\b/.test(req.headers.accept ?? '');
 }
 
-/** Makes the dashboard over an engine. */
+/**
+ * Makes the dashboard over an engine. (A closure over the engine, the series and the live stream:
+ * the routes below share them, and each route's handler is short.)
+ */
 export function makeDashboard(options: { engine: Engine; logger: Logger }): Dashboard {
   const { engine } = options;
   const series = new QueueSeries();

@@ -78,6 +78,7 @@ function tokenize(text: string): Token[] {
  * combined with NOT (or `-`), AND, OR and parentheses; AND and OR may not be mixed without
  * parentheses. Keys other than [A-Za-z0-9_-] are written as string literals. `!=` is the negation
  * of `=` (a message without the attribute matches it). INVALID_ARGUMENT on anything else.
+ * (A recursive-descent parser whose small inner functions share the token cursor, hence one closure.)
  */
 export function parseFilter(text: string): MessageFilter {
   if (Buffer.byteLength(text) > MAX_FILTER_BYTES) throw invalidArgument(`Invalid filter: it is longer than ${MAX_FILTER_BYTES} bytes.`);
