@@ -65,6 +65,9 @@ describe('makePushVerifier with Google certificates', () => {
     }, 'AUTH_SIGNATURE'],
     ['an expired token', () => signToken(key, claims({ iat: Math.floor(Date.now() / 1000) - 7200, exp: Math.floor(Date.now() / 1000) - 3600 })), 'AUTH_EXPIRED'],
     ['a token issued in the future', () => signToken(key, claims({ iat: Math.floor(Date.now() / 1000) + 3600, exp: Math.floor(Date.now() / 1000) + 7200 })), 'AUTH_NOT_YET_VALID'],
+    ['a token not valid before an hour from now (nbf)', () => signToken(key, claims({ nbf: Math.floor(Date.now() / 1000) + 3600 })), 'AUTH_NOT_YET_VALID'],
+    ['a token whose nbf is not a number', () => signToken(key, claims({ nbf: 'soon' })), 'AUTH_INVALID'],
+    ['a token with a critical header extension (crit)', () => signToken(key, claims(), { crit: ['exp'], exp: 1 }), 'AUTH_INVALID'],
     ['a token without exp', () => signToken(key, claims({ exp: undefined })), 'AUTH_INVALID'],
     ['a token from another issuer', () => signToken(key, claims({ iss: 'https://evil.example.test' })), 'AUTH_ISSUER'],
     ['a token for another audience', () => signToken(key, claims({ aud: 'https://other.example.test/' })), 'AUTH_AUDIENCE'],
@@ -82,6 +85,14 @@ describe('makePushVerifier with Google certificates', () => {
     expect(result).toMatchObject({ ok: false, status: 403, code });
     // The reason is safe to log: it never quotes the token.
     if (!result.ok) expect(result.reason).not.toContain(t.split('.')[1] ?? t);
+  });
+
+  it('accepts nbf in the past and nbf within the clock skew allowed for exp', async () => {
+    serveGoogleCerts(2);
+    const v = makePushVerifier(google, { tokenCacheSize: 0 });
+    const now = Math.floor(Date.now() / 1000);
+    expect(await v.verify(bearer(signToken(key, claims({ nbf: now - 60 }))), [AUD])).toMatchObject({ ok: true });
+    expect(await v.verify(bearer(signToken(key, claims({ nbf: now + 60 }))), [AUD])).toMatchObject({ ok: true });
   });
 
   it('answers 503 AUTH_KEYS_UNAVAILABLE when Google certificates cannot be fetched', async () => {
