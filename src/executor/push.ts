@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { AuthConfig } from '../config.js';
 import { PUSH_ERROR_STATUS, messageOf } from '../errors.js';
 import type { RunContext, Runner, WorkError } from '../work/types.js';
-import { HandoffError, type Apply, type ApplyContext, type HandoffResult } from './apply.js';
+import { HandoffError, type Apply, type ApplyContext, type Handoff, type HandoffResult } from './apply.js';
 import { requestAudiences, type PushVerifier } from './auth.js';
 import { decodeBody, UndecodableBodyError, type DecodedBody } from './codecs.js';
 import { decide, type Action, type DecideOutcome } from './decide.js';
@@ -70,6 +70,13 @@ function forwardedProto(req: FastifyRequest): string {
   const raw = req.headers['x-forwarded-proto'];
   const first = (Array.isArray(raw) ? raw[0] : raw)?.split(',')[0]?.trim().toLowerCase();
   return first === 'https' || first === 'http' ? first : 'http';
+}
+
+/** An unexpected error, by code or class name only: its message may quote the job. */
+function internalReason(err: unknown): string {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string') return code;
+  return err instanceof Error ? err.name : 'non-Error thrown';
 }
 
 function errorOf(outcome: DecideOutcome): WorkError | undefined {
@@ -251,11 +258,9 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
     const { decoded, outcome } = await run(push, body);
 
     // 3. Decide and apply.
-    const action: Action = decide({ outcome, attempt: delivery.attempt, jobHasWebhook: decoded?.job.webhookUrl !== undefined, policy: tier.policy });
-    const label = outcome.kind;
-    const error = errorOf(outcome);
-    const base = { outcome: label, action: action.kind, attempt: delivery.attempt } satisfies PushAnswer;
-    const errorFields = error !== undefined ? { errorType: error.type, errorMessage: error.message } : undefined;
+    let action: Action = decide({ outcome, attempt: delivery.attempt, jobHasWebhook: decoded?.job.webhookUrl !== undefined, policy: tier.policy });
+    let label: string = outcome.kind;
+    let error = errorOf(outcome);
     let status: number;
     let handoff: HandoffResult | undefined;
     if (action.kind === 'ack') {
@@ -273,33 +278,54 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
         tier: push.tier,
         now: clock(),
       };
-      try {
-        handoff = await apply(action, ctx);
-        status = 200;
-      } catch (err) {
-        if (err instanceof HandoffError) {
-          metrics.handoffs.inc({ kind: err.kind, result: 'failed' });
-          const answer: PushAnswer = { ...base, error: { code: err.code, message: err.message } };
-          finish(push, reply, PUSH_ERROR_STATUS.HANDOFF_FAILED, label, answer, { ...errorFields, handoff: { kind: err.kind, result: 'failed' }, err }, 'error');
-          return;
-        }
-        throw err;
+      let result = await tryApply(action, ctx);
+      if ('unexpected' in result) {
+        // Deterministic for this push (a bug, or a job the encoders cannot carry): answering 5xx
+        // would loop forever, since Cloud Tasks does not count 5xx as executions. Park it the way
+        // an undecodable body is parked: dead letter (the raw body kept), else 400.
+        push.logger.error({ err: result.unexpected }, 'push could not be handed off; parking it instead of answering 5xx');
+        error = { type: 'InternalError', message: `The push could not be handed off (${internalReason(result.unexpected)}); it was not retried, to avoid a loop` };
+        label = 'internal';
+        action = decide({ outcome: { kind: 'undecodable', error }, attempt: delivery.attempt, jobHasWebhook: false, policy: tier.policy });
+        result = action.kind === 'dead-letter' ? await tryApply(action, ctx) : { unexpected: result.unexpected };
+        if ('unexpected' in result) action = { kind: 'reject', status: 400, error };
       }
+      if ('failed' in result) {
+        const err = result.failed;
+        metrics.handoffs.inc({ kind: err.kind, result: 'failed' });
+        const answer: PushAnswer = { outcome: label, action: action.kind, attempt: delivery.attempt, error: { code: err.code, message: err.message } };
+        const errorFields = error !== undefined ? { errorType: error.type, errorMessage: error.message } : undefined;
+        finish(push, reply, PUSH_ERROR_STATUS.HANDOFF_FAILED, label, answer, { ...errorFields, handoff: { kind: err.kind, result: 'failed' }, err }, 'error');
+        return;
+      }
+      if ('handoff' in result) handoff = result.handoff;
+      status = action.kind === 'reject' ? action.status : 200;
     }
     if (handoff !== undefined) metrics.handoffs.inc({ kind: handoff.kind, result: handoff.result });
 
+    const base = { outcome: label, action: action.kind, attempt: delivery.attempt } satisfies PushAnswer;
+    const errorFields = error !== undefined ? { errorType: error.type, errorMessage: error.message } : undefined;
     const answer: PushAnswer = {
       ...base,
       ...(handoff !== undefined ? { handoff } : {}),
       ...(action.kind === 'retry' || action.kind === 'reject' ? { error: { type: action.error.type, message: action.error.message } } : {}),
     };
     const unnotified = action.kind === 'ack' ? action.unnotified : undefined;
-    const level = action.kind === 'reject' || unnotified !== undefined ? 'error' : 'info';
+    const level = action.kind === 'reject' || unnotified !== undefined || label === 'internal' ? 'error' : 'info';
     const extra =
       errorFields === undefined && handoff === undefined && unnotified === undefined
         ? undefined
         : { ...errorFields, ...(handoff !== undefined ? { handoff } : {}), ...(unnotified !== undefined ? { unnotified } : {}) };
     finish(push, reply, status, label, answer, extra, level);
+  }
+
+  /** Applies a handoff; a failed enqueue and an unexpected error are told apart, never thrown. */
+  async function tryApply(action: Handoff, ctx: ApplyContext): Promise<{ handoff: HandoffResult } | { failed: HandoffError } | { unexpected: unknown }> {
+    try {
+      return { handoff: await apply(action, ctx) };
+    } catch (err) {
+      return err instanceof HandoffError ? { failed: err } : { unexpected: err };
+    }
   }
 
   /**
