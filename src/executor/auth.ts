@@ -296,3 +296,17 @@ export function requestAudiences(proto: string, host: string, url: string): stri
   if (pathOnly === '/' || pathOnly === '') out.add(origin);
   return [...out];
 }
+
+/**
+ * The audiences a push may carry when none is configured and Host cannot be trusted (outside Cloud
+ * Run): the request URL built from the address the connection actually arrived at, which the
+ * caller cannot choose, plus `localhost` on loopback. A Host header naming another service (a
+ * replayed token) changes nothing.
+ */
+export function socketAudiences(localAddress: string | undefined, localPort: number | undefined, url: string): string[] {
+  if (localAddress === undefined || localPort === undefined) return [];
+  const address = localAddress.startsWith('::ffff:') ? localAddress.slice(7) : localAddress;
+  const hosts = [address.includes(':') ? `[${address}]` : address];
+  if (address === '::1' || address.startsWith('127.')) hosts.push('localhost');
+  return hosts.flatMap((host) => requestAudiences('http', `${host}:${localPort}`, url));
+}

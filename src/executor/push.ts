@@ -11,7 +11,7 @@ import type { AuthConfig } from '../config.js';
 import { PUSH_ERROR_STATUS, messageOf } from '../errors.js';
 import type { RunContext, Runner, WorkError } from '../work/types.js';
 import { HandoffError, type Apply, type ApplyContext, type Handoff, type HandoffResult } from './apply.js';
-import { requestAudiences, type PushVerifier } from './auth.js';
+import { requestAudiences, socketAudiences, type PushVerifier } from './auth.js';
 import { decodeBody, UndecodableBodyError, type DecodedBody } from './codecs.js';
 import { decide, type Action, type DecideOutcome } from './decide.js';
 import { readDelivery, type Delivery } from './delivery.js';
@@ -202,7 +202,12 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
   /** Authenticates the push; answers and returns false when it is refused. */
   async function authenticate(req: FastifyRequest, reply: FastifyReply, push: Push): Promise<boolean> {
     if (!authConfig.disabled) {
-      const audiences = authConfig.audience !== undefined ? [authConfig.audience] : requestAudiences(forwardedProto(req), req.headers.host ?? '', req.url);
+      const audiences =
+        authConfig.audience !== undefined
+          ? [authConfig.audience]
+          : authConfig.hostAudience === true
+            ? requestAudiences(forwardedProto(req), req.headers.host ?? '', req.url)
+            : socketAudiences(req.socket.localAddress, req.socket.localPort, req.url);
       const auth = await verifier.verify(req.headers.authorization, audiences);
       if (!auth.ok) {
         metrics.authRejections.inc({ code: auth.code });
