@@ -23,6 +23,20 @@ import { traceFields } from './trace.js';
 /** Seconds a refused push is told to wait (shutdown, failed handoff). */
 export const RETRY_AFTER_SECONDS = '10';
 
+/**
+ * Answers a push whose work outlived the grace period (and ignored the abort): 503 + Retry-After
+ * and `Connection: close` rather than a reset connection. Cloud Tasks does not count a 503 as an
+ * execution, so the attempt is not spent; the redelivery runs the work again.
+ */
+export function answerAbandoned(reply: FastifyReply): void {
+  if (reply.sent) return;
+  void reply
+    .code(PUSH_ERROR_STATUS.SHUTTING_DOWN)
+    .header('retry-after', RETRY_AFTER_SECONDS)
+    .header('connection', 'close')
+    .send({ error: { code: 'SHUTTING_DOWN', message: 'This instance stopped before the work finished; Cloud Tasks will retry elsewhere' } } satisfies PushAnswer);
+}
+
 /** The JSON body of every answer to a push. */
 export interface PushAnswer {
   /** What happened to the work: success, retryable, permanent, ignore, undecodable. */
@@ -195,7 +209,11 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
       if (extra !== undefined) Object.assign(line, extra);
       (push.child ?? logger)[level](line, 'delivery');
     }
+    // Answered already: the grace period ended first and the push got 503 (see answerAbandoned).
+    if (reply.sent) return;
     if (status === 503) void reply.header('retry-after', RETRY_AFTER_SECONDS);
+    // Draining: no next request on this connection, so none can be cut off when the server closes.
+    if (gate.draining) void reply.header('connection', 'close');
     void reply.code(status).send(answer);
   }
 
@@ -345,11 +363,12 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
       void reply
         .code(PUSH_ERROR_STATUS.SHUTTING_DOWN)
         .header('retry-after', RETRY_AFTER_SECONDS)
+        .header('connection', 'close')
         .send({ error: { code: 'SHUTTING_DOWN', message: 'This instance is shutting down; Cloud Tasks will retry elsewhere' } } satisfies PushAnswer);
       return Promise.resolve();
     }
-    gate.enter();
+    gate.enter(reply);
     // Not awaited here (one async frame less per push): the gate is left when the push settles.
-    return handlePush(req, reply).finally(() => gate.leave());
+    return handlePush(req, reply).finally(() => gate.leave(reply));
   };
 }
