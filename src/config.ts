@@ -30,7 +30,7 @@ export const CONFIG_VARIABLES = {
   EXECUTOR_QUEUE: 'This tier\'s own queue, for the startup drift check (short id or full path).',
   TASKS_SERVICE_ACCOUNT: 'Service account whose OIDC token is attached to every task this executor creates.',
   CLOUD_TASKS_EMULATOR_HOST: 'host:port of a Cloud Tasks emulator (plaintext gRPC, no Google credentials).',
-  AUTH_AUDIENCE: 'Expected OIDC audience (default: the URL of the request, as Cloud Tasks sets it).',
+  AUTH_AUDIENCE: "Expected OIDC audience (default on Cloud Run: the request's URL, as Cloud Tasks sets it; elsewhere: the address the connection arrived at).",
   AUTH_ALLOWED_EMAILS: 'Comma-separated service accounts allowed to push (default: TASKS_SERVICE_ACCOUNT).',
   AUTH_ISSUER: 'Expected token issuer, or a comma-separated list (default: https://accounts.google.com).',
   AUTH_JWKS_URL: "JWKS URL of the issuer's keys (default: Google's certificates).",
@@ -57,8 +57,14 @@ export type AuthConfig =
   | { disabled: true }
   | {
       disabled: false;
-      /** Expected `aud`; undefined means "the URL the request was sent to". */
+      /** Expected `aud`; undefined means "the URL the request was sent to" (see {@link hostAudience}). */
       audience?: string;
+      /**
+       * With no `audience`: true on Cloud Run (K_SERVICE set), whose routing by Host makes the Host
+       * header this service's own, so the request URL is built from it; false elsewhere, where Host
+       * is whatever the caller wrote, so only the address the connection arrived at is used.
+       */
+      hostAudience?: boolean;
       /** Service account emails allowed to push. Never empty. */
       allowedEmails: readonly string[];
       /** Expected `iss` values. */
@@ -192,6 +198,8 @@ const envSchema = z.object({
       }),
   ),
   AUTH_AUDIENCE: optionalString,
+  /** Set by Cloud Run to the service's name: tells that Host routing is in front of this process. */
+  K_SERVICE: optionalString,
   AUTH_ALLOWED_EMAILS: optionalString,
   AUTH_ISSUER: optionalString,
   AUTH_JWKS_URL: url('AUTH_JWKS_URL'),
@@ -213,7 +221,6 @@ const envSchema = z.object({
       }),
   ),
   LOG_FORMAT: logFormat,
-  K_SERVICE: z.preprocess(blankToUndefined, z.string().optional()),
 });
 
 /** Splits WORKER_COMMAND into argv: a JSON array of strings, or words separated by whitespace. */
@@ -290,7 +297,7 @@ function authOf(e: Env, problems: string[]): AuthConfig | undefined {
         disabled: false,
         allowedEmails: allowed,
         issuers: issuers ?? [...GOOGLE_ISSUERS],
-        ...(e.AUTH_AUDIENCE !== undefined ? { audience: e.AUTH_AUDIENCE } : {}),
+        ...(e.AUTH_AUDIENCE !== undefined ? { audience: e.AUTH_AUDIENCE } : { hostAudience: e.K_SERVICE !== undefined }),
         ...(e.AUTH_JWKS_URL !== undefined ? { jwksUrl: e.AUTH_JWKS_URL } : {}),
       };
     }

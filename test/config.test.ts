@@ -88,6 +88,13 @@ describe('loadConfig', () => {
     });
   });
 
+  it('takes the default audience from Host only on Cloud Run (K_SERVICE set), never elsewhere', () => {
+    const base = { WORKER_MODULE: 'demo', AUTH_ALLOWED_EMAILS: 'a@x.test' };
+    expect(loadConfig(base).auth).toMatchObject({ hostAudience: false });
+    expect(loadConfig({ ...base, K_SERVICE: 'executor-tier-1' }).auth).toMatchObject({ hostAudience: true });
+    expect(loadConfig({ ...base, K_SERVICE: 'executor-tier-1', AUTH_AUDIENCE: 'https://me.test/' }).auth).not.toHaveProperty('hostAudience');
+  });
+
   it('accepts several issuers', () => {
     const c = loadConfig({ WORKER_MODULE: 'demo', AUTH_ALLOWED_EMAILS: 'a@x.test', AUTH_ISSUER: 'https://a.test, https://b.test' });
     expect(c.auth).toMatchObject({ issuers: ['https://a.test', 'https://b.test'] });

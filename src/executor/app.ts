@@ -21,6 +21,13 @@ export type { PushAnswer } from './push.js';
 /** The Cloud Tasks maximum task size; larger bodies get 413. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
+/**
+ * Longest a client may take to send a whole request (headers and body) before it is answered 408
+ * and its connection closed. Cloud Tasks sends at most 1 MB from Google's network at once; only a
+ * slow or hostile client comes near this. The run of the work is not part of it.
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
 /** What {@link buildApp} needs; everything with side effects is injectable. */
 export interface AppDeps {
   config: ExecutorConfig;
@@ -38,6 +45,8 @@ export interface AppDeps {
   gate?: PushGate;
   /** Metrics; a fresh registry when absent. */
   metrics?: ExecutorMetrics;
+  /** Longest a client may take to send a request (default {@link REQUEST_TIMEOUT_MS}); tests shorten it. */
+  requestTimeoutMs?: number;
   /** Deadline of one CreateTask call (default 10 s). */
   createTimeoutMs?: number;
   /**
@@ -54,6 +63,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const metrics = deps.metrics ?? makeMetrics({ inFlight: () => gate.inFlight });
   const tier = makeTier(config);
   const createTask = makeCreateTask(deps.tasks, { timeoutMs: deps.createTimeoutMs ?? 10_000 });
+  const requestTimeout = deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const admitPush = makePushHandler({
     tier,
     auth: config.auth,
@@ -78,6 +88,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     childLoggerFactory: (parent) => parent,
     bodyLimit: BODY_LIMIT_BYTES,
     return503OnClosing: true,
+    // Slow clients (a body sent a byte at a time) get 408 instead of holding a connection forever.
+    // Node checks pending requests every connectionsCheckingInterval (30 s by default, which would
+    // double the limit); the headers' own limit cannot exceed the whole request's.
+    requestTimeout,
+    http: { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(1000, requestTimeout) },
   });
 
   // Every content type arrives as raw bytes: the codec decides what the body is (the original

@@ -117,6 +117,17 @@ function classify(message: string): Pick<AuthRejection, 'code' | 'reason'> {
 
 const reject = (code: AuthCode, reason: string): AuthRejection => ({ ok: false, status: PUSH_ERROR_STATUS[code], code, reason });
 
+/**
+ * RFC 7519 §4.1.5: a token must not be accepted before its `nbf`, with the clock skew allowed for
+ * `exp`. google-auth-library checks `iat` and `exp` but not `nbf`. Checked once, at verification: a
+ * token in the cache has passed it, and time only moves forward.
+ */
+function checkNotBefore(payload: Record<string, unknown>, nowMs: number): AuthRejection | undefined {
+  if (payload.nbf === undefined) return undefined;
+  if (typeof payload.nbf !== 'number' || !Number.isFinite(payload.nbf)) return reject('AUTH_INVALID', 'token nbf is not a number');
+  return nowMs / 1000 + CLOCK_SKEW_SECONDS < payload.nbf ? reject('AUTH_NOT_YET_VALID', 'token is not valid yet') : undefined;
+}
+
 /** Options for {@link makePushVerifier}; tests inject these. */
 export interface VerifierOptions {
   /** Client used for Google's certificates and the JWT checks. */
@@ -240,6 +251,10 @@ export function makePushVerifier(config: AuthConfig, options: VerifierOptions = 
         return reject('AUTH_ALGORITHM', `token algorithm ${JSON.stringify(header.alg ?? null).slice(0, 20)} is not accepted`);
       }
 
+      // RFC 7515 §4.1.11: a recipient must refuse a token whose `crit` names extensions it does
+      // not understand; this service understands none, so any `crit` is refused.
+      if (header.crit !== undefined) return reject('AUTH_INVALID', 'token has critical header extensions this service does not understand');
+
       let keys: Certs;
       try {
         keys = await certs(false);
@@ -257,6 +272,8 @@ export function makePushVerifier(config: AuthConfig, options: VerifierOptions = 
         return reject(code, reason);
       }
       if (payload === undefined) return reject('AUTH_INVALID', 'token has no payload');
+      const notBefore = checkNotBefore(payload, now);
+      if (notBefore !== undefined) return notBefore;
       // The signature is good (and the library checked exp numerically): remember it. The key is
       // the one the library verified with (it requires `kid` to name a key in this set).
       const kid = header.kid;
@@ -278,4 +295,18 @@ export function requestAudiences(proto: string, host: string, url: string): stri
   const out = new Set([`${origin}${url}`, `${origin}${pathOnly}`]);
   if (pathOnly === '/' || pathOnly === '') out.add(origin);
   return [...out];
+}
+
+/**
+ * The audiences a push may carry when none is configured and Host cannot be trusted (outside Cloud
+ * Run): the request URL built from the address the connection actually arrived at, which the
+ * caller cannot choose, plus `localhost` on loopback. A Host header naming another service (a
+ * replayed token) changes nothing.
+ */
+export function socketAudiences(localAddress: string | undefined, localPort: number | undefined, url: string): string[] {
+  if (localAddress === undefined || localPort === undefined) return [];
+  const address = localAddress.startsWith('::ffff:') ? localAddress.slice(7) : localAddress;
+  const hosts = [address.includes(':') ? `[${address}]` : address];
+  if (address === '::1' || address.startsWith('127.')) hosts.push('localhost');
+  return hosts.flatMap((host) => requestAudiences('http', `${host}:${localPort}`, url));
 }

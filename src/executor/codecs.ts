@@ -75,7 +75,19 @@ function fromRequest(format: JobFormat, plain: Record<string, unknown>): Decoded
 
 // --- JSON formats ----------------------------------------------------------------------------
 
-const int64 = z.union([z.number().int(), z.string().regex(/^-?\d{1,19}$/)]);
+/** The int64 range: proto3 JSON carries int64 as a decimal string; larger values must not wrap. */
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_TEXT = /^-?\d{1,19}$/;
+const int64 = z.union([
+  // A JSON number is exact only up to 2^53; a larger one has already lost its digits.
+  z.number().int().refine(Number.isSafeInteger, 'must be an integer within ±2^53 (send larger int64 values as a decimal string)'),
+  z
+    .string()
+    .regex(INT64_TEXT, 'must be a decimal integer')
+    // zod runs refinements after a failed regex too: only a decimal string is converted.
+    .refine((v) => !INT64_TEXT.test(v) || (BigInt(v) >= INT64_MIN && BigInt(v) <= INT64_MAX), 'is outside the int64 range'),
+]);
 const protoJsonRequest = z
   .object({
     sourceFile: z.string().nullish(),
@@ -105,17 +117,69 @@ const envelopeSchema = z
 /** The JSON envelope a client sends (documented in docs/executor.md). */
 export type Envelope = z.infer<typeof envelopeSchema>;
 
-/** The first few problems, on one line (a body can be wrong in many ways at once). */
+/**
+ * The first few problems, on one line (a body can be wrong in many ways at once). Unknown keys are
+ * counted, not named: a key is the caller's input, and bodies are never quoted.
+ */
 function describeIssues(error: z.ZodError): string {
-  return formatIssues(error.issues.slice(0, 5)).join('; ');
+  const issues = error.issues.slice(0, 5).map((issue) =>
+    issue.code === 'unrecognized_keys' ? { ...issue, code: 'custom' as const, message: `${issue.keys.length} unknown field(s)` } : issue,
+  );
+  return formatIssues(issues).join('; ');
+}
+
+/** Deepest nesting of arrays and objects a JSON body may have: deeper bodies are undecodable. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Offset of the first bracket that nests deeper than `limit`, or -1. A scan, not a parse: it runs
+ * before JSON.parse so that nothing downstream (zod, JSON.stringify of the notification) ever sees
+ * a body deep enough to exhaust the stack.
+ */
+function tooDeepAt(text: string, limit: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return i;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return -1;
+}
+
+/**
+ * What is wrong with unparsable JSON, by kind and position only: Node's messages quote the text
+ * around the error (or a whole short body), and bodies are never quoted.
+ */
+function describeSyntaxError(err: unknown): string {
+  const message = messageOf(err);
+  const position = /at position (\d+)/.exec(message)?.[1];
+  const kind = /Unexpected end|Unterminated/.test(message)
+    ? 'unexpected end of input'
+    : /Bad control character/.test(message)
+      ? 'unescaped control character in a string'
+      : /Bad (escaped character|Unicode escape)/.test(message)
+        ? 'invalid escape in a string'
+        : 'unexpected character';
+  return position !== undefined ? `${kind} at character ${position} of the JSON text` : kind;
 }
 
 function decodeJson(text: string): DecodedBody {
+  const deep = tooDeepAt(text, MAX_JSON_DEPTH);
+  if (deep !== -1) throw new UndecodableBodyError(`JSON body nests deeper than ${MAX_JSON_DEPTH} levels (at character ${deep})`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new UndecodableBodyError(`Body looks like JSON but does not parse: ${messageOf(err)}`);
+    throw new UndecodableBodyError(`Body looks like JSON but does not parse: ${describeSyntaxError(err)}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new UndecodableBodyError('JSON body must be an object (the envelope or a SvcWorkRequest)');

@@ -3,18 +3,25 @@
  * starts, and aborts the stragglers when the grace period ends.
  */
 
-/** Shared between the app (which enters and leaves) and its owner (which drains). */
-export interface PushGate {
+/**
+ * Shared between the app (which enters and leaves) and its owner (which drains). `T` is what a push
+ * is tracked by (the app's reply), so that pushes still running at the very end can be answered.
+ */
+export interface PushGate<T = unknown> {
   /** True once shutdown began: new pushes get 503 + Retry-After. */
   readonly draining: boolean;
   /** Pushes being handled now. */
   readonly inFlight: number;
   /** Aborted when the grace period ends; runs see it through their context's signal. */
   readonly signal: AbortSignal;
-  /** Marks a push as started. */
-  enter(): void;
+  /** Marks a push as started; `item` is what {@link abandon} hands back if it never finishes. */
+  enter(item?: T): void;
   /** Marks a push as finished. */
-  leave(): void;
+  leave(item?: T): void;
+  /** Waits up to `ms` for no push to be in flight; resolves whether that happened. */
+  idle(ms: number): Promise<boolean>;
+  /** Calls `answer` with every push still in flight (past the grace period, their work ignoring the abort). */
+  abandon(answer: (item: T) => void): void;
   /**
    * Stops admitting pushes and waits up to `graceMs` for those in flight. Resolves `true` when all
    * finished in time; otherwise aborts {@link signal} and resolves `false`.
@@ -23,11 +30,27 @@ export interface PushGate {
 }
 
 /** Creates a gate. */
-export function makePushGate(): PushGate {
+export function makePushGate<T = unknown>(): PushGate<T> {
   let draining = false;
   let inFlight = 0;
   const abort = new AbortController();
   const idleWaiters = new Set<() => void>();
+  const tracked = new Set<T>();
+  const idle = (ms: number): Promise<boolean> => {
+    if (inFlight === 0) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        idleWaiters.delete(wake);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        idleWaiters.delete(wake);
+        resolve(false);
+      }, ms);
+      idleWaiters.add(wake);
+    });
+  };
   return {
     get draining() {
       return draining;
@@ -36,29 +59,24 @@ export function makePushGate(): PushGate {
       return inFlight;
     },
     signal: abort.signal,
-    enter() {
+    enter(item) {
       inFlight += 1;
+      if (item !== undefined) tracked.add(item);
     },
-    leave() {
+    leave(item) {
       inFlight -= 1;
+      if (item !== undefined) tracked.delete(item);
       if (inFlight === 0) for (const wake of idleWaiters) wake();
     },
-    drain(graceMs) {
+    idle,
+    abandon(answer) {
+      for (const item of tracked) answer(item);
+    },
+    async drain(graceMs) {
       draining = true;
-      if (inFlight === 0) return Promise.resolve(true);
-      return new Promise<boolean>((resolve) => {
-        const wake = () => {
-          clearTimeout(timer);
-          idleWaiters.delete(wake);
-          resolve(true);
-        };
-        const timer = setTimeout(() => {
-          idleWaiters.delete(wake);
-          abort.abort(new Error('shutdown grace period ended'));
-          resolve(false);
-        }, graceMs);
-        idleWaiters.add(wake);
-      });
+      const finished = await idle(graceMs);
+      if (!finished) abort.abort(new Error('shutdown grace period ended'));
+      return finished;
     },
   };
 }

@@ -2,7 +2,7 @@
  * Starting an executor tier in-process: `executor serve` uses this, and so does the local stack,
  * which runs several tiers in one process (each with its own app, metrics and gate).
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { ExecutorConfig } from '../config.js';
 import { makeLogger } from '../log.js';
@@ -13,6 +13,16 @@ import type { TasksApi } from '../queues/create-task.js';
 import { buildApp } from './app.js';
 import { makePushGate } from './gate.js';
 import { makeMetrics, type ExecutorMetrics } from './metrics.js';
+import { answerAbandoned } from './push.js';
+import { DEFAULT_RETRY_AFTER_SECONDS } from './tier.js';
+
+/**
+ * Past the grace period, how long aborted work gets to answer before its pushes are answered 503,
+ * and how long closing the server may then wait for connections (a client still sending a body)
+ * before they are closed. Both short: Cloud Run sends SIGKILL 10 s after SIGTERM.
+ */
+export const STRAGGLER_MS = 250;
+export const CLOSE_CONNECTIONS_MS = 500;
 
 export { buildApp, BODY_LIMIT_BYTES, type AppDeps, type PushAnswer } from './app.js';
 export { makePushGate, type PushGate } from './gate.js';
@@ -34,6 +44,8 @@ export interface StartOptions {
   clock?: () => Date;
   /** Called once with the queue id of the first authenticated push that names one. */
   onFirstQueue?: (queueId: string) => void;
+  /** Longest a client may take to send a request (default 30 s); tests shorten it. */
+  requestTimeoutMs?: number;
 }
 
 /** A running executor tier. */
@@ -48,7 +60,8 @@ export interface RunningExecutor {
   metrics: ExecutorMetrics;
   /**
    * Graceful stop: refuse new pushes (503 + Retry-After), let in-flight ones finish within
-   * `config.shutdownGraceMs`, then close the server and the runner it created.
+   * `config.shutdownGraceMs`, then close the server and the runner it created. Bounded whatever
+   * the work or the clients do: about `shutdownGraceMs` + {@link STRAGGLER_MS} + {@link CLOSE_CONNECTIONS_MS}.
    */
   close(): Promise<void>;
 }
@@ -72,6 +85,7 @@ export async function startExecutor(config: ExecutorConfig, options: StartOption
     gate,
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
     ...(options.onFirstQueue !== undefined ? { onFirstQueue: options.onFirstQueue } : {}),
+    ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
   });
   try {
     // Fastify logs "Server listening at …" once per interface (several on 0.0.0.0); `executor serve`
@@ -100,8 +114,16 @@ export async function startExecutor(config: ExecutorConfig, options: StartOption
     close() {
       closing ??= (async () => {
         const finished = await gate.drain(config.shutdownGraceMs);
-        if (!finished) logger.warn({ inFlight: gate.inFlight }, 'shutdown grace period ended with pushes in flight; aborting them');
-        await app.close();
+        if (!finished) {
+          logger.warn({ inFlight: gate.inFlight }, 'shutdown grace period ended with pushes in flight; aborting them');
+          // Work that ignores the abort still gets its push answered (503), never a reset.
+          if (!(await gate.idle(STRAGGLER_MS))) gate.abandon((reply) => answerAbandoned(reply as FastifyReply, String(config.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS)));
+        }
+        const closed = app.close();
+        // A connection still sending a request (or never finishing one) must not hold the exit.
+        const force = setTimeout(() => app.server.closeAllConnections(), CLOSE_CONNECTIONS_MS);
+        await closed;
+        clearTimeout(force);
         if (ownRunner) await runner.close();
       })();
       return closing;

@@ -10,8 +10,8 @@ import type { Logger } from 'pino';
 import type { AuthConfig } from '../config.js';
 import { PUSH_ERROR_STATUS, messageOf } from '../errors.js';
 import type { RunContext, Runner, WorkError } from '../work/types.js';
-import { HandoffError, type Apply, type ApplyContext, type HandoffResult } from './apply.js';
-import { requestAudiences, type PushVerifier } from './auth.js';
+import { HandoffError, type Apply, type ApplyContext, type Handoff, type HandoffResult } from './apply.js';
+import { requestAudiences, socketAudiences, type PushVerifier } from './auth.js';
 import { decodeBody, UndecodableBodyError, type DecodedBody } from './codecs.js';
 import { decide, type Action, type DecideOutcome } from './decide.js';
 import { readDelivery, type Delivery } from './delivery.js';
@@ -20,6 +20,20 @@ import { recordHandoff, type ExecutorMetrics } from './metrics.js';
 import { endDeliverySpan, startDeliverySpan, startHandoffSpan } from './spans.js';
 import { tierNumberOf, type Tier } from './tier.js';
 import { traceFields, traceHeadersToCarry } from './trace.js';
+
+/**
+ * Answers a push whose work outlived the grace period (and ignored the abort): 503 + Retry-After
+ * and `Connection: close` rather than a reset connection. Cloud Tasks does not count a 503 as an
+ * execution, so the attempt is not spent; the redelivery runs the work again.
+ */
+export function answerAbandoned(reply: FastifyReply, retryAfter: string): void {
+  if (reply.sent) return;
+  void reply
+    .code(PUSH_ERROR_STATUS.SHUTTING_DOWN)
+    .header('retry-after', retryAfter)
+    .header('connection', 'close')
+    .send({ error: { code: 'SHUTTING_DOWN', message: 'This instance stopped before the work finished; Cloud Tasks will retry elsewhere' } } satisfies PushAnswer);
+}
 
 /** The JSON body of every answer to a push. */
 export interface PushAnswer {
@@ -68,6 +82,13 @@ function forwardedProto(req: FastifyRequest): string {
   const raw = req.headers['x-forwarded-proto'];
   const first = (Array.isArray(raw) ? raw[0] : raw)?.split(',')[0]?.trim().toLowerCase();
   return first === 'https' || first === 'http' ? first : 'http';
+}
+
+/** An unexpected error, by code or class name only: its message may quote the job. */
+function internalReason(err: unknown): string {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string') return code;
+  return err instanceof Error ? err.name : 'non-Error thrown';
 }
 
 function errorOf(outcome: DecideOutcome): WorkError | undefined {
@@ -187,14 +208,23 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
       if (extra !== undefined) Object.assign(line, extra);
       (push.child ?? logger)[level](line, 'delivery');
     }
+    // Answered already: the grace period ended first and the push got 503 (see answerAbandoned).
+    if (reply.sent) return;
     if (status === 503) void reply.header('retry-after', tier.retryAfter);
+    // Draining: no next request on this connection, so none can be cut off when the server closes.
+    if (gate.draining) void reply.header('connection', 'close');
     void reply.code(status).send(answer);
   }
 
   /** Authenticates the push; answers and returns false when it is refused. */
   async function authenticate(req: FastifyRequest, reply: FastifyReply, push: Push): Promise<boolean> {
     if (!authConfig.disabled) {
-      const audiences = authConfig.audience !== undefined ? [authConfig.audience] : requestAudiences(forwardedProto(req), req.headers.host ?? '', req.url);
+      const audiences =
+        authConfig.audience !== undefined
+          ? [authConfig.audience]
+          : authConfig.hostAudience === true
+            ? requestAudiences(forwardedProto(req), req.headers.host ?? '', req.url)
+            : socketAudiences(req.socket.localAddress, req.socket.localPort, req.url);
       const auth = await verifier.verify(req.headers.authorization, audiences);
       if (!auth.ok) {
         metrics.authRejections.inc({ code: auth.code });
@@ -251,11 +281,9 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
     const { decoded, outcome } = await run(push, body);
 
     // 3. Decide and apply.
-    const action: Action = decide({ outcome, attempt: delivery.attempt, jobHasWebhook: decoded?.job.webhookUrl !== undefined, policy: tier.policy });
-    const label = outcome.kind;
-    const error = errorOf(outcome);
-    const base = { outcome: label, action: action.kind, attempt: delivery.attempt } satisfies PushAnswer;
-    const errorFields = error !== undefined ? { errorType: error.type, errorMessage: error.message } : undefined;
+    let action: Action = decide({ outcome, attempt: delivery.attempt, jobHasWebhook: decoded?.job.webhookUrl !== undefined, policy: tier.policy });
+    let label: string = outcome.kind;
+    let error = errorOf(outcome);
     let status: number;
     let handoff: HandoffResult | undefined;
     if (action.kind === 'ack') {
@@ -273,38 +301,61 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
         tier: push.tier,
         now: clock(),
       };
-      const handoffStarted = performance.now();
-      const span = startHandoffSpan(push, action.kind);
-      ctx.traceHeaders = traceHeadersToCarry(headers, span.ctx);
-      try {
-        handoff = await apply(action, ctx);
-        span.end(handoff);
-        recordHandoff(metrics, handoff.kind, handoff.result, handoffStarted);
-        status = 200;
-      } catch (err) {
-        span.end(undefined, err);
-        if (err instanceof HandoffError) {
-          recordHandoff(metrics, err.kind, 'failed', handoffStarted);
-          const answer: PushAnswer = { ...base, error: { code: err.code, message: err.message } };
-          finish(push, reply, PUSH_ERROR_STATUS.HANDOFF_FAILED, label, answer, { ...errorFields, handoff: { kind: err.kind, result: 'failed' }, err }, 'error');
-          return;
-        }
-        throw err;
+      let result = await tryApply(push, headers, action, ctx);
+      if ('unexpected' in result) {
+        // Deterministic for this push (a bug, or a job the encoders cannot carry): answering 5xx
+        // would loop forever, since Cloud Tasks does not count 5xx as executions. Park it the way
+        // an undecodable body is parked: dead letter (the raw body kept), else 400.
+        push.logger.error({ err: result.unexpected }, 'push could not be handed off; parking it instead of answering 5xx');
+        error = { type: 'InternalError', message: `The push could not be handed off (${internalReason(result.unexpected)}); it was not retried, to avoid a loop` };
+        label = 'internal';
+        action = decide({ outcome: { kind: 'undecodable', error }, attempt: delivery.attempt, jobHasWebhook: false, policy: tier.policy });
+        result = action.kind === 'dead-letter' ? await tryApply(push, headers, action, ctx) : { unexpected: result.unexpected };
+        if ('unexpected' in result) action = { kind: 'reject', status: 400, error };
       }
+      if ('failed' in result) {
+        const err = result.failed;
+        const answer: PushAnswer = { outcome: label, action: action.kind, attempt: delivery.attempt, error: { code: err.code, message: err.message } };
+        const errorFields = error !== undefined ? { errorType: error.type, errorMessage: error.message } : undefined;
+        finish(push, reply, PUSH_ERROR_STATUS.HANDOFF_FAILED, label, answer, { ...errorFields, handoff: { kind: err.kind, result: 'failed' }, err }, 'error');
+        return;
+      }
+      if ('handoff' in result) handoff = result.handoff;
+      status = action.kind === 'reject' ? action.status : 200;
     }
 
+    const base = { outcome: label, action: action.kind, attempt: delivery.attempt } satisfies PushAnswer;
+    const errorFields = error !== undefined ? { errorType: error.type, errorMessage: error.message } : undefined;
     const answer: PushAnswer = {
       ...base,
       ...(handoff !== undefined ? { handoff } : {}),
       ...(action.kind === 'retry' || action.kind === 'reject' ? { error: { type: action.error.type, message: action.error.message } } : {}),
     };
     const unnotified = action.kind === 'ack' ? action.unnotified : undefined;
-    const level = action.kind === 'reject' || unnotified !== undefined ? 'error' : 'info';
+    const level = action.kind === 'reject' || unnotified !== undefined || label === 'internal' ? 'error' : 'info';
     const extra =
       errorFields === undefined && handoff === undefined && unnotified === undefined
         ? undefined
         : { ...errorFields, ...(handoff !== undefined ? { handoff } : {}), ...(unnotified !== undefined ? { unnotified } : {}) };
     finish(push, reply, status, label, answer, extra, level);
+  }
+
+  /** Applies a handoff; a failed enqueue and an unexpected error are told apart, never thrown. */
+  async function tryApply(push: Push, headers: FastifyRequest['headers'], action: Handoff, ctx: ApplyContext): Promise<{ handoff: HandoffResult } | { failed: HandoffError } | { unexpected: unknown }> {
+    const started = performance.now();
+    const span = startHandoffSpan(push, action.kind);
+    ctx.traceHeaders = traceHeadersToCarry(headers, span.ctx);
+    try {
+      const handoff = await apply(action, ctx);
+      span.end(handoff);
+      recordHandoff(metrics, handoff.kind, handoff.result, started);
+      return { handoff };
+    } catch (err) {
+      span.end(undefined, err);
+      if (!(err instanceof HandoffError)) return { unexpected: err };
+      recordHandoff(metrics, err.kind, 'failed', started);
+      return { failed: err };
+    }
   }
 
   /**
@@ -319,11 +370,12 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
       void reply
         .code(PUSH_ERROR_STATUS.SHUTTING_DOWN)
         .header('retry-after', tier.retryAfter)
+        .header('connection', 'close')
         .send({ error: { code: 'SHUTTING_DOWN', message: 'This instance is shutting down; Cloud Tasks will retry elsewhere' } } satisfies PushAnswer);
       return Promise.resolve();
     }
-    gate.enter();
+    gate.enter(reply);
     // Not awaited here (one async frame less per push): the gate is left when the push settles.
-    return handlePush(req, reply).finally(() => gate.leave());
+    return handlePush(req, reply).finally(() => gate.leave(reply));
   };
 }

@@ -38,6 +38,9 @@ let client: CloudTasksClient;
 /** A compose environment with service addresses pointed at the loopback processes. */
 function localEnv(name: string, addresses: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...services[name]!.environment, HOST: '127.0.0.1', PORT: '0' };
+  // AUTH_AUDIENCE names the tier's compose URL, which is not where it listens here (a random port):
+  // the default outside Cloud Run, the address the push arrived at, stands in for it.
+  delete env.AUTH_AUDIENCE;
   // Addresses only: AUTH_ISSUER is a name the tokens carry, not something to dial, and stays as is.
   for (const key of ['CLOUD_TASKS_EMULATOR_HOST', 'AUTH_JWKS_URL', 'PROBLEM_SERVICE', 'DEAD_LETTER_URL', 'NOTIFY_URL']) {
     let value = env[key];

@@ -360,9 +360,61 @@ describe('undecodable bodies', () => {
     expect(task.httpRequest.headers['X-Executor-Error-Type']).toBe('UndecodableBody');
   });
 
+  it('parks a poison body nested 5,000 deep as undecodable (dead letter), never answering 5xx', async () => {
+    await makeApp({ deadLetterQueue: Q.deadLetter, deadLetterUrl: 'https://dlq.example.test/' });
+    const poison = `{"payload":1,"webhookUrl":"${WEBHOOK}","context":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    const res = await push(poison);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ outcome: 'undecodable', action: 'dead-letter' });
+    expect(runner.calls).toHaveLength(0);
+    const task = (await emulated.tasks())[0]!;
+    expect(task.queue).toBe(Q.deadLetter);
+    expect(task.httpRequest.headers['X-Executor-Error']).toContain('nests deeper than');
+  });
+
+  it('never quotes the body in the 400 answer, the log line or the dead letter\'s error header', async () => {
+    const bodies = ['{"payload":1,"sk-secret-key":2}', '{"sk-secret":tru}', '{"sourceFile":"a","sk-secret":1}'];
+    for (const body of bodies) {
+      const res = await push(body);
+      expect(res.statusCode).toBe(400);
+      expect(res.body).not.toContain('sk-secret');
+    }
+    expect(log.raw.join('\n')).not.toContain('sk-secret');
+    await makeApp({ deadLetterQueue: Q.deadLetter, deadLetterUrl: 'https://dlq.example.test/' });
+    for (const [i, body] of bodies.entries()) expect((await push(body, pushHeaders({ task: `t${i}` }))).statusCode).toBe(200);
+    for (const task of await emulated.tasks()) expect(task.httpRequest.headers['X-Executor-Error']).not.toContain('sk-secret');
+  });
+
   it('rejects an empty body', async () => {
     const res = await push('');
     expect(res.statusCode).toBe(400);
+  });
+});
+
+describe('an unexpected failure of the push path', () => {
+  // A WorkError the notification encoder cannot serialise (a BigInt): the same push fails the same
+  // way on every delivery, and a 5xx (which Cloud Tasks does not count) would loop forever.
+  const unencodable = () => ({ kind: 'permanent' as const, error: { type: 'Bad', message: 'x', detail: 1n } as never });
+
+  it('dead-letters the raw body and answers 200 instead of 5xx', async () => {
+    await makeApp({ deadLetterQueue: Q.deadLetter, deadLetterUrl: 'https://dlq.example.test/' });
+    runner.respond(unencodable);
+    const res = await push(envelope());
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ outcome: 'internal', action: 'dead-letter', handoff: { kind: 'dead-letter', result: 'created' } });
+    const task = (await emulated.tasks())[0]!;
+    expect(task.queue).toBe(Q.deadLetter);
+    expect(task.httpRequest.body.toString()).toBe(envelope());
+    expect(task.httpRequest.headers['X-Executor-Error-Type']).toBe('InternalError');
+    expect(log.lines.some((l) => l.severity === 'ERROR' && l.outcome === 'internal')).toBe(true);
+  });
+
+  it('answers 400 (counted by Cloud Tasks) when there is no dead-letter queue', async () => {
+    runner.respond(unencodable);
+    const res = await push(envelope());
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ outcome: 'internal', action: 'reject', error: { type: 'InternalError' } });
+    expect(emulated.createCalls()).toBe(0);
   });
 });
 

@@ -2,7 +2,7 @@ import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthConfig } from '../../src/config.js';
 import { buildApp } from '../../src/executor/app.js';
-import { makePushVerifier, requestAudiences } from '../../src/executor/auth.js';
+import { makePushVerifier, requestAudiences, socketAudiences } from '../../src/executor/auth.js';
 import { defined } from '../helpers/defined.js';
 import { captureLogger, pushHeaders, scriptedRunner, testConfig } from '../helpers/executor-fixtures.js';
 import { claims, makeTestKey, signToken } from '../helpers/oidc.js';
@@ -65,6 +65,9 @@ describe('makePushVerifier with Google certificates', () => {
     }, 'AUTH_SIGNATURE'],
     ['an expired token', () => signToken(key, claims({ iat: Math.floor(Date.now() / 1000) - 7200, exp: Math.floor(Date.now() / 1000) - 3600 })), 'AUTH_EXPIRED'],
     ['a token issued in the future', () => signToken(key, claims({ iat: Math.floor(Date.now() / 1000) + 3600, exp: Math.floor(Date.now() / 1000) + 7200 })), 'AUTH_NOT_YET_VALID'],
+    ['a token not valid before an hour from now (nbf)', () => signToken(key, claims({ nbf: Math.floor(Date.now() / 1000) + 3600 })), 'AUTH_NOT_YET_VALID'],
+    ['a token whose nbf is not a number', () => signToken(key, claims({ nbf: 'soon' })), 'AUTH_INVALID'],
+    ['a token with a critical header extension (crit)', () => signToken(key, claims(), { crit: ['exp'], exp: 1 }), 'AUTH_INVALID'],
     ['a token without exp', () => signToken(key, claims({ exp: undefined })), 'AUTH_INVALID'],
     ['a token from another issuer', () => signToken(key, claims({ iss: 'https://evil.example.test' })), 'AUTH_ISSUER'],
     ['a token for another audience', () => signToken(key, claims({ aud: 'https://other.example.test/' })), 'AUTH_AUDIENCE'],
@@ -82,6 +85,14 @@ describe('makePushVerifier with Google certificates', () => {
     expect(result).toMatchObject({ ok: false, status: 403, code });
     // The reason is safe to log: it never quotes the token.
     if (!result.ok) expect(result.reason).not.toContain(t.split('.')[1] ?? t);
+  });
+
+  it('accepts nbf in the past and nbf within the clock skew allowed for exp', async () => {
+    serveGoogleCerts(2);
+    const v = makePushVerifier(google, { tokenCacheSize: 0 });
+    const now = Math.floor(Date.now() / 1000);
+    expect(await v.verify(bearer(signToken(key, claims({ nbf: now - 60 }))), [AUD])).toMatchObject({ ok: true });
+    expect(await v.verify(bearer(signToken(key, claims({ nbf: now + 60 }))), [AUD])).toMatchObject({ ok: true });
   });
 
   it('answers 503 AUTH_KEYS_UNAVAILABLE when Google certificates cannot be fetched', async () => {
@@ -147,6 +158,13 @@ describe('makePushVerifier with AUTH_JWKS_URL', () => {
 });
 
 describe('requestAudiences', () => {
+  it('outside Cloud Run, builds them from the address the connection arrived at (never Host), with localhost on loopback', () => {
+    expect(socketAudiences('127.0.0.1', 8081, '/')).toEqual(['http://127.0.0.1:8081/', 'http://127.0.0.1:8081', 'http://localhost:8081/', 'http://localhost:8081']);
+    expect(socketAudiences('::ffff:10.0.0.5', 8080, '/work')).toEqual(['http://10.0.0.5:8080/work']);
+    expect(socketAudiences('::1', 8080, '/x')).toEqual(['http://[::1]:8080/x', 'http://localhost:8080/x']);
+    expect(socketAudiences(undefined, undefined, '/')).toEqual([]);
+  });
+
   it('offers the full URL, the URL without query, and the bare origin for /', () => {
     expect(requestAudiences('https', 'x.run.app', '/?a=1')).toEqual(['https://x.run.app/?a=1', 'https://x.run.app/', 'https://x.run.app']);
     expect(requestAudiences('https', 'x.run.app', '/work')).toEqual(['https://x.run.app/work']);
@@ -154,7 +172,8 @@ describe('requestAudiences', () => {
 });
 
 describe('the app with auth on', () => {
-  const cfg = () => testConfig({ auth: defined({ ...google, audience: undefined }) as AuthConfig });
+  // On Cloud Run (K_SERVICE set): the default audience comes from Host, which its routing makes ours.
+  const cfg = () => testConfig({ auth: defined({ ...google, audience: undefined, hostAudience: true }) as AuthConfig });
 
   it('answers 401 with WWW-Authenticate to a push without a token, without running the work, and counts it', async () => {
     const runner = scriptedRunner();
@@ -233,5 +252,59 @@ describe('the app with auth on', () => {
     expect(res.json()).toMatchObject({ error: { code: 'AUTH_AUDIENCE' } });
     expect(runner.calls).toHaveLength(0);
     await app.close();
+  });
+});
+
+describe('the default audience outside Cloud Run (no AUTH_AUDIENCE, no K_SERVICE)', () => {
+  const cfg = () => testConfig({ auth: defined({ ...google, audience: undefined, hostAudience: false }) as AuthConfig });
+  let app: ReturnType<typeof buildApp> | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  async function listen(): Promise<{ url: string; runner: ReturnType<typeof scriptedRunner> }> {
+    const runner = scriptedRunner();
+    app = buildApp({ config: cfg(), runner, tasks: { createTask: async () => [{}] }, logger: captureLogger().logger });
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    return { url, runner };
+  }
+
+  it("refuses a token minted for another service even when the caller sets Host to that service (no replay)", async () => {
+    serveGoogleCerts();
+    const { url, runner } = await listen();
+    // fetch cannot set Host; a raw request can, as an attacker would.
+    const { request } = await import('node:http');
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${url}/`, {
+        method: 'POST',
+        headers: {
+          ...pushHeaders(),
+          host: 'other-service.example.test',
+          'x-forwarded-proto': 'https',
+          'content-type': 'application/json',
+          authorization: bearer(signToken(key, claims({ aud: 'https://other-service.example.test/' }))),
+        },
+      }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end('{"payload":1}');
+    });
+    expect(status).toBe(403);
+    expect(runner.calls).toHaveLength(0);
+  });
+
+  it('accepts a token minted for the address the push arrived at', async () => {
+    serveGoogleCerts();
+    const { url, runner } = await listen();
+    const res = await fetch(`${url}/`, {
+      method: 'POST',
+      body: '{"payload":1}',
+      headers: { ...pushHeaders(), 'content-type': 'application/json', authorization: bearer(signToken(key, claims({ aud: `${url}/` }))) },
+    });
+    expect(res.status).toBe(200);
+    expect(runner.calls).toHaveLength(1);
   });
 });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
-import { decodeBody, encodeNotification, MAX_RESULT_BYTES, UndecodableBodyError, type DecodedBody } from '../../src/executor/codecs.js';
+import { decodeBody, encodeNotification, MAX_JSON_DEPTH, MAX_RESULT_BYTES, UndecodableBodyError, type DecodedBody } from '../../src/executor/codecs.js';
 
 const root = protobuf.loadSync(fileURLToPath(new URL('../../proto/work.proto', import.meta.url)));
 const Request = root.lookupType('morais_protos.SvcWorkRequest');
@@ -87,8 +87,10 @@ describe('decodeBody: proto3 JSON SvcWorkRequest', () => {
     expect(d.job.payload).toEqual({ sourceFile: 'a', fileMetadata: { size: '5' } });
   });
 
-  it('rejects unknown or mistyped fields, naming them', () => {
-    expect(undecodable('{"sourceFile":"a","colour":"red"}')).toContain('colour');
+  it('rejects unknown or mistyped fields, naming the schema\'s fields and counting (never quoting) unknown ones', () => {
+    const unknown = undecodable('{"sourceFile":"a","colour-sk-secret":"red"}');
+    expect(unknown).toContain('1 unknown field(s)');
+    expect(unknown).not.toContain('colour');
     expect(undecodable('{"sourceFile":7}')).toContain('sourceFile');
     expect(undecodable('{"sourceFile":"a","fileMetadata":{"size":"big"}}')).toContain('fileMetadata.size');
   });
@@ -139,6 +141,42 @@ describe('decodeBody: garbage', () => {
 
   it('never quotes the body in its error message', () => {
     expect(undecodable('{"payload": "sk-secret" oops')).not.toContain('sk-secret');
+  });
+
+  it.each([
+    ['a bad token', '{sk-secret}'],
+    ['a truncated short body', '{"sk-secret":tru}'],
+    ['an unterminated string', '{"payload":"sk-secret'],
+    ['a control character', '{"payload":"sk-secret\t"}'],
+    ['a bad escape', '{"payload":"sk-secret\\q"}'],
+  ])('says what is wrong with unparsable JSON (%s) by kind and position, without quoting it', (_name, body) => {
+    const message = undecodable(body);
+    expect(message).toMatch(/^Body looks like JSON but does not parse: (unexpected|unescaped|invalid)/);
+    expect(message).not.toContain('sk-secret');
+    expect(message).not.toContain('"');
+  });
+
+  it('refuses JSON nested deeper than the limit before parsing it, and accepts moderate nesting', () => {
+    const deep = `{"payload":1,"context":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    expect(undecodable(deep)).toContain(`nests deeper than ${MAX_JSON_DEPTH} levels`);
+    // Brackets inside strings (escaped quotes included) are not nesting.
+    const inString = `{"payload":"\\"${'['.repeat(5000)}"}`;
+    expect(decodeBody(Buffer.from(inString)).job.payload).toBe(`"${'['.repeat(5000)}`);
+    const moderate = `{"payload":${'['.repeat(MAX_JSON_DEPTH - 1)}${']'.repeat(MAX_JSON_DEPTH - 1)}}`;
+    expect(decodeBody(Buffer.from(moderate)).job.format).toBe('envelope');
+  });
+
+  it('refuses int64 values outside the int64 range instead of wrapping them, and unsafe JSON numbers', () => {
+    expect(undecodable('{"sourceFile":"a","fileMetadata":{"size":"9999999999999999999"}}')).toContain('fileMetadata.size');
+    expect(undecodable('{"sourceFile":"a","fileMetadata":{"size":"-9223372036854775809"}}')).toContain('int64 range');
+    expect(undecodable('{"sourceFile":"a","fileMetadata":{"size":18446744073709551615}}')).toContain('fileMetadata.size');
+    expect(decodeBody(Buffer.from('{"sourceFile":"a","fileMetadata":{"size":"9223372036854775807"}}')).job.payload).toEqual({
+      sourceFile: 'a',
+      fileMetadata: { size: '9223372036854775807' },
+    });
+    expect(decodeBody(Buffer.from('{"sourceFile":"a","fileMetadata":{"size":"-9223372036854775808"}}')).job.payload).toMatchObject({
+      fileMetadata: { size: '-9223372036854775808' },
+    });
   });
 });
 

@@ -3,6 +3,8 @@
  * and sending it SIGTERM.
  */
 import { spawn } from 'node:child_process';
+import { request, type IncomingHttpHeaders } from 'node:http';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startExecutor } from '../../src/executor/index.js';
@@ -16,6 +18,19 @@ function deferred<T = void>() {
   let resolve!: (v: T) => void;
   const promise = new Promise<T>((r) => (resolve = r));
   return { promise, resolve };
+}
+
+/** A POST through node:http, whose answer keeps every header (fetch hides Connection). */
+function rawRequest(port: number, body: string, headers: Record<string, string> = pushHeaders()) {
+  return new Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 const post = (url: string, headers: Record<string, string> = pushHeaders()) =>
@@ -80,6 +95,83 @@ describe('startExecutor', () => {
     expect(sawAbort).toBe(true);
     expect((await inFlight).status).toBe(409);
     expect(log.lines.some((l) => String(l.message).includes('grace period ended'))).toBe(true);
+  });
+
+  it('answers a push whose work ignores the abort with 503 + Retry-After + Connection: close, and still closes', async () => {
+    const started = deferred();
+    // Never settles and never looks at ctx.signal.
+    const runner = scriptedRunner(() => {
+      started.resolve();
+      return new Promise(() => {});
+    });
+    const ex = await startExecutor(testConfig({ shutdownGraceMs: 100 }), { runner, tasksClient: noTasks, logger: captureLogger().logger });
+    const inFlight = rawRequest(ex.port, '{"payload":1}');
+    await started.promise;
+    await ex.close();
+    const res = await inFlight;
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('10');
+    expect(res.headers.connection).toBe('close');
+    expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'SHUTTING_DOWN' } });
+  });
+
+  it('while draining, answers every push with Connection: close, so no next push on it can be cut off', async () => {
+    const release = deferred();
+    const started = deferred();
+    const runner = scriptedRunner(async () => {
+      started.resolve();
+      await release.promise;
+      return { kind: 'success' };
+    });
+    const ex = await startExecutor(testConfig({ shutdownGraceMs: 10_000 }), { runner, tasksClient: noTasks, logger: captureLogger().logger });
+    const inFlight = rawRequest(ex.port, '{"payload":1}');
+    await started.promise;
+    const closed = ex.close();
+    const refused = await rawRequest(ex.port, '{"payload":2}');
+    expect(refused.status).toBe(503);
+    expect(refused.headers.connection).toBe('close');
+    release.resolve();
+    const done = await inFlight;
+    expect(done.status).toBe(200);
+    expect(done.headers.connection).toBe('close');
+    await closed;
+  });
+
+  it('answers 408 to a client that sends its body too slowly, and a slow client does not hold up close', async () => {
+    const runner = scriptedRunner();
+    const ex = await startExecutor(testConfig(), { runner, tasksClient: noTasks, logger: captureLogger().logger, requestTimeoutMs: 200 });
+    const head = `POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`;
+    const slow = connect(ex.port, '127.0.0.1');
+    const answer = new Promise<string>((resolve) => {
+      let text = '';
+      slow.on('data', (d: Buffer) => (text += d.toString()));
+      slow.on('close', () => resolve(text));
+    });
+    slow.write(head);
+    expect(await answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(runner.calls).toHaveLength(0);
+
+    // Another one, still sending when the server closes: close does not wait for it.
+    const stuck = connect(ex.port, '127.0.0.1');
+    const stuckClosed = new Promise<void>((resolve) => stuck.on('close', () => resolve()));
+    stuck.on('error', () => {});
+    stuck.resume();
+    await new Promise<void>((resolve) => stuck.write(head, () => resolve()));
+    await ex.close();
+    await stuckClosed;
+  });
+
+  it('does not time out work that runs longer than the request timeout once the body has arrived', async () => {
+    const runner = scriptedRunner(async () => {
+      await new Promise((r) => setTimeout(r, 1200));
+      return { kind: 'success' };
+    });
+    const ex = await startExecutor(testConfig(), { runner, tasksClient: noTasks, logger: captureLogger().logger, requestTimeoutMs: 200 });
+    try {
+      expect((await post(ex.url)).status).toBe(200);
+    } finally {
+      await ex.close();
+    }
   });
 
   it('closes the runner it created, not one it was given', async () => {
