@@ -51,11 +51,12 @@ async function runWebhookOnly(options: WebhookOnlyOptions): Promise<void> {
 }
 
 /**
- * How the user runs this CLI: `npx executor` once built (the package bin is dist/cli.js); from a
- * clone running the TypeScript sources (npm start), the bin does not exist yet, so the tsx form.
+ * How the user runs this CLI again: `node dist/cli.js` (what `npm start` runs) when built; the tsx
+ * form only when the sources run directly (tests). Never `npx executor`: in a checkout npx would
+ * install the checkout into its cache, and outside one it offers an unrelated npm package.
  */
 function selfCommand(): string {
-  return import.meta.url.endsWith('.ts') ? 'npx tsx src/cli.ts' : 'npx executor';
+  return import.meta.url.endsWith('.ts') ? 'npx tsx src/cli.ts' : 'node dist/cli.js';
 }
 
 /** Flushes and closes a pino file destination (it may still be opening when a start fails). */

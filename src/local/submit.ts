@@ -101,9 +101,9 @@ Where to send it:
   --json                    print one JSON line per created task
 
 Examples:
-  npx executor submit --emulator localhost:8123
-  npx executor submit --emulator localhost:8123 --invalid --count 10
-  npx executor submit --project my-project --location europe-west1 --url https://executor-xyz.a.run.app/ \\
+  executor submit --emulator localhost:8123
+  executor submit --emulator localhost:8123 --invalid --count 10
+  executor submit --project my-project --location europe-west1 --url https://executor-xyz.a.run.app/ \\
     --service-account tasks@my-project.iam.gserviceaccount.com --webhook https://example.com/hook`;
 
 const schema = z.object({

@@ -104,7 +104,7 @@ describe('executor submit against the emulator', () => {
     try {
       const err = await rejection(submit(parseSubmitArgs(['--emulator', address], {}) as SubmitOptions, lonely));
       expect(err.code).toBe('TASKS_UNAVAILABLE');
-      expect(err.message).toMatch(new RegExp(`Cannot reach the emulator at ${address}.*npx executor emulator`));
+      expect(err.message).toMatch(new RegExp(`Cannot reach the emulator at ${address}.*executor emulator`));
     } finally {
       await lonely.close();
     }
