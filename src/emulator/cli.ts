@@ -4,6 +4,7 @@ import { makeLogger } from '../log.js';
 import { untilStopSignal } from '../signals.js';
 import { parseFaultSpec, type FaultRule } from './faults.js';
 import { startEmulator, type EmulatorOptions } from './index.js';
+import { isHttpUrl } from './queues-file.js';
 
 const USAGE = `Usage: executor emulator [options]
 
@@ -21,6 +22,9 @@ Options:
                            (production refuses it for 7 days)
   --issuer URL             OIDC issuer of the tokens it signs (default http://HOST:PORT)
   --app-engine-host URL    where App Engine tasks are pushed (default http://localhost:8080)
+  --default-target URL     where HTTP tasks with an empty url go (firebase-admin sends them so);
+                           a queue's defaultTarget in the queues file wins (default: none, such
+                           a task is refused with INVALID_ARGUMENT)
   --throttling MODE        model | off: lower a queue's enforced rate on 429/503 and high error
                            shares, as Cloud Tasks does (default model; see docs/emulator.md)
   --log-level LEVEL        trace | debug | info | warn | error | silent (default info)
@@ -57,6 +61,7 @@ export function parseEmulatorArgs(argv: string[]): EmulatorCliOptions {
         'allow-queue-name-reuse': { type: 'boolean' },
         issuer: { type: 'string' },
         'app-engine-host': { type: 'string' },
+        'default-target': { type: 'string' },
         throttling: { type: 'string' },
         'log-level': { type: 'string' },
         fault: { type: 'string', multiple: true },
@@ -94,6 +99,11 @@ export function parseEmulatorArgs(argv: string[]): EmulatorCliOptions {
     const v = values['app-engine-host'];
     if (!/^https?:\/\/[^/?#]+\/?$/.test(v)) problems.push(`--app-engine-host must be an http(s) origin like http://localhost:8080, got '${v}'`);
     else out.appEngineHost = v;
+  }
+  if (typeof values['default-target'] === 'string') {
+    const v = values['default-target'];
+    if (!isHttpUrl(v)) problems.push(`--default-target must be an absolute http(s) URL like http://localhost:8081/, got '${v}'`);
+    else out.defaultTarget = v;
   }
   if (typeof values.throttling === 'string') {
     if (values.throttling === 'model' || values.throttling === 'off') out.throttling = values.throttling;
