@@ -74,6 +74,14 @@ async function allCounters(stack: Stack): Promise<TierCounters[]> {
   return Promise.all(stack.tiers.map((t) => t.counters()));
 }
 
+/** The banner's line on what the tiers run. */
+function describeWork(options: DevOptions): string {
+  const w = options.work;
+  if ('WORKER_URL' in w) return `HTTP worker ${w.WORKER_URL}`;
+  if ('WORKER_COMMAND' in w) return `command ${w.WORKER_COMMAND}`;
+  return w.WORKER_MODULE === 'demo' ? 'the demo handler (--worker-module FILE for your own)' : `handler module ${w.WORKER_MODULE}`;
+}
+
 function banner(stack: Stack, options: DevOptions, logFile: string): string {
   const [tier1, tier2] = stack.tiers;
   const e = stack.emulator;
@@ -87,6 +95,7 @@ function banner(stack: Stack, options: DevOptions, logFile: string): string {
     `  tier 1    ${tier1!.url}  MAX_ATTEMPTS ${tier1!.maxAttempts}, pushed from '${STACK_QUEUES.tier1}', forwards to '${STACK_QUEUES.tier2}'`,
     `  tier 2    ${tier2!.url}  MAX_ATTEMPTS ${tier2!.maxAttempts}, pushed from '${STACK_QUEUES.tier2}', last tier`,
     `  webhook   ${stack.webhookUrl}  (counts: ${stack.webhook.url}/stats, last notifications: ${stack.webhook.url}/notifications)`,
+    `  work      ${describeWork(options)} (both tiers)`,
     `  OIDC on: the emulator signs every push, the tiers verify it against ${e.jwksUrl}`,
     '',
   ].join('\n');

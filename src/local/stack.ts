@@ -13,7 +13,7 @@ import { startExecutor } from '../executor/index.js';
 import { newEmulatorClient } from '../queues/index.js';
 import { queuePath } from '../queues/paths.js';
 import { FIREBASE_EMULATED_SERVICE_ACCOUNT, LOCAL_SERVICE_ACCOUNT, WEBHOOK_PATH } from './defaults.js';
-import type { DevOptions } from './dev-args.js';
+import type { DevOptions, DevWork } from './dev-args.js';
 import { readTierCounters, type TierCounters } from './progress.js';
 import { STACK_QUEUES, checkQueuesFile } from './queues-check.js';
 import { startWebhook, type Webhook } from './webhook.js';
@@ -62,6 +62,8 @@ export interface StackEnv {
   /** Where the tiers reach Cloud Tasks and the OIDC keys. */
   emulator: { address: string; issuer: string; jwksUrl: string };
   logLevel: string;
+  /** What the tiers run (default the demo handler). */
+  work?: DevWork;
 }
 
 /**
@@ -84,7 +86,7 @@ export function tierEnv(env: StackEnv, tier: { tier: number; port: number; maxAt
     AUTH_JWKS_URL: env.emulator.jwksUrl,
     // firebase-admin's emulated identity too, so its enqueue() reaches a tier unchanged.
     AUTH_ALLOWED_EMAILS: `${LOCAL_SERVICE_ACCOUNT},${FIREBASE_EMULATED_SERVICE_ACCOUNT}`,
-    WORKER_MODULE: 'demo',
+    ...(env.work ?? { WORKER_MODULE: 'demo' }),
     // The emulator stops first on Ctrl-C, so little is in flight; don't make the user wait 8 s.
     SHUTDOWN_GRACE_SECONDS: '2',
     LOG_LEVEL: env.logLevel,
@@ -158,7 +160,7 @@ export async function startStack(options: DevOptions, logger: Logger): Promise<S
     stops.webhook = () => webhook.close();
     const webhookUrl = `${webhook.url}${WEBHOOK_PATH}`;
 
-    const env = { host: options.host, project, location, webhookUrl: webhook.url, emulator, logLevel: options.logLevel };
+    const env: StackEnv = { host: options.host, project, location, webhookUrl: webhook.url, emulator, logLevel: options.logLevel, work: options.work };
 
     const startTier = async (tier: number, port: number, maxAttempts: number, next?: string): Promise<TierHandle> => {
       const config = loadConfig(tierEnv(env, { tier, port, maxAttempts, ...(next !== undefined ? { next } : {}) }));
