@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.js';
+import { describeArgsError } from '../suggest.js';
 import { makeLogger } from '../log.js';
 import { untilStopSignal } from '../signals.js';
 import { parseFaultSpec, type FaultRule } from './faults.js';
@@ -38,6 +39,9 @@ Options:
   -h, --help               show this help
 `;
 
+/** The flags the usage documents, for "did you mean" on an unknown one. */
+const FLAG_NAMES = [...USAGE.matchAll(/^\s+(?:-\w, )?--([a-z-]+)/gm)].map((m) => m[1]!);
+
 /** Parsed command line of `executor emulator`. */
 export interface EmulatorCliOptions extends EmulatorOptions {
   logLevel: string;
@@ -69,7 +73,7 @@ export function parseEmulatorArgs(argv: string[]): EmulatorCliOptions {
       },
     }));
   } catch (err) {
-    throw new ConfigError('EMULATOR_ARGS_INVALID', [`${(err as Error).message} (see 'executor emulator --help')`], 'Invalid arguments');
+    throw new ConfigError('EMULATOR_ARGS_INVALID', [`${describeArgsError(err, FLAG_NAMES)} (see 'executor emulator --help')`], 'Invalid arguments');
   }
   const problems: string[] = [];
   const out: EmulatorCliOptions = { logLevel: 'info', help: values.help === true, port: 8123 };
