@@ -1,5 +1,5 @@
 /**
- * The package's public API for handler authors (`import { PermanentError } from 'executor'`).
+ * The package's public API for handler authors (`import { PermanentError } from 'cloud-tasks-executor'`).
  * The emulator is published separately as `executor/emulator`, so a handler never loads it.
  */
 export { IgnoreError, PermanentError, RetryableError, IGNORE, PERMANENT, RETRYABLE } from './work/errors.js';

@@ -55,6 +55,6 @@ describe('supported Node.js', () => {
   it('starts normally on a supported Node', () => {
     const r = cliOn(MIN_NODE);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^Usage: executor <command>/);
+    expect(r.stdout).toMatch(/^Usage: executor \[options\] \[command\]/);
   });
 });

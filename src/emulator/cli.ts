@@ -2,9 +2,11 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.js';
 import { loadLogFormat } from '../config.js';
 import { chooseLogFormat, makeLogger } from '../log.js';
+import { describeArgsError } from '../suggest.js';
 import { untilStopSignal } from '../signals.js';
 import { parseFaultSpec, type FaultRule } from './faults.js';
 import { startEmulator, type EmulatorOptions } from './index.js';
+import { isHttpUrl } from './queues-file.js';
 
 const USAGE = `Usage: executor emulator [options]
 
@@ -22,6 +24,9 @@ Options:
                            (production refuses it for 7 days)
   --issuer URL             OIDC issuer of the tokens it signs (default http://HOST:PORT)
   --app-engine-host URL    where App Engine tasks are pushed (default http://localhost:8080)
+  --default-target URL     where HTTP tasks with an empty url go (firebase-admin sends them so);
+                           a queue's defaultTarget in the queues file wins (default: none, such
+                           a task is refused with INVALID_ARGUMENT)
   --throttling MODE        model | off: lower a queue's enforced rate on 429/503 and high error
                            shares, as Cloud Tasks does (default model; see docs/emulator.md)
   --log-level LEVEL        trace | debug | info | warn | error | silent (default info)
@@ -34,6 +39,9 @@ Options:
                            switch them at runtime with GET/POST/DELETE /emulator/faults
   -h, --help               show this help
 `;
+
+/** The flags the usage documents, for "did you mean" on an unknown one. */
+const FLAG_NAMES = [...USAGE.matchAll(/^\s+(?:-\w, )?--([a-z-]+)/gm)].map((m) => m[1]!);
 
 /** Parsed command line of `executor emulator`. */
 export interface EmulatorCliOptions extends EmulatorOptions {
@@ -58,6 +66,7 @@ export function parseEmulatorArgs(argv: string[]): EmulatorCliOptions {
         'allow-queue-name-reuse': { type: 'boolean' },
         issuer: { type: 'string' },
         'app-engine-host': { type: 'string' },
+        'default-target': { type: 'string' },
         throttling: { type: 'string' },
         'log-level': { type: 'string' },
         fault: { type: 'string', multiple: true },
@@ -65,7 +74,7 @@ export function parseEmulatorArgs(argv: string[]): EmulatorCliOptions {
       },
     }));
   } catch (err) {
-    throw new ConfigError('EMULATOR_ARGS_INVALID', [`${(err as Error).message} (see 'executor emulator --help')`], 'Invalid arguments');
+    throw new ConfigError('EMULATOR_ARGS_INVALID', [`${describeArgsError(err, FLAG_NAMES)} (see 'executor emulator --help')`], 'Invalid arguments');
   }
   const problems: string[] = [];
   const out: EmulatorCliOptions = { logLevel: 'info', help: values.help === true, port: 8123 };
@@ -95,6 +104,11 @@ export function parseEmulatorArgs(argv: string[]): EmulatorCliOptions {
     const v = values['app-engine-host'];
     if (!/^https?:\/\/[^/?#]+\/?$/.test(v)) problems.push(`--app-engine-host must be an http(s) origin like http://localhost:8080, got '${v}'`);
     else out.appEngineHost = v;
+  }
+  if (typeof values['default-target'] === 'string') {
+    const v = values['default-target'];
+    if (!isHttpUrl(v)) problems.push(`--default-target must be an absolute http(s) URL like http://localhost:8081/, got '${v}'`);
+    else out.defaultTarget = v;
   }
   if (typeof values.throttling === 'string') {
     if (values.throttling === 'model' || values.throttling === 'off') out.throttling = values.throttling;

@@ -19,7 +19,7 @@ import { isPubSubPath, makePubSubRestHandler } from './pubsub/api/rest.js';
 import { systemClock } from './pubsub/clock.js';
 import { PubSubEngine, type PubSubStats } from './pubsub/engine.js';
 import { loadPubSubDeclarations } from './pubsub/topics-file.js';
-import { loadQueuesFile, type QueuesFile, type ResolvedQueue } from './queues-file.js';
+import { isHttpUrl, loadQueuesFile, type QueuesFile, type ResolvedQueue } from './queues-file.js';
 import { listenDual } from './server.js';
 
 export type { QueuesFile, QueuesFileQueue } from './queues-file.js';
@@ -69,6 +69,12 @@ export interface EmulatorOptions {
   faults?: ReadonlyArray<FaultRuleInput | string>;
   /** System throttling of queues without their own `throttling` (docs/emulator.md): 'model' (default) or 'off'. */
   throttling?: ThrottlingMode;
+  /**
+   * The URL of HTTP tasks created with an empty `url` — firebase-admin sends them so against an
+   * emulator — unless their queue has its own (`defaultTarget` in the queues file). Without either,
+   * such a task is refused with INVALID_ARGUMENT naming both.
+   */
+  defaultTarget?: string;
 }
 
 /** A running emulator. */
@@ -99,6 +105,8 @@ export interface Emulator {
   pubsubStats(): PubSubStats;
   /** Fault injection: add and clear rules at runtime (also served at `/emulator/faults`). */
   readonly faults: Faults;
+  /** Sets (or clears) the URL of a queue's tasks that name none (full queue name), as a queues file's `defaultTarget`. */
+  setDefaultTarget(queue: string, url: string | undefined): void;
   close(): Promise<void>;
 }
 
@@ -117,6 +125,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const appEngineHost = options.appEngineHost ?? DEFAULT_APP_ENGINE_HOST;
   if (!/^https?:\/\/[^/?#]+\/?$/.test(appEngineHost)) {
     throw new ConfigError('EMULATOR_OPTIONS_INVALID', [`appEngineHost must be an http(s) origin like http://localhost:8080, got '${appEngineHost}'`]);
+  }
+  if (options.defaultTarget !== undefined && !isHttpUrl(options.defaultTarget)) {
+    throw new ConfigError('EMULATOR_OPTIONS_INVALID', [`defaultTarget must be an absolute http(s) URL like http://localhost:8081/, got '${options.defaultTarget}'`]);
   }
   // Validate the queues file before binding anything, so a typo fails fast and leaves no port open.
   const queues: ResolvedQueue[] = options.queues === undefined ? [] : loadQueuesFile(options.queues);
@@ -138,6 +149,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     logger,
     throttling: options.throttling ?? 'model',
     events: metrics.events,
+    ...(options.defaultTarget !== undefined ? { defaultTarget: options.defaultTarget } : {}),
   });
   metrics.watchQueues(() => engine.queueSizes());
   const pubsub = new PubSubEngine({ clock: systemClock, signer, push: (req) => pusher.push(req), logger });
@@ -145,6 +157,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     try {
       engine.createQueue(q.parent, q.input, true);
       if (q.throttling !== undefined) engine.setThrottling(q.input.name!, q.throttling);
+      if (q.defaultTarget !== undefined) engine.setDefaultTarget(q.input.name!, q.defaultTarget);
     } catch (err) {
       await pusher.close();
       if (err instanceof ApiError) {
@@ -221,6 +234,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     droppedTasks: () => engine.droppedTasks(),
     pubsubStats: () => pubsub.stats(),
     faults,
+    setDefaultTarget: (queue, url) => engine.setDefaultTarget(queue, url),
     close: () => {
       closing ??= (async () => {
         engine.close();

@@ -30,6 +30,8 @@ export interface QueuesFileQueue {
   };
   /** System throttling of this queue (docs/emulator.md, "Throttling model"); default: the emulator's `--throttling`. */
   throttling?: 'model' | 'off';
+  /** Emulator only: the URL of this queue's HTTP tasks that name none (firebase-admin's); default the emulator's `--default-target`. */
+  defaultTarget?: string;
 }
 
 /** The queues file: queues created when the emulator starts. */
@@ -76,7 +78,13 @@ const queueSchema = z.strictObject({
     })
     .optional(),
   throttling: z.enum(['model', 'off']).optional(),
+  defaultTarget: z.string().refine(isHttpUrl, 'must be an absolute http(s) URL like http://localhost:8081/').optional(),
 });
+
+/** An absolute http(s) URL (a default target). */
+export function isHttpUrl(v: string): boolean {
+  return /^https?:\/\/[^\s/]/.test(v) && URL.canParse(v);
+}
 
 const fileSchema = z.strictObject({
   project: z.string().regex(PROJECT_ID, 'must be a project id').optional(),
@@ -101,6 +109,8 @@ export interface ResolvedQueue {
   input: QueueInput;
   /** The queue's own throttling mode, when the file sets one. */
   throttling?: 'model' | 'off';
+  /** The URL of the queue's tasks that name none, when the file sets one. */
+  defaultTarget?: string;
 }
 
 /**
@@ -165,6 +175,7 @@ export function loadQueuesFile(source: unknown): ResolvedQueue[] {
     }
     const entry: ResolvedQueue = { parent: queueParent(fullName), input };
     if (q.throttling !== undefined) entry.throttling = q.throttling;
+    if (q.defaultTarget !== undefined) entry.defaultTarget = q.defaultTarget;
     resolved.push(entry);
   });
   if (problems.length > 0) throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', problems, `Invalid ${origin}`);

@@ -1,8 +1,10 @@
 /**
- * Push bodies in, notification bodies out. Three input formats, told apart by content (never by
+ * Push bodies in, notification bodies out. Four input formats, told apart by content (never by
  * Content-Type, which the original client set to `application/json` on binary bodies):
  *
  * - the JSON envelope: a JSON object with a `payload` key (see docs/executor.md);
+ * - a Firebase task-queue body: a JSON object whose only key is `data` (firebase-admin's
+ *   `getFunctions().taskQueue(…).enqueue(data)` sends `{"data": …}`); the job's payload is `data`;
  * - the proto3 JSON mapping of `SvcWorkRequest`: any other JSON object;
  * - a binary `SvcWorkRequest`: anything that is not JSON.
  *
@@ -172,6 +174,15 @@ function describeSyntaxError(err: unknown): string {
   return position !== undefined ? `${kind} at character ${position} of the JSON text` : kind;
 }
 
+/**
+ * firebase-admin's task-queue body: `{"data": …}` and nothing else (a SvcWorkRequest has no `data`
+ * field and the envelope needs `payload`, so no other format is taken for it).
+ */
+function isFirebaseTaskBody(parsed: object): parsed is { data: unknown } {
+  const keys = Object.keys(parsed);
+  return keys.length === 1 && keys[0] === 'data';
+}
+
 function decodeJson(text: string): DecodedBody {
   const deep = tooDeepAt(text, MAX_JSON_DEPTH);
   if (deep !== -1) throw new UndecodableBodyError(`JSON body nests deeper than ${MAX_JSON_DEPTH} levels (at character ${deep})`);
@@ -182,8 +193,9 @@ function decodeJson(text: string): DecodedBody {
     throw new UndecodableBodyError(`Body looks like JSON but does not parse: ${describeSyntaxError(err)}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new UndecodableBodyError('JSON body must be an object (the envelope or a SvcWorkRequest)');
+    throw new UndecodableBodyError('JSON body must be an object (the envelope, a Firebase {"data": …} body or a SvcWorkRequest)');
   }
+  if (isFirebaseTaskBody(parsed)) return { job: { format: 'firebase', payload: parsed.data } };
   if (Object.prototype.hasOwnProperty.call(parsed, 'payload')) {
     const envelope = envelopeSchema.safeParse(parsed);
     if (!envelope.success) throw new UndecodableBodyError(`Invalid JSON envelope: ${describeIssues(envelope.error)}`);
@@ -296,7 +308,9 @@ export interface EncodedNotification {
 /** Encodes the notification for a job, in the format the job arrived in. */
 export function encodeNotification(decoded: DecodedBody, facts: NotificationFacts): EncodedNotification {
   const { format } = decoded.job;
-  if (format === 'envelope') {
+  // Firebase bodies carry no webhook of their own; a notification (none unless one is configured)
+  // is the JSON one.
+  if (format === 'envelope' || format === 'firebase') {
     return { body: Buffer.from(JSON.stringify(envelopeNotification(decoded, facts))), contentType: 'application/json' };
   }
   const { response } = workProtoTypes();

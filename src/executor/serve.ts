@@ -4,7 +4,9 @@
  * SHUTDOWN_GRACE_SECONDS and exits 0 (Cloud Run's contract); a second signal exits at once.
  */
 import { CONFIG_VARIABLES, loadConfig, type ExecutorConfig } from '../config.js';
+import { CodedError } from '../errors.js';
 import { chooseLogFormat, makeLogger, type Logger } from '../log.js';
+import { nearMissVariables } from '../suggest.js';
 import { queuePath } from '../queues/paths.js';
 import { untilStopSignal } from '../signals.js';
 import { closeTasksClients, makeTasksClient } from '../queues/tasks-client.js';
@@ -43,6 +45,10 @@ export async function runServe(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  // A variable that is nearly one of ours is most likely a typo that would silently keep a default.
+  for (const { given, meant } of nearMissVariables(process.env, Object.keys(CONFIG_VARIABLES))) {
+    process.stderr.write(`executor serve: warning: ${given} is not a variable of executor serve (ignored); did you mean ${meant}?\n`);
+  }
   const config = loadConfig(process.env);
   const format = chooseLogFormat(config.logFormat, { isTTY: process.stdout.isTTY === true, onCloudRun: config.onCloudRun === true });
   const logger = makeLogger({ level: config.logLevel, format });
@@ -63,6 +69,13 @@ export async function runServe(argv: string[]): Promise<void> {
     logger,
     tasksClient: tasks,
     ...(config.executorQueue === undefined ? { onFirstQueue: (id: string) => firstQueueDrift(config, id, checkDrift, logger) } : {}),
+  }).catch(async (err: unknown) => {
+    stop.done();
+    await closeTasksClients().catch(() => undefined);
+    if ((err as { code?: unknown })?.code === 'EADDRINUSE') {
+      throw new CodedError('PORT_IN_USE', `cannot listen on ${config.host}:${config.port}: the port is in use (another executor or 'executor dev' still running?). Stop it, or set PORT to a free port`, { cause: err });
+    }
+    throw err;
   });
   if (config.executorQueue !== undefined) checkDrift(config.executorQueue);
   logger.info(

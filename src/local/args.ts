@@ -4,7 +4,8 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
-import { ConfigError, formatIssues, messageOf } from '../errors.js';
+import { ConfigError, formatIssues } from '../errors.js';
+import { describeArgsError } from '../suggest.js';
 import { integerText, numberText } from '../text-values.js';
 
 /** Raw flag values as parseArgs returns them. */
@@ -16,7 +17,7 @@ export function parseFlags(command: string, argv: string[], options: ParseArgsCo
     const { values } = parseArgs({ args: argv, options: options ?? {}, strict: true, allowPositionals: false });
     return values as RawFlags;
   } catch (err) {
-    throw new ConfigError('CLI_ARGS_INVALID', [`${messageOf(err)} (see 'executor ${command} --help')`], `Invalid arguments for executor ${command}`);
+    throw new ConfigError('CLI_ARGS_INVALID', [`${describeArgsError(err, Object.keys(options ?? {}))} (see 'executor ${command} --help')`], `Invalid arguments for executor ${command}`);
   }
 }
 

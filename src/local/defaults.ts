@@ -22,6 +22,11 @@ export const WEBHOOK_PATH = '/notify';
  * allow only this email).
  */
 export const LOCAL_SERVICE_ACCOUNT = 'executor-local@local-project.iam.gserviceaccount.com';
+/**
+ * The identity firebase-admin's tasks carry against an emulator when the app has no service
+ * account (`EMULATED_SERVICE_ACCOUNT_DEFAULT` in its functions client); the local tiers allow it too.
+ */
+export const FIREBASE_EMULATED_SERVICE_ACCOUNT = 'emulated-service-acct@email.com';
 /** The source file the demo worker succeeds on. */
 export const GOOD_SOURCE_FILE = 'gs://demo-bucket/report.pdf';
 /** The source file the demo worker fails on (retryably). */

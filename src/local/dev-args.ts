@@ -5,15 +5,23 @@ import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { intFlag, numberFlag, parseFlags, validateFlags } from './args.js';
+import { intFlag, numberFlag, parseFlags, urlFlag, validateFlags } from './args.js';
 import type { BatchEncoding } from './batch.js';
 import { EMULATOR_PORT, TIER1_PORT, TIER2_PORT, WEBHOOK_PORT } from './defaults.js';
 
 /** The queues file shipped with the package (works from src/ and from dist/). */
 export const DEFAULT_QUEUES_FILE = fileURLToPath(new URL('../../local/queues.yaml', import.meta.url));
 
+/**
+ * What the tiers of the local stack run: the built-in demo, or the user's own work — the same three
+ * kinds `executor serve` takes (WORKER_MODULE, WORKER_URL, WORKER_COMMAND), as their variables.
+ */
+export type DevWork = { WORKER_MODULE: string } | { WORKER_URL: string } | { WORKER_COMMAND: string };
+
 /** Options of the whole local stack. */
 export interface DevOptions {
+  /** What both tiers run (default the demo handler). */
+  work: DevWork;
   /** Run everything. */
   mode: 'stack';
   /** Interface every component binds. */
@@ -82,6 +90,9 @@ const FLAGS = {
   'log-file': { type: 'string' },
   'log-level': { type: 'string' },
   'webhook-only': { type: 'boolean' },
+  'worker-module': { type: 'string' },
+  'worker-url': { type: 'string' },
+  'worker-command': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -115,6 +126,13 @@ Stack:
   --log-file FILE            where the components log (default executor-dev.log)
   --log-level L              trace | debug | info | warn | error | silent (default info)
 
+Your own work (at most one; default the built-in demo handler), run by both tiers exactly as
+'executor serve' runs WORKER_MODULE / WORKER_URL / WORKER_COMMAND. The demo batch fits only the
+demo handler, so with one of these --jobs defaults to 0: send work with 'executor submit'.
+  --worker-module FILE       an ES module exporting the handler (relative to the working directory)
+  --worker-url URL           an HTTP worker: each job is POSTed to it as JSON
+  --worker-command CMD       a command per job, the job on stdin (a JSON array of argv, or words)
+
 Standalone webhook (docker-compose's 'webhook' service):
   --webhook-only             run only the webhook receiver, logging each notification to stdout;
                              listens on --host (default 127.0.0.1) and --webhook-port (default: $PORT,
@@ -140,8 +158,23 @@ const schema = z.object({
   'log-file': z.string().min(1).optional(),
   'log-level': z.enum(LOG_LEVELS, { message: `--log-level must be one of ${LOG_LEVELS.join(', ')}` }).optional(),
   'webhook-only': z.boolean().optional(),
+  'worker-module': z.string().min(1, '--worker-module must name a file').optional(),
+  'worker-url': urlFlag('worker-url'),
+  'worker-command': z.string().trim().min(1, '--worker-command must name a command').optional(),
   help: z.boolean().optional(),
 });
+
+/** The tiers' work from the --worker-* flags (at most one), or the demo. */
+function workOf(f: { 'worker-module'?: string | undefined; 'worker-url'?: string | undefined; 'worker-command'?: string | undefined }, cwdPath: (p: string) => string): DevWork {
+  const given = (['worker-module', 'worker-url', 'worker-command'] as const).filter((k) => f[k] !== undefined);
+  if (given.length > 1) {
+    throw new ConfigError('CLI_ARGS_INVALID', [`Give at most one of --worker-module, --worker-url, --worker-command; got ${given.map((k) => `--${k}`).join(' and ')}`], 'Invalid arguments for executor dev');
+  }
+  if (f['worker-module'] !== undefined) return { WORKER_MODULE: f['worker-module'] === 'demo' ? 'demo' : cwdPath(f['worker-module']) };
+  if (f['worker-url'] !== undefined) return { WORKER_URL: f['worker-url'] };
+  if (f['worker-command'] !== undefined) return { WORKER_COMMAND: f['worker-command'] };
+  return { WORKER_MODULE: 'demo' };
+}
 
 /** Parses `executor dev` arguments; `'help'` when asked. Throws a ConfigError naming every problem. */
 export function parseDevArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): DevOptions | WebhookOnlyOptions | 'help' {
@@ -176,15 +209,25 @@ export function parseDevArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     };
   }
 
+  const work = workOf(f, cwdPath);
+  const ownWork = !('WORKER_MODULE' in work && work.WORKER_MODULE === 'demo');
+  if (ownWork && f.jobs !== undefined && f.jobs > 0) {
+    throw new ConfigError(
+      'CLI_ARGS_INVALID',
+      [`--jobs ${f.jobs} submits the demo batch, whose expected outcomes are the demo handler's: with your own work, start with --jobs 0 (the default) and send jobs with 'executor submit'`],
+      'Invalid arguments for executor dev',
+    );
+  }
   const options: DevOptions = {
     mode: 'stack',
+    work,
     host: f.host ?? '127.0.0.1',
     emulatorPort: f.port ?? EMULATOR_PORT,
     tier1Port: f['tier1-port'] ?? TIER1_PORT,
     tier2Port: f['tier2-port'] ?? TIER2_PORT,
     webhookPort: f['webhook-port'] ?? WEBHOOK_PORT,
     queuesFile: f.queues !== undefined ? cwdPath(f.queues) : DEFAULT_QUEUES_FILE,
-    jobs: f.jobs ?? 300,
+    jobs: f.jobs ?? (ownWork ? 0 : 300),
     invalidRatio: f['invalid-ratio'] ?? 0.2,
     encoding: f.encoding ?? 'binary',
     tier1MaxAttempts: f['tier1-max-attempts'] ?? 3,

@@ -55,11 +55,12 @@ async function runWebhookOnly(options: WebhookOnlyOptions): Promise<void> {
 }
 
 /**
- * How the user runs this CLI: `npx executor` once built (the package bin is dist/cli.js); from a
- * clone running the TypeScript sources (npm start), the bin does not exist yet, so the tsx form.
+ * How the user runs this CLI again: `node dist/cli.js` (what `npm start` runs) when built; the tsx
+ * form only when the sources run directly (tests). Never `npx executor`: in a checkout npx would
+ * install the checkout into its cache, and outside one it offers an unrelated npm package.
  */
 function selfCommand(): string {
-  return import.meta.url.endsWith('.ts') ? 'npx tsx src/cli.ts' : 'npx executor';
+  return import.meta.url.endsWith('.ts') ? 'npx tsx src/cli.ts' : 'node dist/cli.js';
 }
 
 /** Flushes and closes a pino file destination (it may still be opening when a start fails). */
@@ -77,6 +78,14 @@ async function allCounters(stack: Stack): Promise<TierCounters[]> {
   return Promise.all(stack.tiers.map((t) => t.counters()));
 }
 
+/** The banner's line on what the tiers run. */
+function describeWork(options: DevOptions): string {
+  const w = options.work;
+  if ('WORKER_URL' in w) return `HTTP worker ${w.WORKER_URL}`;
+  if ('WORKER_COMMAND' in w) return `command ${w.WORKER_COMMAND}`;
+  return w.WORKER_MODULE === 'demo' ? 'the demo handler (--worker-module FILE for your own)' : `handler module ${w.WORKER_MODULE}`;
+}
+
 function banner(stack: Stack, options: DevOptions, logFile: string): string {
   const [tier1, tier2] = stack.tiers;
   const e = stack.emulator;
@@ -90,6 +99,7 @@ function banner(stack: Stack, options: DevOptions, logFile: string): string {
     `  tier 1    ${tier1!.url}  MAX_ATTEMPTS ${tier1!.maxAttempts}, pushed from '${STACK_QUEUES.tier1}', forwards to '${STACK_QUEUES.tier2}'`,
     `  tier 2    ${tier2!.url}  MAX_ATTEMPTS ${tier2!.maxAttempts}, pushed from '${STACK_QUEUES.tier2}', last tier`,
     `  webhook   ${stack.webhookUrl}  (counts: ${stack.webhook.url}/stats, last notifications: ${stack.webhook.url}/notifications)`,
+    `  work      ${describeWork(options)} (both tiers)`,
     `  OIDC on: the emulator signs every push, the tiers verify it against ${e.jwksUrl}`,
     '',
   ].join('\n');

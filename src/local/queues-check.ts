@@ -20,6 +20,8 @@ export interface StackQueues {
   project: string;
   /** Their location. */
   location: string;
+  /** Short ids of the queues whose `defaultTarget` the file sets (the stack leaves those alone). */
+  withDefaultTarget: ReadonlySet<string>;
 }
 
 /**
@@ -59,5 +61,6 @@ export async function checkQueuesFile(file: string, budgets: { tier1: number; ti
   if (problems.length > 0) throw new ConfigError('QUEUES_FILE_INVALID', problems, 'The queues file does not fit the local stack');
   // The stack's queues all live where tier 1's does (the emulator resolves short names the same way).
   const incoming = parseQueuePath(byId.get(STACK_QUEUES.tier1)!.name ?? '')!;
-  return { project: incoming.project, location: incoming.location };
+  const withDefaultTarget = new Set(queues.filter((q) => q.defaultTarget !== undefined).map((q) => shortName(q.input.name ?? '')));
+  return { project: incoming.project, location: incoming.location, withDefaultTarget };
 }

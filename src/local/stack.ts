@@ -12,8 +12,8 @@ import { startEmulator, type Emulator } from '../emulator/index.js';
 import { startExecutor } from '../executor/index.js';
 import { newEmulatorClient } from '../queues/index.js';
 import { queuePath } from '../queues/paths.js';
-import { LOCAL_SERVICE_ACCOUNT, WEBHOOK_PATH } from './defaults.js';
-import type { DevOptions } from './dev-args.js';
+import { FIREBASE_EMULATED_SERVICE_ACCOUNT, LOCAL_SERVICE_ACCOUNT, WEBHOOK_PATH } from './defaults.js';
+import type { DevOptions, DevWork } from './dev-args.js';
 import { readTierCounters, type TierCounters } from './progress.js';
 import { STACK_QUEUES, checkQueuesFile } from './queues-check.js';
 import { startWebhook, type Webhook } from './webhook.js';
@@ -62,6 +62,8 @@ export interface StackEnv {
   /** Where the tiers reach Cloud Tasks and the OIDC keys. */
   emulator: { address: string; issuer: string; jwksUrl: string };
   logLevel: string;
+  /** What the tiers run (default the demo handler). */
+  work?: DevWork;
 }
 
 /**
@@ -82,8 +84,9 @@ export function tierEnv(env: StackEnv, tier: { tier: number; port: number; maxAt
     CLOUD_TASKS_EMULATOR_HOST: env.emulator.address,
     AUTH_ISSUER: env.emulator.issuer,
     AUTH_JWKS_URL: env.emulator.jwksUrl,
-    AUTH_ALLOWED_EMAILS: LOCAL_SERVICE_ACCOUNT,
-    WORKER_MODULE: 'demo',
+    // firebase-admin's emulated identity too, so its enqueue() reaches a tier unchanged.
+    AUTH_ALLOWED_EMAILS: `${LOCAL_SERVICE_ACCOUNT},${FIREBASE_EMULATED_SERVICE_ACCOUNT}`,
+    ...(env.work ?? { WORKER_MODULE: 'demo' }),
     // The emulator stops first on Ctrl-C, so little is in flight; don't make the user wait 8 s.
     SHUTDOWN_GRACE_SECONDS: '2',
     LOG_LEVEL: env.logLevel,
@@ -121,7 +124,7 @@ async function listening<T>(what: string, flag: string, host: string, port: numb
  * each component needs the addresses of the ones started before it, and `stops` must see them all.)
  */
 export async function startStack(options: DevOptions, logger: Logger): Promise<Stack> {
-  const { project, location } = await checkQueuesFile(options.queuesFile, { tier1: options.tier1MaxAttempts, tier2: options.tier2MaxAttempts });
+  const { project, location, withDefaultTarget } = await checkQueuesFile(options.queuesFile, { tier1: options.tier1MaxAttempts, tier2: options.tier2MaxAttempts });
   // Stop order: the client, then the emulator (no more pushes), then the tiers (nothing left in
   // flight to drain), then the webhook. A partial start stops what it started, in the same order.
   const stops: Partial<Record<'client' | 'emulator' | 'tier1' | 'tier2' | 'webhook', () => Promise<void>>> = {};
@@ -157,7 +160,7 @@ export async function startStack(options: DevOptions, logger: Logger): Promise<S
     stops.webhook = () => webhook.close();
     const webhookUrl = `${webhook.url}${WEBHOOK_PATH}`;
 
-    const env = { host: options.host, project, location, webhookUrl: webhook.url, emulator, logLevel: options.logLevel };
+    const env: StackEnv = { host: options.host, project, location, webhookUrl: webhook.url, emulator, logLevel: options.logLevel, work: options.work };
 
     const startTier = async (tier: number, port: number, maxAttempts: number, next?: string): Promise<TierHandle> => {
       const config = loadConfig(tierEnv(env, { tier, port, maxAttempts, ...(next !== undefined ? { next } : {}) }));
@@ -182,6 +185,11 @@ export async function startStack(options: DevOptions, logger: Logger): Promise<S
     stops.client = () => client.close();
 
     const stackQueue = (id: string): string => queuePath(project, location, id);
+    // Tasks that name no URL (firebase-admin's) go to the tier the queue feeds, unless the queues
+    // file gave the queue a defaultTarget of its own.
+    for (const [id, tier] of [[STACK_QUEUES.tier1, tier1], [STACK_QUEUES.tier2, tier2]] as const) {
+      if (!withDefaultTarget.has(id)) emulator.setDefaultTarget(stackQueue(id), `${tier.url}/`);
+    }
     emulator.showChain({
       tiers: [tier1, tier2].map((t) => ({ tier: t.tier, queue: stackQueue(t.tier === 1 ? STACK_QUEUES.tier1 : STACK_QUEUES.tier2), url: t.url, maxAttempts: t.maxAttempts })),
       notifierQueue: stackQueue(STACK_QUEUES.notifier),

@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ConfigError, CodedError, messageOf } from '../errors.js';
-import { intFlag, parseFlags, urlFlag, validateFlags } from './args.js';
+import { decodeBody, UndecodableBodyError } from '../executor/codecs.js';
+import { intFlag, parseFlags, urlFlag, validateFlags, type RawFlags } from './args.js';
 import {
   GOOD_SOURCE_FILE,
   INVALID_SOURCE_FILE,
@@ -67,7 +68,9 @@ const FLAGS = {
   webhook: { type: 'string' },
   id: { type: 'string' },
   'service-account': { type: 'string' },
+  'oidc-service-account-email': { type: 'string' },
   audience: { type: 'string' },
+  'oidc-token-audience': { type: 'string' },
   'no-oidc': { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -87,7 +90,9 @@ What to send (default: one good SvcWorkRequest, binary protobuf):
                             {"payload": {"sourceFile": …}, "webhookUrl": …, "id": …})
   --id ID                   the request's context id (with --count: ID-1 … ID-N; default: random)
   --webhook URL             where the notification goes (emulator default: http://127.0.0.1:${WEBHOOK_PORT}${WEBHOOK_PATH})
-  -f, --file F              send the JSON envelope in file F instead of a SvcWorkRequest
+  -f, --file F              send the JSON body in file F instead of a SvcWorkRequest: an envelope,
+                            a Firebase {"data": …} body or a SvcWorkRequest in JSON, checked by the
+                            executor's own decoder before anything is enqueued
 
 Where to send it:
   --queue Q                 queue id or full path (default incoming)
@@ -95,15 +100,16 @@ Where to send it:
   --location L              default: TASKS_LOCATION, or ${LOCAL_LOCATION}
   --url URL                 the executor the task is pushed to (emulator default: http://127.0.0.1:${TIER1_PORT}/)
   --emulator HOST:PORT      use the emulator (default: CLOUD_TASKS_EMULATOR_HOST; unset = Google with ADC)
-  --service-account EMAIL   OIDC token identity (emulator default: ${LOCAL_SERVICE_ACCOUNT})
-  --audience AUD            OIDC audience (default: the target URL)
+  --service-account EMAIL   OIDC token identity (emulator default: ${LOCAL_SERVICE_ACCOUNT});
+                            gcloud's spelling --oidc-service-account-email works too
+  --audience AUD            OIDC audience (default: the target URL); also --oidc-token-audience
   --no-oidc                 send no OIDC token
   --json                    print one JSON line per created task
 
 Examples:
-  npx executor submit --emulator localhost:8123
-  npx executor submit --emulator localhost:8123 --invalid --count 10
-  npx executor submit --project my-project --location europe-west1 --url https://executor-xyz.a.run.app/ \\
+  executor submit --emulator localhost:8123
+  executor submit --emulator localhost:8123 --invalid --count 10
+  executor submit --project my-project --location europe-west1 --url https://executor-xyz.a.run.app/ \\
     --service-account tasks@my-project.iam.gserviceaccount.com --webhook https://example.com/hook`;
 
 const schema = z.object({
@@ -132,7 +138,7 @@ const schema = z.object({
  * naming every problem.
  */
 export function parseSubmitArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): SubmitOptions | 'help' {
-  const f = validateFlags('submit', schema, parseFlags('submit', argv, FLAGS));
+  const f = validateFlags('submit', schema, gcloudSpellings(parseFlags('submit', argv, FLAGS)));
   if (f.help === true) return 'help';
   const problems: string[] = [];
 
@@ -196,7 +202,28 @@ export function parseSubmitArgs(argv: string[], env: NodeJS.ProcessEnv = process
   };
 }
 
-/** Reads and checks a JSON envelope file; the body is sent as written (re-serialised compactly). */
+/**
+ * `gcloud tasks create-http-task` spells two of our flags differently; either spelling works, and
+ * both at once must agree.
+ */
+function gcloudSpellings(raw: RawFlags): RawFlags {
+  const out = { ...raw };
+  for (const [ours, theirs] of [['service-account', 'oidc-service-account-email'], ['audience', 'oidc-token-audience']] as const) {
+    const alias = out[theirs];
+    delete out[theirs];
+    if (alias === undefined) continue;
+    if (out[ours] !== undefined && out[ours] !== alias) {
+      throw new ConfigError('CLI_ARGS_INVALID', [`--${ours} and --${theirs} are the same flag: give one (got '${String(out[ours])}' and '${String(alias)}')`], 'Invalid arguments for executor submit');
+    }
+    out[ours] = alias;
+  }
+  return out;
+}
+
+/**
+ * Reads a JSON body file and checks it with the executor's own decoder, so a body the executor
+ * would dead-letter is refused here, before anything is enqueued; sent re-serialised compactly.
+ */
 async function readEnvelope(file: string): Promise<Buffer> {
   let text: string;
   try {
@@ -213,7 +240,14 @@ async function readEnvelope(file: string): Promise<Buffer> {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new CodedError('ENVELOPE_INVALID', `Envelope file ${file} must hold a JSON object (with at least a "payload"), got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
   }
-  return Buffer.from(JSON.stringify(parsed));
+  const body = Buffer.from(JSON.stringify(parsed));
+  try {
+    decodeBody(body);
+  } catch (err) {
+    if (!(err instanceof UndecodableBodyError)) throw err;
+    throw new CodedError('ENVELOPE_INVALID', `${file} is not a body the executor accepts, so nothing was enqueued: ${err.message}`, { cause: err });
+  }
+  return body;
 }
 
 /** Context id of the i-th (0-based) request. */

@@ -31,7 +31,7 @@ export function explainTasksError(err: unknown, queue: string, endpoint: Endpoin
       return new CodedError(
         'QUEUE_NOT_FOUND',
         endpoint.emulatorHost !== undefined
-          ? `Queue ${queue} does not exist on ${where}: check --queue/--project/--location, or start the emulator with a queues file that declares it (npx executor emulator --queues local/queues.yaml, or npm start)`
+          ? `Queue ${queue} does not exist on ${where}: check --queue/--project/--location, or start the emulator with a queues file that declares it (executor emulator --queues local/queues.yaml, or npm start)`
           : `Queue ${queue} does not exist on ${where}: check --queue/--project/--location, or create it (gcloud tasks queues create QUEUE --location LOCATION)`,
         { cause: err },
       );
@@ -40,7 +40,7 @@ export function explainTasksError(err: unknown, queue: string, endpoint: Endpoin
       return new CodedError(
         'TASKS_UNAVAILABLE',
         endpoint.emulatorHost !== undefined
-          ? `Cannot reach the emulator at ${endpoint.emulatorHost} (${detail}): start it (npx executor emulator, or npm start for the whole stack) or fix --emulator / CLOUD_TASKS_EMULATOR_HOST`
+          ? `Cannot reach the emulator at ${endpoint.emulatorHost} (${detail}): start it (executor emulator, or npm start for the whole stack) or fix --emulator / CLOUD_TASKS_EMULATOR_HOST`
           : `Cannot reach Google Cloud Tasks (${detail}): check your network, or pass --emulator host:port to use a local emulator`,
         { cause: err },
       );

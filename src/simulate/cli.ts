@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.js';
+import { describeArgsError } from '../suggest.js';
 import { formatSvg, formatTable } from './report.js';
 import { simulate } from './run.js';
 import { loadScenario } from './scenario.js';
@@ -32,7 +33,7 @@ export function parseSimulateArgs(argv: string[]): SimulateCliOptions {
   try {
     parsed = parseArgs({ args: argv, strict: true, allowPositionals: true, options: { json: { type: 'boolean' }, svg: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   } catch (err) {
-    throw new ConfigError('SIMULATE_ARGS_INVALID', [`${(err as Error).message} (see 'executor simulate --help')`], 'Invalid arguments');
+    throw new ConfigError('SIMULATE_ARGS_INVALID', [`${describeArgsError(err, ['json', 'svg', 'help'])} (see 'executor simulate --help')`], 'Invalid arguments');
   }
   const { values, positionals } = parsed;
   const out: SimulateCliOptions = { json: values.json === true, help: values.help === true };

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 
 /** Wire format a job arrived in; notifications are answered in the same one. */
-export type JobFormat = 'proto-binary' | 'proto-json' | 'envelope';
+export type JobFormat = 'proto-binary' | 'proto-json' | 'envelope' | 'firebase';
 
 /** A decoded unit of work. */
 export interface Job {
@@ -15,7 +15,7 @@ export interface Job {
   /**
    * What the work operates on. For the SvcWorkRequest formats: the request as a plain object
    * (`{ sourceFile, webhookUrl, fileMetadata, context }`, proto3 JSON field names). For the JSON
-   * envelope: its `payload`, as sent.
+   * envelope: its `payload`, as sent. For a Firebase task-queue body (`{"data": …}`): its `data`.
    */
   payload: unknown;
   /** Where this job's notification goes, if it names a webhook. */

@@ -78,7 +78,7 @@ describe('queues file check', () => {
   };
 
   it('accepts the shipped queues file with the default budgets', async () => {
-    await expect(checkQueuesFile(DEFAULT_QUEUES_FILE, { tier1: 3, tier2: 3 })).resolves.toEqual({ project: 'local-project', location: 'us-central1' });
+    await expect(checkQueuesFile(DEFAULT_QUEUES_FILE, { tier1: 3, tier2: 3 })).resolves.toEqual({ project: 'local-project', location: 'us-central1', withDefaultTarget: new Set() });
   });
 
   it('refuses a queue that would drop tasks before the tier hands them off', async () => {

@@ -103,9 +103,9 @@ describe('executor dev', () => {
     expect(run.stdout).toMatch(/SIGINT: stopping\./);
   });
 
-  it('refuses bad flags with a message and exit code 1', async () => {
+  it('refuses bad flags with a message and exit code 2 (a usage error)', async () => {
     const run = await runDev(['--jobs', 'lots'], 30_000);
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/--jobs must be an integer/);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSubmitArgs } from '../../src/local/submit.js';
+import { parseSubmitArgs, type SubmitOptions } from '../../src/local/submit.js';
 
 const NO_ENV = {};
 
@@ -81,5 +81,17 @@ describe('executor submit queue names', () => {
 
   it('asks for the location when only the project is known', () => {
     expect(problems(() => parseSubmitArgs(['--url', 'https://x.run.app/'], { GOOGLE_CLOUD_PROJECT: 'p' })).join('\n')).toMatch(/pass --location \(or TASKS_LOCATION\)/);
+  });
+});
+
+describe("gcloud's spellings", () => {
+  it('take --oidc-service-account-email and --oidc-token-audience for --service-account and --audience', () => {
+    const o = parseSubmitArgs(['--emulator', '127.0.0.1:1', '--oidc-service-account-email', 'a@b.iam.gserviceaccount.com', '--oidc-token-audience', 'https://aud'], {}) as SubmitOptions;
+    expect(o.serviceAccount).toBe('a@b.iam.gserviceaccount.com');
+    expect(o.audience).toBe('https://aud');
+  });
+
+  it('refuse both spellings with different values', () => {
+    expect(() => parseSubmitArgs(['--emulator', '127.0.0.1:1', '--audience', 'x', '--oidc-token-audience', 'y'], {})).toThrow(/--audience and --oidc-token-audience are the same flag/);
   });
 });

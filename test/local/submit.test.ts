@@ -84,6 +84,26 @@ describe('executor submit against the emulator', () => {
     expect(decodeBody(t!.body)).toMatchObject({ id: 'env-1', job: { format: 'envelope', payload: { sourceFile: 'gs://b/x' } } });
   });
 
+  it('refuses a --file body the executor would not decode, before enqueueing anything', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'submit-'));
+    const file = join(dir, 'wrong.json');
+    writeFileSync(file, JSON.stringify({ payload: { sourceFile: 'gs://b/x' }, webhookUrl: 'not a url' }));
+    const before = (await client.listTasks({ parent: opts([]).queue }))[0].length;
+    const err = await rejection(submit(opts(['--file', file, '--no-oidc']), client));
+    expect(err).toMatchObject({ code: 'ENVELOPE_INVALID' });
+    expect(err.message).toMatch(/not a body the executor accepts, so nothing was enqueued: Invalid JSON envelope: webhookUrl/);
+    expect((await client.listTasks({ parent: opts([]).queue }))[0].length).toBe(before);
+  });
+
+  it('sends a Firebase {"data": …} body from a file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'submit-'));
+    const file = join(dir, 'fb.json');
+    writeFileSync(file, JSON.stringify({ data: { n: 1 } }));
+    const [created] = await submit(opts(['--file', file, '--no-oidc']), client);
+    const [t] = await client.getTask({ name: created!.task, responseView: 'FULL' });
+    expect(decodeBody(Buffer.from(t.httpRequest!.body as Uint8Array)).job).toEqual({ format: 'firebase', payload: { n: 1 } });
+  });
+
   it('says the envelope file is not JSON', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'executor-submit-'));
     const file = join(dir, 'bad.json');
@@ -104,7 +124,7 @@ describe('executor submit against the emulator', () => {
     try {
       const err = await rejection(submit(parseSubmitArgs(['--emulator', address], {}) as SubmitOptions, lonely));
       expect(err.code).toBe('TASKS_UNAVAILABLE');
-      expect(err.message).toMatch(new RegExp(`Cannot reach the emulator at ${address}.*npx executor emulator`));
+      expect(err.message).toMatch(new RegExp(`Cannot reach the emulator at ${address}.*executor emulator`));
     } finally {
       await lonely.close();
     }

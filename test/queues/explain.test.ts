@@ -24,7 +24,7 @@ describe('Cloud Tasks errors, explained', () => {
   it('tells how to reach a missing emulator', () => {
     const e = explainTasksError(grpcError(14, 'No connection established'), Q, { emulatorHost: 'localhost:8123' });
     expect(e.code).toBe('TASKS_UNAVAILABLE');
-    expect(e.message).toMatch(/Cannot reach the emulator at localhost:8123.*npx executor emulator/);
+    expect(e.message).toMatch(/Cannot reach the emulator at localhost:8123.*executor emulator/);
   });
 
   it('names the roles to grant when Google refuses', () => {

@@ -44,6 +44,11 @@ export interface EngineOptions {
   /** The local server App Engine tasks go to, unless their queue names its own (origin, e.g. http://localhost:8080). */
   appEngineHost: string;
   /**
+   * Emulator only: the URL of HTTP tasks created with an empty `url` (firebase-admin leaves it
+   * empty against an emulator, expecting it to know the function), unless their queue has its own.
+   */
+  defaultTarget?: string;
+  /**
    * Delivers one dispatch of a task (dispatch.ts builds the request and pushes it; a fake in unit
    * tests). It must read the task's counters before returning: the engine updates them right after.
    */
@@ -143,6 +148,8 @@ class QueueRuntime {
   deleted = false;
   /** The queue's IAM policy (stored, not enforced). */
   policy: IamPolicy = emptyPolicy();
+  /** Emulator only: the URL of tasks that name none (a queues file's `defaultTarget`). */
+  defaultTarget?: string;
 
   constructor(public record: QueueRecord, now: number, mode: ThrottlingMode, params: Readonly<ThrottleParams> | undefined) {
     this.id = shortId(record.name);
@@ -340,7 +347,7 @@ export class Engine {
     const now = this.clock.now();
     const appEngine: AppEngineContext = { project: q.project, host: q.record.appEngineHost ?? this.options.appEngineHost };
     if (q.record.appEngineRoutingOverride !== undefined) appEngine.override = q.record.appEngineRoutingOverride;
-    const valid = this.taskInput.validate(input, now, appEngine);
+    const valid = this.taskInput.validate(input, now, appEngine, q.defaultTarget ?? this.options.defaultTarget);
     let name: string;
     let named = false;
     if (input.name !== undefined && input.name !== '') {
@@ -456,6 +463,13 @@ export class Engine {
         maxDispatchesPerSecond: q.record.rateLimits.maxDispatchesPerSecond,
         ...q.throttle.state(now),
       }));
+  }
+
+  /** Sets (or clears) the URL of one queue's tasks that name none; it wins over the engine's `defaultTarget`. */
+  setDefaultTarget(name: string, url: string | undefined): void {
+    const q = this.queue(name);
+    if (url === undefined) delete q.defaultTarget;
+    else q.defaultTarget = url;
   }
 
   /** Sets one queue's throttling (a queues file's `throttling`), keeping its configured limits. */

@@ -45,14 +45,25 @@ const HEADER_VALUE_FORBIDDEN = /[\r\n\0]/;
 export class TaskInputValidator {
   private readonly validUrls = new Set<string>();
 
-  /** Throws INVALID_ARGUMENT naming the field at fault. */
-  validate(input: TaskInput, now: number, appEngine: AppEngineContext): ValidTask {
+  /**
+   * Throws INVALID_ARGUMENT naming the field at fault. `defaultTarget` (emulator only) is the URL of
+   * an HTTP task whose own is empty, as firebase-admin sends them to an emulator.
+   */
+  validate(input: TaskInput, now: number, appEngine: AppEngineContext, defaultTarget?: string): ValidTask {
     const http = input.http;
     if (input.appEngine !== undefined) {
       if (http !== undefined) throw invalidArgument('A task has either http_request or app_engine_http_request, not both.');
       return { ...validateAppEngine(input.appEngine, appEngine), ...timing(input, now) };
     }
     if (http === undefined) throw invalidArgument('The task has no target: set http_request (or app_engine_http_request).');
+    if (http.url === '') {
+      if (defaultTarget === undefined) {
+        throw invalidArgument(
+          'task.http_request.url is required. (Emulator: firebase-admin leaves it empty on purpose; start the emulator with --default-target URL, or give the queue a defaultTarget in the queues file.)',
+        );
+      }
+      return this.validate({ ...input, http: { ...http, url: defaultTarget } }, now, appEngine);
+    }
     this.validateUrl(http.url);
     if (http.body !== undefined && http.body.length > 0 && !BODY_METHODS.has(http.httpMethod)) {
       throw invalidArgument(`A task body is only allowed with POST, PUT or PATCH, not ${http.httpMethod}.`);
