@@ -149,14 +149,22 @@ export function foldLog(text: string, resetNamesOnPurge: boolean, file = WAL_FIL
   return { queues: [...s.queues.values()], tasks: [...s.tasks.values()], releasedNames: [...s.releasedNames], deletedQueues: [...s.deletedQueues] };
 }
 
-/** The entries that recreate `state`: what the compacted log holds. */
-function entriesOf(state: RestoredState): Entry[] {
+/** The entries that recreate `s`: what a compacted log holds. */
+function entriesOf(s: Folded): Entry[] {
   return [
-    ...state.queues.map((record): Entry => ({ op: 'queue', record })),
-    ...state.deletedQueues.map(([name, at]): Entry => ({ op: 'queue-deleted', name, at })),
-    ...state.releasedNames.map(([name, at]): Entry => ({ op: 'name-reserved', name, at })),
-    ...state.tasks.map((t): Entry => ({ op: 'task', task: taskToStored(t) })),
+    ...[...s.queues.values()].map((record): Entry => ({ op: 'queue', record })),
+    ...[...s.deletedQueues].map(([name, at]): Entry => ({ op: 'queue-deleted', name, at })),
+    ...[...s.releasedNames].map(([name, at]): Entry => ({ op: 'name-reserved', name, at })),
+    ...[...s.tasks.values()].map((t): Entry => ({ op: 'task', task: taskToStored(t) })),
   ];
+}
+
+/** Drops reservations older than their window (both maps are in release order). */
+function pruneExpired(m: Map<string, number>, windowMs: number, now: number): void {
+  for (const [name, at] of m) {
+    if (at + windowMs > now) break;
+    m.delete(name);
+  }
 }
 
 /** An open data directory: its log, appended to on every engine change. */
@@ -165,33 +173,67 @@ export interface DataDir {
   close(): void;
 }
 
+/** What {@link openDataDir} needs besides the directory and the engine. */
+export interface DataDirOptions {
+  /** As the engine's: PurgeQueue forgets reserved names. */
+  resetNamesOnPurge: boolean;
+  /** As the engine's: how long released task names and deleted queues' names stay reserved (ms). */
+  dedupWindowMs: number;
+  queueNameReserveMs: number;
+  now: () => number;
+  /** The log is rewritten compacted once it has grown by this much and doubled; default 64 MiB. */
+  compactAfterBytes?: number;
+}
+
 /**
  * Opens (creating it if needed) the data directory, loads its state into `engine` (which must
  * have no queues yet), compacts the log and appends every later change to it.
  */
-export function openDataDir(dir: string, engine: Engine, options: { resetNamesOnPurge: boolean; now: () => number }): DataDir {
+export function openDataDir(dir: string, engine: Engine, options: DataDirOptions): DataDir {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (err) {
     throw new ConfigError('EMULATOR_DATA_DIR_INVALID', [`cannot create --data-dir ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`]);
   }
   const file = join(dir, WAL_FILE);
-  const state = existsSync(file) ? foldLog(readFileSync(file, 'utf8'), options.resetNamesOnPurge, file) : { queues: [], tasks: [], releasedNames: [], deletedQueues: [] };
-  engine.restore(state);
+  const restored = existsSync(file) ? foldLog(readFileSync(file, 'utf8'), options.resetNamesOnPurge, file) : { queues: [], tasks: [], releasedNames: [], deletedQueues: [] };
+  engine.restore(restored);
 
-  // Compaction: the new log is complete on disk before it replaces the old one.
-  const tmp = `${file}.tmp`;
-  const tmpFd = openSync(tmp, 'w');
-  const text = entriesOf(state).map((e) => `${JSON.stringify(e)}\n`).join('');
-  if (text !== '') writeSync(tmpFd, text);
-  fsyncSync(tmpFd);
-  closeSync(tmpFd);
-  renameSync(tmp, file);
-  const dirFd = openSync(dir, 'r');
-  fsyncSync(dirFd);
-  closeSync(dirFd);
+  // The state the log describes, kept current: tasks are the engine's own records (restore keeps
+  // the objects it is given), so a compaction writes them as they are now.
+  const live: Folded = {
+    queues: new Map(restored.queues.map((q) => [q.name, q])),
+    tasks: new Map(restored.tasks.map((t) => [t.name, t])),
+    releasedNames: new Map(restored.releasedNames),
+    deletedQueues: new Map(restored.deletedQueues),
+  };
+  const compactAfter = options.compactAfterBytes ?? 64 * 1024 * 1024;
+  let fd = -1;
+  let compactedBytes = 0;
+  let grownBytes = 0;
 
-  const fd = openSync(file, 'a');
+  // The new log is complete on disk before it replaces the old one, so a crash at any point
+  // leaves one whole log.
+  const compact = (): void => {
+    pruneExpired(live.releasedNames, options.dedupWindowMs, options.now());
+    pruneExpired(live.deletedQueues, options.queueNameReserveMs, options.now());
+    const tmp = `${file}.tmp`;
+    const tmpFd = openSync(tmp, 'w');
+    const text = entriesOf(live).map((e) => `${JSON.stringify(e)}\n`).join('');
+    if (text !== '') writeSync(tmpFd, text);
+    fsyncSync(tmpFd);
+    closeSync(tmpFd);
+    renameSync(tmp, file);
+    const dirFd = openSync(dir, 'r');
+    fsyncSync(dirFd);
+    closeSync(dirFd);
+    if (fd >= 0) closeSync(fd);
+    fd = openSync(file, 'a');
+    compactedBytes = Buffer.byteLength(text);
+    grownBytes = 0;
+  };
+  compact();
+
   let dirty = false;
   const sync = (): void => {
     if (!dirty) return;
@@ -201,42 +243,53 @@ export function openDataDir(dir: string, engine: Engine, options: { resetNamesOn
   const timer = setInterval(sync, SYNC_INTERVAL_MS);
   timer.unref();
   const write = (e: Entry): void => {
-    writeSync(fd, `${JSON.stringify(e)}\n`);
+    const line = `${JSON.stringify(e)}\n`;
+    writeSync(fd, line);
     dirty = true;
+    grownBytes += Buffer.byteLength(line);
   };
-  const named = new Map<string, boolean>(state.tasks.map((t) => [t.name, t.named]));
+  const afterWrite = (): void => {
+    if (grownBytes > compactAfter && grownBytes > compactedBytes) compact();
+  };
 
   const onChange = (c: EngineChange): void => {
     switch (c.kind) {
       case 'queue': {
         const record = engine.getQueue(c.queue);
         if (c.purged === true) {
-          write({ op: 'queue-purged', name: c.queue, at: record.purgeTimeMs ?? options.now() });
-          forgetPrefix(named, `${c.queue}/tasks/`);
+          const e: Entry = { op: 'queue-purged', name: c.queue, at: record.purgeTimeMs ?? options.now() };
+          write(e);
+          applyEntry(live, e, options.resetNamesOnPurge);
         }
         write({ op: 'queue', record });
-        return;
+        live.queues.set(c.queue, record);
+        break;
       }
-      case 'queue-deleted':
-        forgetPrefix(named, `${c.queue}/tasks/`);
-        write({ op: 'queue-deleted', name: c.queue, at: options.now() });
-        return;
+      case 'queue-deleted': {
+        const e: Entry = { op: 'queue-deleted', name: c.queue, at: options.now() };
+        write(e);
+        applyEntry(live, e, options.resetNamesOnPurge);
+        break;
+      }
       case 'task-created': {
         const task = engine.getTask(c.task);
-        named.set(task.name, task.named);
         write({ op: 'task', task: taskToStored(task) });
-        return;
+        live.tasks.set(task.name, task);
+        break;
       }
       case 'task-updated':
         write({ op: 'progress', task: progressOf(engine.getTask(c.task)) });
-        return;
-      case 'task-removed':
-        write({ op: 'task-removed', name: c.task, named: named.get(c.task) ?? false, at: options.now() });
-        named.delete(c.task);
-        return;
+        break;
+      case 'task-removed': {
+        const e: Entry = { op: 'task-removed', name: c.task, named: live.tasks.get(c.task)?.named ?? false, at: options.now() };
+        write(e);
+        applyEntry(live, e, options.resetNamesOnPurge);
+        break;
+      }
       case 'attempt':
         return;
     }
+    afterWrite();
   };
   const stop = engine.onChange(onChange);
 

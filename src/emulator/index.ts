@@ -141,7 +141,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const pubsub = new PubSubEngine({ clock: systemClock, signer, push: (req) => pusher.push(req), logger });
   let dataDir: DataDir | undefined;
   try {
-    if (options.dataDir !== undefined) dataDir = openDataDir(options.dataDir, engine, { resetNamesOnPurge: options.resetNamesOnPurge ?? false, now: Date.now });
+    if (options.dataDir !== undefined) {
+      dataDir = openDataDir(options.dataDir, engine, {
+        resetNamesOnPurge: options.resetNamesOnPurge ?? false,
+        dedupWindowMs,
+        queueNameReserveMs: options.allowQueueNameReuse === true ? 0 : QUEUE_NAME_RESERVE_MS,
+        now: Date.now,
+      });
+    }
   } catch (err) {
     await pusher.close();
     throw err;

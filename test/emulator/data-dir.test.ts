@@ -1,11 +1,13 @@
 // The data directory's log, folded back into engine state: the pure part of --data-dir, and the
 // start-up path on a real directory (compaction, a torn last line, a damaged file).
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { foldLog } from '../../src/emulator/data-dir.js';
+import { foldLog, openDataDir } from '../../src/emulator/data-dir.js';
+import { Engine } from '../../src/emulator/engine/engine.js';
 import { startEmulator } from '../../src/emulator/index.js';
+import { makeLogger } from '../../src/log.js';
 
 const Q = 'projects/p/locations/l/queues/q';
 const queueLine = JSON.stringify({ op: 'queue', record: { name: Q, rateLimits: { maxDispatchesPerSecond: 5, maxBurstSize: 10, maxConcurrentDispatches: 3 }, retryConfig: { maxAttempts: 2, maxRetryDurationMs: 0, minBackoffMs: 100, maxBackoffMs: 1000, maxDoublings: 16 }, state: 'PAUSED' } });
@@ -87,5 +89,55 @@ describe('startEmulator({ dataDir })', () => {
   it('refuses to start on a damaged log instead of dropping what it holds', async () => {
     await writeFile(join(dir, 'emulator.wal'), '{"op":"queue"}\n{"op":"queue","record":{"name":"x"}}\n');
     await expect(startEmulator({ dataDir: dir })).rejects.toThrow(/emulator\.wal line 1 is not a log entry/);
+  });
+});
+
+describe('openDataDir compaction', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'emulator-data-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const engine = (): Engine =>
+    new Engine({
+      dedupWindowMs: 60_000,
+      resetNamesOnPurge: false,
+      queueNameReserveMs: 0,
+      appEngineHost: 'http://localhost:8080',
+      logger: makeLogger({ level: 'silent' }),
+      push: async () => ({ kind: 'response', status: 200 }),
+    });
+  const options = { resetNamesOnPurge: false, dedupWindowMs: 60_000, queueNameReserveMs: 0, now: Date.now, compactAfterBytes: 20_000 };
+
+  /** Runs 500 named tasks through a fresh engine on `path` in batches; returns the log's size. */
+  const run = async (path: string, compactAfterBytes: number): Promise<number> => {
+    const e = engine();
+    const data = openDataDir(path, e, { ...options, compactAfterBytes });
+    e.createQueue('projects/p/locations/l', { name: Q });
+    for (let batch = 0; batch < 10; batch++) {
+      for (let i = 0; i < 50; i++) e.createTask(Q, { name: `${Q}/tasks/t${batch * 50 + i}`, http: { url: 'http://127.0.0.1:9/', httpMethod: 'POST', headers: {} } });
+      await e.waitForIdle();
+    }
+    data.close();
+    e.close();
+    return (await stat(join(path, 'emulator.wal'))).size;
+  };
+
+  it('rewrites the log while running, so finished tasks do not make it grow without bound', async () => {
+    const uncompacted = await run(join(dir, 'never'), Infinity);
+    const compacted = await run(join(dir, 'compacted'), 20_000);
+    expect(compacted).toBeLessThan(uncompacted / 3);
+
+    const second = engine();
+    openDataDir(join(dir, 'compacted'), second, options).close();
+    expect(second.listTasks(Q).items).toEqual([]);
+    // The finished tasks' names survived the compactions.
+    for (const id of ['t0', 't499']) {
+      expect(() => second.createTask(Q, { name: `${Q}/tasks/${id}`, http: { url: 'http://127.0.0.1:9/', httpMethod: 'POST', headers: {} } }), id).toThrow(/exist/i);
+    }
+    second.close();
   });
 });
