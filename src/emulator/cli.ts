@@ -18,6 +18,8 @@ Options:
   --host HOST              interface to listen on (default 127.0.0.1; 0.0.0.0 in containers)
   --port PORT              port for gRPC and REST (default 8123; 0 = random)
   --queues FILE            YAML queues file: queues, topics and subscriptions created at startup
+  --data-dir DIR           keep queues, tasks and reserved task names in DIR across restarts
+                           (even kill -9); default: memory only
   --dedup-window SECONDS   how long a deleted task's name stays reserved (default 3600)
   --reset-names-on-purge   PurgeQueue also forgets reserved task names (handy in tests)
   --allow-queue-name-reuse a deleted queue's name can be created again at once
@@ -61,6 +63,7 @@ export function parseEmulatorArgs(argv: string[]): EmulatorCliOptions {
         host: { type: 'string' },
         port: { type: 'string' },
         queues: { type: 'string' },
+        'data-dir': { type: 'string' },
         'dedup-window': { type: 'string' },
         'reset-names-on-purge': { type: 'boolean' },
         'allow-queue-name-reuse': { type: 'boolean' },
@@ -85,6 +88,10 @@ export function parseEmulatorArgs(argv: string[]): EmulatorCliOptions {
     else out.port = p;
   }
   if (typeof values.queues === 'string') out.queues = values.queues;
+  if (typeof values['data-dir'] === 'string') {
+    if (values['data-dir'] === '') problems.push("--data-dir needs a directory, got ''");
+    else out.dataDir = values['data-dir'];
+  }
   if (typeof values['dedup-window'] === 'string') {
     const s = Number(values['dedup-window']);
     if (!Number.isFinite(s) || s < 0) problems.push(`--dedup-window must be a non-negative number of seconds, got '${values['dedup-window']}'`);
@@ -160,6 +167,7 @@ export async function runEmulatorCli(argv: string[]): Promise<void> {
       `  OIDC issuer:   ${emulator.issuer}`,
       `  JWKS URL:      ${emulator.jwksUrl}`,
       `  Dashboard:     http://${address}/ui/`,
+      ...(options.dataDir !== undefined ? [`  Data dir:      ${options.dataDir} (state kept across restarts)`] : []),
       `export CLOUD_TASKS_EMULATOR_HOST=${address}`,
       `export PUBSUB_EMULATOR_HOST=${address}`,
       '',

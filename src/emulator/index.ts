@@ -21,6 +21,7 @@ import { PubSubEngine, type PubSubStats } from './pubsub/engine.js';
 import { loadPubSubDeclarations } from './pubsub/topics-file.js';
 import { isHttpUrl, loadQueuesFile, type QueuesFile, type ResolvedQueue } from './queues-file.js';
 import { listenDual } from './server.js';
+import { openDataDir, type DataDir } from './data-dir.js';
 
 export type { QueuesFile, QueuesFileQueue } from './queues-file.js';
 export type { QueuesFileSubscription, QueuesFileTopic } from './pubsub/topics-file.js';
@@ -75,6 +76,11 @@ export interface EmulatorOptions {
    * such a task is refused with INVALID_ARGUMENT naming both.
    */
   defaultTarget?: string;
+  /**
+   * Directory that keeps queues, tasks and reserved task names across restarts (a write-ahead
+   * log, see docs/emulator.md); created if missing. Unset: memory only.
+   */
+  dataDir?: string;
 }
 
 /** A running emulator. */
@@ -153,12 +159,29 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   });
   metrics.watchQueues(() => engine.queueSizes());
   const pubsub = new PubSubEngine({ clock: systemClock, signer, push: (req) => pusher.push(req), logger });
+  let dataDir: DataDir | undefined;
+  try {
+    if (options.dataDir !== undefined) {
+      dataDir = openDataDir(options.dataDir, engine, {
+        resetNamesOnPurge: options.resetNamesOnPurge ?? false,
+        dedupWindowMs,
+        queueNameReserveMs: options.allowQueueNameReuse === true ? 0 : QUEUE_NAME_RESERVE_MS,
+        now: Date.now,
+      });
+    }
+  } catch (err) {
+    await pusher.close();
+    throw err;
+  }
+  const restored = new Set(engine.queueSummaries().map((s) => s.queue.name));
   for (const q of queues) {
     try {
-      engine.createQueue(q.parent, q.input, true);
+      // A queue the data directory brought back keeps its kept state (paused, updated) over the file's.
+      if (!restored.has(q.input.name!)) engine.createQueue(q.parent, q.input, true);
       if (q.throttling !== undefined) engine.setThrottling(q.input.name!, q.throttling);
       if (q.defaultTarget !== undefined) engine.setDefaultTarget(q.input.name!, q.defaultTarget);
     } catch (err) {
+      dataDir?.close();
       await pusher.close();
       if (err instanceof ApiError) {
         throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', [`${q.input.name}: ${err.message}`], 'Invalid queues file');
@@ -171,6 +194,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     try {
       item();
     } catch (err) {
+      dataDir?.close();
       await pusher.close();
       if (err instanceof ApiError) throw new ConfigError('EMULATOR_QUEUES_FILE_INVALID', [err.message], 'Invalid queues file');
       throw err;
@@ -201,6 +225,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     server = await listenDual({ host, port: options.port ?? 0, grpcServer, rest });
   } catch (err) {
     dashboard.close();
+    dataDir?.close();
     await pusher.close();
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') {
@@ -238,6 +263,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     close: () => {
       closing ??= (async () => {
         engine.close();
+        dataDir?.close();
         dashboard.close();
         pubsub.close();
         await server.close();

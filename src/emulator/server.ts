@@ -5,6 +5,14 @@ import { createServer as createNetServer, type AddressInfo, type Socket } from '
 /** The HTTP/2 connection preface starts with these bytes; gRPC clients always send it first. */
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0');
 
+/**
+ * How long a new connection may take to show which protocol it speaks. Real clients send their
+ * first bytes (a whole HTTP/2 preface, or a request line) in the write that follows the connect,
+ * so this only ever ends connections that send nothing, or stop inside the preface, and would
+ * otherwise stay open forever. Once a connection is classified the protocol's own timeouts apply.
+ */
+export const SNIFF_TIMEOUT_MS = 10_000;
+
 /** A listening port that serves gRPC and REST together. */
 export interface DualServer {
   readonly port: number;
@@ -23,7 +31,10 @@ export async function listenDual(options: {
   port: number;
   grpcServer: grpc.Server;
   rest: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Overrides {@link SNIFF_TIMEOUT_MS} (tests). */
+  sniffTimeoutMs?: number;
 }): Promise<DualServer> {
+  const sniffTimeoutMs = options.sniffTimeoutMs ?? SNIFF_TIMEOUT_MS;
   const injector = options.grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const http = createHttpServer({ keepAliveTimeout: 65_000 }, options.rest);
   const sockets = new Set<Socket>();
@@ -34,12 +45,16 @@ export async function listenDual(options: {
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     let seen: Buffer = Buffer.alloc(0);
+    const sniffTimer = setTimeout(() => socket.destroy(), sniffTimeoutMs);
+    sniffTimer.unref();
+    socket.once('close', () => clearTimeout(sniffTimer));
     const onData = (chunk: Buffer): void => {
       seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
       const n = Math.min(seen.length, H2_PREFACE.length);
       const isH2Prefix = seen.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
       // Wait for more bytes only while the data could still be the start of the preface.
       if (isH2Prefix && n < H2_PREFACE.length) return;
+      clearTimeout(sniffTimer);
       socket.off('data', onData);
       socket.pause();
       socket.unshift(seen);

@@ -41,6 +41,12 @@ describe('executor emulator flags', () => {
     expect(() => parseEmulatorArgs(['--throttling', 'aimd'])).toThrow(/--throttling must be 'model' or 'off', got 'aimd'/);
   });
 
+  it('reads --data-dir and refuses an empty one; memory only without it', () => {
+    expect(parseEmulatorArgs(['--data-dir', '/tmp/emulator-state']).dataDir).toBe('/tmp/emulator-state');
+    expect(parseEmulatorArgs([]).dataDir).toBeUndefined();
+    expect(() => parseEmulatorArgs(['--data-dir', ''])).toThrow(/--data-dir needs a directory/);
+  });
+
   it('lists every bad flag at once, saying what is expected', () => {
     expect(problems(['--port', 'abc', '--dedup-window=-1', '--issuer', 'nope', '--app-engine-host', 'localhost:8080', '--log-level', 'loud'])).toEqual([
       "--port must be an integer between 0 and 65535, got 'abc'",

@@ -1,6 +1,8 @@
+import * as grpc from '@grpc/grpc-js';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { listenDual, type DualServer } from '../../src/emulator/server.js';
 
 let emulator: Emulator;
 beforeAll(async () => {
@@ -68,5 +70,65 @@ describe('one port for gRPC and REST', () => {
   it('reports stats, dropped tasks and the Pub/Sub counters over REST', async () => {
     const res = await fetch(`${emulator.url}/emulator/stats`);
     expect(await res.json()).toEqual({ stats: emulator.stats(), queues: emulator.queueStats(), droppedTasks: [], pubsub: emulator.pubsubStats() });
+  });
+});
+
+describe('connections that never show their protocol', () => {
+  let dual: DualServer;
+  let grpcServer: grpc.Server;
+  // A short sniff timeout; the checks below wait for the server to act, they time nothing.
+  const SNIFF_MS = 200;
+  beforeAll(async () => {
+    grpcServer = new grpc.Server();
+    dual = await listenDual({
+      host: '127.0.0.1',
+      port: 0,
+      grpcServer,
+      sniffTimeoutMs: SNIFF_MS,
+      rest: (req, res) => {
+        void (async () => {
+          let body = '';
+          for await (const chunk of req as AsyncIterable<Buffer>) body += chunk.toString();
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.end(`got ${body}`);
+        })();
+      },
+    });
+  });
+  afterAll(async () => {
+    await dual.close();
+  });
+
+  /** Connects, writes `first` (if any), and resolves once the server has closed the connection. */
+  const closedByServer = (first?: string): Promise<void> =>
+    new Promise((resolve) => {
+      const socket = connect(dual.port, '127.0.0.1', () => {
+        if (first !== undefined) socket.write(first);
+      });
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve());
+    });
+
+  it('closes a connection that sends only the start of the HTTP/2 preface', async () => {
+    await closedByServer('PRI * HT');
+  });
+
+  it('closes a connection that sends nothing', async () => {
+    await closedByServer();
+  });
+
+  it('leaves a slow but real HTTP/1.1 client alone once its request line has arrived', async () => {
+    const answer = await new Promise<string>((resolve) => {
+      const socket = connect(dual.port, '127.0.0.1', () => {
+        socket.write('POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nConnection: close\r\n\r\n');
+        // The body comes well after the sniff timeout has passed.
+        setTimeout(() => socket.write('slow'), SNIFF_MS * 3);
+      });
+      let out = '';
+      socket.on('data', (d: Buffer) => (out += d.toString('latin1')));
+      socket.on('close', () => resolve(out));
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 200/);
+    expect(answer).toContain('got slow');
   });
 });

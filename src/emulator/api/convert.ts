@@ -52,11 +52,39 @@ interface SecondsNanos {
   nanos?: number | null;
 }
 
-function secondsNanosToMs(v: SecondsNanos | null | undefined): number | undefined {
-  if (v === undefined || v === null) return undefined;
+/** google.protobuf.Timestamp's range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z. */
+const MIN_TIMESTAMP_SECONDS = -62_135_596_800;
+const MAX_TIMESTAMP_SECONDS = 253_402_300_799;
+/** google.protobuf.Duration's range: ±10,000 years. */
+const MAX_DURATION_SECONDS = 315_576_000_000;
+
+/** The finite seconds and nanos of a Duration or Timestamp; INVALID_ARGUMENT for anything else. */
+function secondsNanosOf(v: SecondsNanos, field: string): { seconds: number; nanos: number } {
   const seconds = Number(v.seconds ?? 0);
   const nanos = Number(v.nanos ?? 0);
-  if (!Number.isFinite(seconds) || !Number.isFinite(nanos)) throw invalidArgument('Invalid Duration or Timestamp value.');
+  if (!Number.isInteger(seconds) || !Number.isInteger(nanos)) throw invalidArgument(`Invalid value for ${field}: seconds and nanos must be integers.`);
+  return { seconds, nanos };
+}
+
+/** A gRPC google.protobuf.Timestamp in milliseconds; INVALID_ARGUMENT outside the type's range (year 1 to 9999, nanos 0 to 999,999,999). */
+function timestampToMs(v: SecondsNanos | null | undefined, field: string): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  const { seconds, nanos } = secondsNanosOf(v, field);
+  if (nanos < 0 || nanos > 999_999_999) throw invalidArgument(`Invalid value for ${field}: nanos must be between 0 and 999999999, got ${nanos}.`);
+  if (seconds < MIN_TIMESTAMP_SECONDS || seconds > MAX_TIMESTAMP_SECONDS) {
+    throw invalidArgument(`Invalid value for ${field}: seconds must be between ${MIN_TIMESTAMP_SECONDS} (0001-01-01) and ${MAX_TIMESTAMP_SECONDS} (9999-12-31), got ${seconds}.`);
+  }
+  return seconds * 1000 + Math.round(nanos / 1e6);
+}
+
+/** A gRPC google.protobuf.Duration in milliseconds; INVALID_ARGUMENT outside the type's range or with nanos of the wrong sign. */
+function durationToMs(v: SecondsNanos | null | undefined, field: string): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  const { seconds, nanos } = secondsNanosOf(v, field);
+  if (nanos < -999_999_999 || nanos > 999_999_999 || (seconds > 0 && nanos < 0) || (seconds < 0 && nanos > 0)) {
+    throw invalidArgument(`Invalid value for ${field}: nanos must be between -999999999 and 999999999 with the sign of seconds, got ${nanos}.`);
+  }
+  if (Math.abs(seconds) > MAX_DURATION_SECONDS) throw invalidArgument(`Invalid value for ${field}: seconds must be within ±${MAX_DURATION_SECONDS}, got ${seconds}.`);
   return seconds * 1000 + Math.round(nanos / 1e6);
 }
 
@@ -78,16 +106,33 @@ export function formatDurationJson(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(3)}s`;
 }
 
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?:Z|([+-])(\d{2}):(\d{2}))$/i;
+
 function parseTimestampJson(v: string, field: string): number {
-  // RFC 3339 with optional fraction (up to nanoseconds) and offset; Date.parse keeps milliseconds.
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i.test(v)) {
-    throw invalidArgument(`Invalid timestamp for ${field}: ${JSON.stringify(v)} (expected RFC 3339, e.g. "2024-01-01T00:00:00Z").`);
-  }
-  const trimmed = v.replace(/(\.\d{3})\d+/, '$1');
-  const ms = Date.parse(trimmed);
-  if (Number.isNaN(ms)) throw invalidArgument(`Invalid timestamp for ${field}: ${JSON.stringify(v)}.`);
+  // RFC 3339 with optional fraction (up to nanoseconds) and offset. Each field is checked against
+  // the calendar: Date.parse would roll 2024-02-30 over to March 1 instead of refusing it.
+  const bad = (why: string): never => {
+    throw invalidArgument(`Invalid timestamp for ${field}: ${JSON.stringify(v)} ${why}.`);
+  };
+  const m = RFC3339.exec(v);
+  if (m === null) return bad('(expected RFC 3339, e.g. "2024-01-01T00:00:00Z")');
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  if (year < 1) bad('(the year must be 0001 or later)');
+  if (month < 1 || month > 12) bad(`(no month ${month})`);
+  const daysInMonth = new Date(Date.UTC(2000, month, 0)).getUTCDate() - (month === 2 && !isLeapYear(year) ? 1 : 0);
+  if (day < 1 || day > daysInMonth) bad(`(month ${month} of ${year} has ${daysInMonth} days)`);
+  if (hour > 23 || minute > 59 || second > 59) bad('(hours go to 23, minutes and seconds to 59)');
+  const offsetMinutes = m[8] === undefined ? 0 : (m[8] === '-' ? -1 : 1) * (Number(m[9]) * 60 + Number(m[10]));
+  if (m[8] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59)) bad('(the offset is out of range)');
+  const utc = new Date(0);
+  utc.setUTCFullYear(year, month - 1, day);
+  utc.setUTCHours(hour, minute, second, Number((m[7] ?? '.0').slice(1, 4).padEnd(3, '0')));
+  const ms = utc.getTime() - offsetMinutes * 60_000;
+  if (ms < MIN_TIMESTAMP_SECONDS * 1000 || ms > MAX_TIMESTAMP_SECONDS * 1000 + 999) bad('(outside 0001-01-01 to 9999-12-31 in UTC)');
   return ms;
 }
+
+const isLeapYear = (y: number): boolean => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
 
 const formatTimestampJson = (ms: number): string => new Date(ms).toISOString();
 
@@ -168,7 +213,10 @@ function queueInputOf<D>(
   if (appEngineRoutingOverride !== undefined && appEngineRoutingOverride !== null) input.appEngineRoutingOverride = routingOf(appEngineRoutingOverride);
   if (q.rateLimits) {
     input.rateLimits = {};
-    if (q.rateLimits.maxDispatchesPerSecond !== undefined) input.rateLimits.maxDispatchesPerSecond = q.rateLimits.maxDispatchesPerSecond;
+    const rate = q.rateLimits.maxDispatchesPerSecond;
+    // NaN is falsy, so further on it would read as "unset" (0) and get the default rate.
+    if (rate !== undefined && !Number.isFinite(rate)) throw invalidArgument(`rate_limits.max_dispatches_per_second must be a finite number, got ${rate}.`);
+    if (rate !== undefined) input.rateLimits.maxDispatchesPerSecond = rate;
     if (q.rateLimits.maxConcurrentDispatches !== undefined) input.rateLimits.maxConcurrentDispatches = q.rateLimits.maxConcurrentDispatches;
   }
   if (q.retryConfig) {
@@ -185,6 +233,8 @@ function queueInputOf<D>(
   }
   const state = queueStateOf(q.state);
   if (state) input.state = state;
+  const ratio = q.stackdriverLoggingConfig?.samplingRatio;
+  if (ratio !== undefined && !Number.isFinite(ratio)) throw invalidArgument(`stackdriver_logging_config.sampling_ratio must be a finite number, got ${ratio}.`);
   if (q.stackdriverLoggingConfig) input.stackdriverSamplingRatio = q.stackdriverLoggingConfig.samplingRatio ?? 0;
   return input;
 }
@@ -192,7 +242,7 @@ function queueInputOf<D>(
 /** Queue input from a gRPC Queue message. */
 export function queueFromGrpc(q: GrpcQueue | null | undefined): QueueInput {
   if (q === undefined || q === null) throw invalidArgument('queue is required.');
-  return queueInputOf(q, q.appEngineRoutingOverride, secondsNanosToMs);
+  return queueInputOf(q, q.appEngineRoutingOverride, durationToMs);
 }
 
 /** The settable part of an AppEngineRouting (empty strings are unset in proto3). */
@@ -235,9 +285,9 @@ export function taskFromGrpc(t: GrpcTask | null | undefined): TaskInput {
     if (h.body && h.body.length > 0) input.http.body = Buffer.from(h.body);
     if (auth) input.http.auth = auth;
   }
-  const schedule = secondsNanosToMs(t.scheduleTime);
+  const schedule = timestampToMs(t.scheduleTime, 'task.schedule_time');
   if (schedule !== undefined && schedule !== 0) input.scheduleTimeMs = schedule;
-  const deadline = secondsNanosToMs(t.dispatchDeadline);
+  const deadline = durationToMs(t.dispatchDeadline, 'task.dispatch_deadline');
   if (deadline !== undefined && deadline !== 0) input.dispatchDeadlineMs = deadline;
   return input;
 }
@@ -359,7 +409,8 @@ export function camelizeKeys(v: unknown, mapKeys = false): unknown {
   return out;
 }
 
-const num = z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/).transform(Number)]);
+// proto3 JSON writes doubles as numbers or strings, including "NaN" and "±Infinity" (refused later by field).
+const num = z.union([z.number(), z.string().regex(/^(-?\d+(\.\d+)?([eE][+-]?\d+)?|NaN|-?Infinity)$/).transform(Number)]);
 const int = z.union([z.number().int(), z.string().regex(/^-?\d+$/).transform(Number)]);
 const duration = z.union([z.string(), z.number()]);
 const enumLike = z.union([z.string(), z.number()]);

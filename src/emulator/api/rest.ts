@@ -22,6 +22,29 @@ export interface RestContext {
 }
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
+/**
+ * Deepest nesting of objects and arrays a body may have. Google's JSON front end refuses deeper
+ * bodies (protobuf's own recursion limit is 100); the limit also keeps the recursive key
+ * conversion and schema checks far from the call stack's end, so no body can make a 500.
+ */
+export const MAX_JSON_DEPTH = 100;
+
+/** How deeply `text` nests objects and arrays, counted without recursion (brackets inside strings do not count). */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) max = Math.max(max, ++depth);
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
 
 interface Route {
   method: string;
@@ -236,6 +259,9 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
   const text = Buffer.concat(chunks).toString('utf8').trim();
   // The official client's REST transport sends "" as the body of GET and DELETE requests.
   if (text === '' || text === '""' || text === 'null') return undefined;
+  if (jsonDepth(text) > MAX_JSON_DEPTH) {
+    throw invalidArgument(`Invalid JSON payload received. The body nests objects or arrays deeper than ${MAX_JSON_DEPTH} levels.`);
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -5,12 +5,14 @@
 
 /** One change of the engine's state; queue and task are full resource names. */
 export type EngineChange =
-  /** A queue was created, updated, paused, resumed or purged. */
-  | { kind: 'queue'; queue: string }
+  /** A queue was created, updated, paused, resumed or purged (`purged`: its tasks are gone). */
+  | { kind: 'queue'; queue: string; purged?: true }
   /** A queue was deleted. */
   | { kind: 'queue-deleted'; queue: string }
   /** A task was created. */
   | { kind: 'task-created'; queue: string; task: string }
+  /** A task was dispatched or rescheduled for a retry: its counters, attempts or schedule changed. */
+  | { kind: 'task-updated'; queue: string; task: string }
   /** A dispatch ended: `ok` for a 2xx answer; `status` is the HTTP status when there was an answer. */
   | { kind: 'attempt'; queue: string; task: string; ok: boolean; status?: number }
   /** A task left its queue: completed, deleted or dropped after its retry limits. */

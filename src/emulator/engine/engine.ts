@@ -112,6 +112,16 @@ export interface QueueSummary {
   inFlight: number;
 }
 
+/** What {@link Engine.restore} loads: the state a data directory kept across a restart. */
+export interface RestoredState {
+  queues: QueueRecord[];
+  tasks: TaskRecord[];
+  /** Released task names still reserved, with when each was released (ms), oldest first. */
+  releasedNames: Array<[string, number]>;
+  /** Deleted queues' names, with when each was deleted (ms), oldest first. */
+  deletedQueues: Array<[string, number]>;
+}
+
 /** A page of a list call. */
 export interface Page<T> {
   items: T[];
@@ -291,7 +301,7 @@ export class Engine {
     q.stale = 0;
     if (this.options.resetNamesOnPurge) this.remembered.forgetPrefix(`${q.record.name}/tasks/`);
     q.record = { ...q.record, purgeTimeMs: now };
-    if (this.listeners.size > 0) this.emit({ kind: 'queue', queue: q.record.name });
+    if (this.listeners.size > 0) this.emit({ kind: 'queue', queue: q.record.name, purged: true });
     this.checkIdle();
     return q.record;
   }
@@ -438,6 +448,32 @@ export class Engine {
     if (q.record.state === 'DISABLED') throw failedPrecondition(`Queue ${q.record.name} is DISABLED: its tasks cannot run.`);
     this.startDispatch(q, task, this.clock.now());
     return task;
+  }
+
+  // ---- restart ------------------------------------------------------------------------------
+
+  /**
+   * Loads what a data directory kept (see data-dir.ts) into an engine that has no queues yet:
+   * queues, tasks with their attempts and schedule (in creation order), and the names still
+   * reserved. Tasks are scheduled again as they were; one that was in flight when the process
+   * died is due at once, so it is dispatched again (at-least-once, as Cloud Tasks allows).
+   */
+  restore(state: RestoredState): void {
+    if (this.queues.size > 0) throw new Error('Engine.restore needs an engine without queues');
+    const now = this.clock.now();
+    for (const record of state.queues) {
+      this.queues.set(record.name, new QueueRuntime(record, now, this.options.throttling ?? 'model', this.options.throttleParams));
+    }
+    for (const [name, at] of state.deletedQueues) this.deletedQueues.remember(name, at);
+    for (const [name, at] of state.releasedNames) this.remembered.remember(name, at);
+    for (const task of [...state.tasks].sort((a, b) => a.seq - b.seq)) {
+      const q = this.queues.get(task.queueName);
+      if (q === undefined) continue;
+      Object.assign(task, { gen: 0, scheduled: false, inFlight: 0, gone: false });
+      q.tasks.set(task.name, task);
+      this.seq = Math.max(this.seq, task.seq);
+      this.schedule(q, task);
+    }
   }
 
   // ---- inspection ---------------------------------------------------------------------------
@@ -662,6 +698,7 @@ export class Engine {
     q.inFlight++;
     this.inFlight++;
     this.counters.dispatched++;
+    if (this.listeners.size > 0) this.emit({ kind: 'task-updated', queue: q.record.name, task: task.name });
     this.options.push(delivery).then(
       (result) => this.complete(q, task, attempt, result),
       (err: unknown) => this.complete(q, task, attempt, { kind: 'unreachable', message: String(err) }),
@@ -756,6 +793,7 @@ export class Engine {
     task.scheduleTimeMs = now + delay;
     this.options.events?.retried(q.id);
     this.schedule(q, task);
+    if (this.listeners.size > 0) this.emit({ kind: 'task-updated', queue: q.record.name, task: task.name });
   }
 
   private removeTask(q: QueueRuntime, task: TaskRecord, now: number): void {

@@ -86,6 +86,22 @@ describe('REST specifics', () => {
     expect(patched.json.retryConfig).toEqual({ maxAttempts: 100, minBackoff: '0.500s', maxBackoff: '2s', maxDoublings: 16 });
   });
 
+  it('answers a body nested deeper than 100 levels with INVALID_ARGUMENT, never a 500', async () => {
+    const deep = (n: number): string => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+    for (const [method, path, text] of [
+      ['POST', `/v2/${PARENT}/queues`, `{"name":"${PARENT}/queues/deep","x":${'['.repeat(20_000)}${']'.repeat(20_000)}}`],
+      ['POST', `/v2/${PARENT}/queues/held/tasks`, `{"task":{"httpRequest":{"url":"http://127.0.0.1:9/"},"lastAttempt":${deep(20_000)}}}`],
+      ['POST', `/v2/${PARENT}/queues/held/tasks`, `{"task":{"lastAttempt":${deep(100)}}}`],
+    ] as const) {
+      const res = await fetch(`${emulator.url}${path}`, { method, body: text });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error: { status: 'INVALID_ARGUMENT', message: expect.stringMatching(/deeper than 100 levels/) as unknown } });
+    }
+    // Brackets inside strings are text, not nesting.
+    const created = await rest('POST', `/v2/${PARENT}/queues/held/tasks`, { task: { httpRequest: { url: 'http://127.0.0.1:9/', headers: { x: '['.repeat(500) } } } });
+    expect(created.status).toBe(200);
+  });
+
   it('answers an unknown verb and a wrong method with NOT_FOUND in the Google error JSON', async () => {
     expect(await rest('POST', `/v2/${PARENT}/queues/held:explode`, {})).toMatchObject({ status: 404, json: { error: { status: 'NOT_FOUND' } } });
     expect(await rest('PUT', `/v2/${PARENT}/queues/held`, {})).toMatchObject({ status: 404, json: { error: { status: 'NOT_FOUND' } } });

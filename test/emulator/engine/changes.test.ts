@@ -39,13 +39,16 @@ describe('Engine.onChange', () => {
       { kind: 'queue', queue: q },
       { kind: 'queue', queue: q },
       { kind: 'task-created', queue: q, task: task.name },
+      { kind: 'task-updated', queue: q, task: task.name },
       { kind: 'attempt', queue: q, task: task.name, ok: false, status: 409 },
+      { kind: 'task-updated', queue: q, task: task.name },
+      { kind: 'task-updated', queue: q, task: task.name },
       { kind: 'attempt', queue: q, task: task.name, ok: true, status: 200 },
       { kind: 'task-removed', queue: q, task: task.name },
     ]);
     stop();
     engine.purgeQueue(q);
-    expect(changes).toHaveLength(7);
+    expect(changes).toHaveLength(10);
   });
 
   it('keeps dispatching when a listener throws', async () => {

@@ -90,6 +90,20 @@ describe('Pub/Sub REST', () => {
     expect(res.status).toBe(400);
   });
 
+  it('answers a body nested deeper than 100 levels with INVALID_ARGUMENT instead of taking it', async () => {
+    await call('PUT', '/topics/deep-topic', {});
+    const deep = '['.repeat(20_000) + ']'.repeat(20_000);
+    for (const [method, path, text] of [
+      ['PUT', '/subscriptions/deep-sub', `{"topic":"projects/rest-project/topics/deep-topic","bigqueryConfig":${deep}}`],
+      ['POST', '/topics/deep-topic:publish', `{"messages":[{"data":"YQ==","x":${deep}}]}`],
+    ] as const) {
+      const res = await fetch(`${base}${path}`, { method, body: text });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error: { status: 'INVALID_ARGUMENT', message: expect.stringMatching(/deeper than 100 levels/) as unknown } });
+    }
+    expect((await call('GET', '/subscriptions/deep-sub')).status).toBe(404);
+  });
+
   it('leaves the Cloud Tasks API on the same port untouched', async () => {
     const res = await fetch(`${emulator.url}/v2/projects/rest-project/locations/us-central1/queues`);
     expect(res.status).toBe(200);
