@@ -20,19 +20,19 @@ function sub(over: Partial<SubscriptionRecord>): SubscriptionRecord {
     detached: false,
     enableExactlyOnceDelivery: false,
     ...over,
-  } as SubscriptionRecord;
+  };
 }
 
 describe('the enforced rate cell', () => {
   it('shows the enforced rate, the error share over its samples and a Retry-After hold', () => {
-    const out = enforcedRate({ mode: 'adaptive', enforcedRate: 12.345, errorShare: 0.25, samples: 40, heldUntilMs: Date.UTC(2026, 0, 2, 3, 4, 5) }).value;
+    const out = enforcedRate({ mode: 'model', enforcedRate: 12.345, errorShare: 0.25, samples: 40, heldUntilMs: Date.UTC(2026, 0, 2, 3, 4, 5) }).value;
     expect(out).toContain('<span data-enforced>12.35/s</span>');
     expect(out).toContain('errors 25% of 40');
     expect(out).toContain('held until <time datetime="2026-01-02T03:04:05.000Z">2026-01-02 03:04:05Z</time>');
   });
 
   it('leaves out the error share before any outcome and the hold when not held', () => {
-    const out = enforcedRate({ mode: 'adaptive', enforcedRate: 500, errorShare: 0, samples: 0 }).value;
+    const out = enforcedRate({ mode: 'model', enforcedRate: 500, errorShare: 0, samples: 0 }).value;
     expect(out).toBe('<span data-enforced>500/s</span>');
     expect(enforcedRate(undefined).value).toBe('—');
   });
