@@ -206,7 +206,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const grpcServer = makeGrpcServer(engine, logger, { faults, dropPeer: (peer) => dropPeer(peer) });
   addPubSubServices(grpcServer, pubsub, logger);
   const pubsubRest = makePubSubRestHandler(pubsub, logger);
-  const dashboard = makeDashboard({ engine, logger });
+  const dashboard = makeDashboard({ engine, logger, pubsub });
   const tasksRest = makeRestHandler({
     engine,
     signer,

@@ -2,12 +2,14 @@
  * The emulator's web dashboard: `GET /` for browsers and everything under `/ui/`, on the
  * emulator's own port. Pages are rendered on the server from the engine's public reads; the
  * buttons call the emulator's REST API from the page, so every action takes the same path as any
- * client's; live updates are server-sent events driven by the engine's change events.
+ * client's; live updates are server-sent events driven by the engine's change events (and the
+ * Pub/Sub engine's, when there is one).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../log.js';
 import { ApiError } from '../status.js';
-import type { Engine } from '../engine/engine.js';
+import type { Engine, QueueStats } from '../engine/engine.js';
+import type { PubSubEngine } from '../pubsub/engine.js';
 import { parseQueueName } from '../names.js';
 import { SCRIPT, STYLES } from './assets.js';
 import type { ChainView } from './chain.js';
@@ -43,8 +45,8 @@ function wantsHtml(req: IncomingMessage): boolean {
  * Makes the dashboard over an engine. (A closure over the engine, the series and the live stream:
  * the routes below share them, and each route's handler is short.)
  */
-export function makeDashboard(options: { engine: Engine; logger: Logger }): Dashboard {
-  const { engine } = options;
+export function makeDashboard(options: { engine: Engine; logger: Logger; pubsub?: PubSubEngine }): Dashboard {
+  const { engine, pubsub } = options;
   const series = new QueueSeries();
   const live = new LiveUpdates();
   let chain: ChainView | undefined;
@@ -52,10 +54,23 @@ export function makeDashboard(options: { engine: Engine; logger: Logger }): Dash
     series.record(change);
     live.changed();
   });
+  const stopPubSub = pubsub?.onChange(() => live.changed());
+
+  /** Each queue's throttle state (enforced rate, error share, hold), by queue name. */
+  const throttles = (): Map<string, QueueStats> => new Map(engine.queueStats().map((q) => [q.queue, q]));
+  const withThrottle = <T extends { queue: { name: string } }>(s: T, all: Map<string, QueueStats>): T & { throttle?: QueueStats } => {
+    const t = all.get(s.queue.name);
+    return t === undefined ? s : { ...s, throttle: t };
+  };
 
   const overview = (): Html => {
-    const queues = engine.queueSummaries().map((s) => ({ ...s, rate: series.dispatchRate(s.queue.name) }));
+    const all = throttles();
+    const queues = engine.queueSummaries().map((s) => withThrottle({ ...s, rate: series.dispatchRate(s.queue.name) }, all));
     const data: OverviewData = { queues, tierSeries: [] };
+    if (pubsub !== undefined) {
+      const { topics, subscriptions } = pubsub.everything();
+      data.pubsub = { topics, subscriptions: subscriptions.map((record) => ({ record, counts: pubsub.subscriptionCounts(record.name) })) };
+    }
     if (chain !== undefined) {
       data.chain = chain;
       data.tierSeries = chain.tiers.map((t, i) => ({
@@ -84,7 +99,7 @@ export function makeDashboard(options: { engine: Engine; logger: Logger }): Dash
         if (summary === undefined) engine.getQueue(name); // throws NOT_FOUND with the API's message
         const token = url.searchParams.get('page') ?? undefined;
         const page = engine.listTasks(name, TASKS_PER_PAGE, token);
-        return { title: `Queue ${summary!.queue.name}`, main: queueMain(summary!, page.items, page.nextPageToken, token), status: 200 };
+        return { title: `Queue ${summary!.queue.name}`, main: queueMain(withThrottle(summary!, throttles()), page.items, page.nextPageToken, token), status: 200 };
       }
       if (path === '/ui/task') {
         const task = engine.getTask(url.searchParams.get('name') ?? '');
@@ -130,6 +145,7 @@ export function makeDashboard(options: { engine: Engine; logger: Logger }): Dash
     },
     close() {
       stop();
+      stopPubSub?.();
       live.close();
     },
   };

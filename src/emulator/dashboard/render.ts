@@ -4,11 +4,13 @@
  * (Pub/Sub topics, the enforced rate) slot into the overview without touching the others.
  */
 import type { QueueSummary } from '../engine/engine.js';
+import type { ThrottleState } from '../engine/throttle.js';
 import type { QueueRecord, TaskRecord } from '../model.js';
 import { shortId } from '../names.js';
 import type { ChainView, NotificationView } from './chain.js';
 import { decodeTaskBody } from './decode-body.js';
 import { html, type Html } from './html.js';
+import { pubsubSection, type PubSubView } from './pubsub-section.js';
 import type { Bucket } from './series.js';
 
 /** Seconds of activity the chain's charts and totals cover. */
@@ -16,8 +18,10 @@ export const CHART_SECONDS = 30;
 
 /** What the overview shows. */
 export interface OverviewData {
-  queues: Array<QueueSummary & { rate: number }>;
+  queues: Array<QueueSummary & { rate: number; throttle?: ThrottleState }>;
   chain?: ChainView;
+  /** Pub/Sub topics and subscriptions, when the emulator serves Pub/Sub. */
+  pubsub?: PubSubView;
   /** Per tier (same order as chain.tiers): its queue's last minute, and the next tier's creations. */
   tierSeries: Array<{ delivered: Bucket[]; forwarded: Bucket[] }>;
   /** The notifier queue's activity over the same window. */
@@ -50,10 +54,10 @@ export function layout(title: string, main: Html): Html {
 `;
 }
 
-const time = (ms: number | undefined): Html =>
+export const time = (ms: number | undefined): Html =>
   ms === undefined ? html`—` : html`<time datetime="${new Date(ms).toISOString()}">${new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z')}</time>`;
 
-const seconds = (ms: number): string => (ms >= 1000 ? `${+(ms / 1000).toFixed(3)}s` : `${ms}ms`);
+export const seconds = (ms: number): string => (ms >= 1000 ? `${+(ms / 1000).toFixed(3)}s` : `${ms}ms`);
 
 const queueLink = (name: string): Html => html`<a href="/ui/queue?name=${encodeURIComponent(name)}">${shortId(name)}</a>`;
 const taskLink = (name: string): Html => html`<a href="/ui/task?name=${encodeURIComponent(name)}">${shortId(name)}</a>`;
@@ -76,6 +80,15 @@ function queueActions(q: QueueRecord): Html {
   }<button type="button" id="purge-${k}" class="danger" data-action="purge" data-queue="${q.name}">Purge</button></div>`;
 }
 
+/**
+ * The rate the throttle lets the queue use now (issue 11's model), its recent error share, and a
+ * Retry-After hold: shown next to the configured maximum, which the enforced rate stays under.
+ */
+export function enforcedRate(t: ThrottleState | undefined): Html {
+  if (t === undefined) return html`—`;
+  return html`<span data-enforced>${+t.enforcedRate.toFixed(2)}/s</span>${t.samples > 0 ? html`<div class="sub">errors ${Math.round(t.errorShare * 100)}% of ${t.samples}</div>` : ''}${t.heldUntilMs !== undefined ? html`<div class="sub held">held until ${time(t.heldUntilMs)}</div>` : ''}`;
+}
+
 function retrySummary(q: QueueRecord): string {
   const r = q.retryConfig;
   return `${r.maxAttempts === -1 ? 'unlimited' : r.maxAttempts} attempts, backoff ${seconds(r.minBackoffMs)}–${seconds(r.maxBackoffMs)}, ${r.maxDoublings} doublings`;
@@ -93,10 +106,10 @@ ${oneParent !== undefined ? html`<p class="sub">${oneParent}</p>` : ''}
 ${
   queues.length === 0
     ? html`<p>No queues yet. Create one with the API or a queues file.</p>`
-    : html`<div class="scroll"><table class="queues"><thead><tr><th scope="col">Queue</th><th scope="col">State</th><th scope="col">Tasks</th><th scope="col">In flight</th><th scope="col">Dispatches/s</th><th scope="col">Rate limits</th><th scope="col">Retries</th><th scope="col">Actions</th></tr></thead><tbody>
+    : html`<div class="scroll"><table class="queues"><thead><tr><th scope="col">Queue</th><th scope="col">State</th><th scope="col">Tasks</th><th scope="col">In flight</th><th scope="col">Dispatches/s</th><th scope="col">Enforced rate</th><th scope="col">Rate limits</th><th scope="col">Retries</th><th scope="col">Actions</th></tr></thead><tbody>
 ${queues.map(
   (s) =>
-    html`<tr data-queue-row="${s.queue.name}"><th scope="row">${queueLink(s.queue.name)}${oneParent === undefined ? html`<div class="sub">${parentOf(s.queue.name)}</div>` : ''}</th><td data-label="State">${stateBadge(s.queue.state)}</td><td class="num" data-label="Tasks" data-tasks>${s.tasks}</td><td class="num" data-label="In flight">${s.inFlight}</td><td class="num" data-label="Dispatches/s">${s.rate.toFixed(1)}</td><td data-label="Rate limits">${s.queue.rateLimits.maxDispatchesPerSecond}/s, burst ${s.queue.rateLimits.maxBurstSize}, ${s.queue.rateLimits.maxConcurrentDispatches} concurrent</td><td data-label="Retries">${retrySummary(s.queue)}</td><td>${queueActions(s.queue)}</td></tr>\n`,
+    html`<tr data-queue-row="${s.queue.name}"><th scope="row">${queueLink(s.queue.name)}${oneParent === undefined ? html`<div class="sub">${parentOf(s.queue.name)}</div>` : ''}</th><td data-label="State">${stateBadge(s.queue.state)}</td><td class="num" data-label="Tasks" data-tasks>${s.tasks}</td><td class="num" data-label="In flight">${s.inFlight}</td><td class="num" data-label="Dispatches/s">${s.rate.toFixed(1)}</td><td class="num" data-label="Enforced rate">${enforcedRate(s.throttle)}</td><td data-label="Rate limits">${s.queue.rateLimits.maxDispatchesPerSecond}/s, burst ${s.queue.rateLimits.maxBurstSize}, ${s.queue.rateLimits.maxConcurrentDispatches} concurrent</td><td data-label="Retries">${retrySummary(s.queue)}</td><td>${queueActions(s.queue)}</td></tr>\n`,
 )}</tbody></table></div>`
 }</section>`;
 }
@@ -220,18 +233,19 @@ export function overviewMain(d: OverviewData): Html {
   if (d.chain !== undefined && d.chain.tiers.length > 0) sections.push(chainSection(d.chain, d.tierSeries, d.queues, d.notifierSeries));
   sections.push(queuesSection(d.queues));
   if (d.deadLetters !== undefined && d.chain?.deadLetterQueue !== undefined) sections.push(deadLettersSection(d.chain.deadLetterQueue, d.deadLetters, d.chain));
+  if (d.pubsub !== undefined) sections.push(pubsubSection(d.pubsub));
   if (d.notifications !== undefined && d.chain?.webhook !== undefined) sections.push(notificationsSection(d.notifications, d.chain.webhook.notificationsUrl, d.notificationTotals));
   return html`<h1>Overview</h1>${sections}`;
 }
 
 /** One queue: settings, actions, a page of its tasks. */
-export function queueMain(q: QueueSummary, tasks: TaskRecord[], nextPageToken: string, pageToken: string | undefined): Html {
+export function queueMain(q: QueueSummary & { throttle?: ThrottleState }, tasks: TaskRecord[], nextPageToken: string, pageToken: string | undefined): Html {
   const r = q.queue;
   const base = `/ui/queue?name=${encodeURIComponent(r.name)}`;
   return html`<nav aria-label="Breadcrumb"><a href="/ui/">Overview</a> › ${shortId(r.name)}</nav>
 <h1>Queue ${shortId(r.name)} ${stateBadge(r.state)}</h1>
 <p class="sub">${r.name}</p>
-<dl class="facts"><dt>Tasks</dt><dd data-tasks>${q.tasks}</dd><dt>In flight</dt><dd>${q.inFlight}</dd><dt>Rate limits</dt><dd>${r.rateLimits.maxDispatchesPerSecond}/s, burst ${r.rateLimits.maxBurstSize}, ${r.rateLimits.maxConcurrentDispatches} concurrent</dd><dt>Retries</dt><dd>${retrySummary(r)}${r.retryConfig.maxRetryDurationMs > 0 ? `, for at most ${seconds(r.retryConfig.maxRetryDurationMs)}` : ''}</dd>${r.purgeTimeMs !== undefined ? html`<dt>Purged</dt><dd>${time(r.purgeTimeMs)}</dd>` : ''}</dl>
+<dl class="facts"><dt>Tasks</dt><dd data-tasks>${q.tasks}</dd><dt>In flight</dt><dd>${q.inFlight}</dd><dt>Enforced rate</dt><dd>${enforcedRate(q.throttle)}</dd><dt>Rate limits</dt><dd>${r.rateLimits.maxDispatchesPerSecond}/s, burst ${r.rateLimits.maxBurstSize}, ${r.rateLimits.maxConcurrentDispatches} concurrent</dd><dt>Retries</dt><dd>${retrySummary(r)}${r.retryConfig.maxRetryDurationMs > 0 ? `, for at most ${seconds(r.retryConfig.maxRetryDurationMs)}` : ''}</dd>${r.purgeTimeMs !== undefined ? html`<dt>Purged</dt><dd>${time(r.purgeTimeMs)}</dd>` : ''}</dl>
 ${queueActions(r)}
 <section aria-labelledby="tasks-h"><h2 id="tasks-h">Tasks</h2>
 ${

@@ -43,6 +43,14 @@ export interface PubSubStats {
   pushes: number;
 }
 
+/** One subscription's messages by state (the dashboard's counts). */
+export interface SubscriptionCounts {
+  /** Messages not leased to a subscriber (ready, or waiting out a backoff or their ordering key). */
+  waiting: number;
+  /** Messages delivered and not yet acked. */
+  unacked: number;
+}
+
 /** Flow control and deadline of a StreamingPull stream (its first request). */
 export interface StreamSettings {
   ackDeadlineSeconds: number;
@@ -167,6 +175,7 @@ export class PubSubEngine {
   private readonly subsByIndex = new Map<number, SubRuntime>();
   private readonly counters: PubSubStats = { published: 0, delivered: 0, acked: 0, nacked: 0, expired: 0, deadLettered: 0, deadLetterDropped: 0, retentionDropped: 0, filteredOut: 0, pushes: 0 };
   private closed = false;
+  private readonly listeners = new Set<() => void>();
 
   constructor(private readonly options: PubSubEngineOptions) {
     this.clock = options.clock;
@@ -182,6 +191,32 @@ export class PubSubEngine {
     return { ...this.counters };
   }
 
+  /**
+   * Calls `listener` after topics, subscriptions or their messages change (synchronously, often in
+   * bursts: the caller coalesces). For the dashboard's live updates. Returns the unsubscribe.
+   */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(): void {
+    for (const l of this.listeners) l();
+  }
+
+  /** Every topic and every subscription, of all projects, sorted by name (the dashboard's view). */
+  everything(): { topics: TopicRecord[]; subscriptions: SubscriptionRecord[] } {
+    const sorted = <T extends { name: string }>(xs: T[]): T[] => xs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return { topics: sorted([...this.topics.values()].map((t) => t.record)), subscriptions: sorted([...this.subs.values()].map((s) => s.record)) };
+  }
+
+  /** A subscription's waiting and unacked messages. */
+  subscriptionCounts(name: string): SubscriptionCounts {
+    const counts: SubscriptionCounts = { waiting: 0, unacked: 0 };
+    for (const e of this.sub(name).entries.values()) counts[e.state === 'leased' ? 'unacked' : 'waiting']++;
+    return counts;
+  }
+
   close(): void {
     this.closed = true;
     this.timers.close();
@@ -194,6 +229,7 @@ export class PubSubEngine {
     const record = resolveTopic(input);
     if (this.topics.has(record.name)) throw alreadyExists(`Resource already exists in the project (resource=${parseTopicName(record.name).id}).`);
     this.topics.set(record.name, { record, subs: new Set() });
+    this.changed();
     return record;
   }
 
@@ -205,6 +241,7 @@ export class PubSubEngine {
     const t = this.topic(input.name ?? '');
     const paths = checkUpdateMask(mask, 'topic');
     t.record = resolveTopic(input, t.record, paths);
+    this.changed();
     return t.record;
   }
 
@@ -213,6 +250,7 @@ export class PubSubEngine {
     this.topics.delete(name);
     // As in production, subscriptions outlive their topic and show it as _deleted-topic_.
     for (const sub of t.subs) sub.record = { ...sub.record, topic: DELETED_TOPIC };
+    this.changed();
   }
 
   listTopics(project: string, size?: number, token?: string): Page<TopicRecord> {
@@ -243,6 +281,7 @@ export class PubSubEngine {
       for (const msg of stored) this.enqueue(sub, msg);
       this.pump(sub);
     }
+    this.changed();
     return ids;
   }
 
@@ -261,6 +300,7 @@ export class PubSubEngine {
     this.subsByIndex.set(sub.index, sub);
     topic.subs.add(sub);
     this.configurePush(sub);
+    this.changed();
     return record;
   }
 
@@ -278,6 +318,7 @@ export class PubSubEngine {
     sub.record = next;
     this.configurePush(sub);
     this.pump(sub);
+    this.changed();
     return next;
   }
 
@@ -288,6 +329,7 @@ export class PubSubEngine {
     sub.record = next;
     this.configurePush(sub);
     this.pump(sub);
+    this.changed();
   }
 
   deleteSubscription(name: string): void {
@@ -300,6 +342,7 @@ export class PubSubEngine {
     if (sub.pushConsumer) this.timers.cancel(sub.pushConsumer.resumeTimer);
     for (const s of sub.streams) s.end(notFound(`Resource not found (resource=${parseSubscriptionName(name).id}).`));
     for (const c of sub.consumers) if (c instanceof PullWaiter) c.cancel(notFound(`Resource not found (resource=${parseSubscriptionName(name).id}).`));
+    this.changed();
   }
 
   listSubscriptions(project: string, size?: number, token?: string): Page<SubscriptionRecord> {
@@ -543,6 +586,7 @@ export class PubSubEngine {
     // A push's deadline is its request timeout; every other lease expires by timer.
     if (!(consumer instanceof PushConsumer)) e.timer = this.timers.at(now + deadlineS * 1000, () => this.expire(sub, e, gen));
     this.counters.delivered++;
+    this.changed();
     return {
       ackId: `${this.ackPrefix}-${sub.index}-${e.seq}-${gen}`,
       message: e.msg,
@@ -578,6 +622,7 @@ export class PubSubEngine {
   }
 
   private remove(sub: SubRuntime, e: Entry): void {
+    this.changed();
     e.state = 'waiting';
     e.gen++;
     sub.entries.delete(e.seq);
@@ -606,6 +651,7 @@ export class PubSubEngine {
 
   /** A nack or an expired lease: dead-letter, or redeliver after the retry policy's backoff (at once without one). */
   private fail(sub: SubRuntime, e: Entry, now: number): void {
+    this.changed();
     this.endLease(e);
     const dl = sub.record.deadLetterPolicy;
     if (dl !== undefined && e.attempts >= dl.maxDeliveryAttempts) {

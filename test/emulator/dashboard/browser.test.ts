@@ -71,6 +71,13 @@ describe.skipIf(missing !== undefined && !inCi)('the dashboard in Chromium', () 
     expect(await res.json()).toMatchObject({ status: 'ok' });
   });
 
+  it('shows each queue\'s enforced rate, and a new Pub/Sub topic live without a reload', async () => {
+    await expect(page.locator(`${row('incoming')} [data-enforced]`).textContent()).resolves.toMatch(/^[\d.]+\/s$/);
+    const res = await fetch(`${stack.emulator.url}/v1/projects/p/topics/browser-topic`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(res.status).toBe(200);
+    await page.locator('[data-topic="projects/p/topics/browser-topic"]').waitFor();
+  });
+
   it('pauses a queue from its button, through the API', async () => {
     await page.locator(`${row('incoming')} button[data-action="pause"]`).click();
     await page.locator(`${row('incoming')} .badge.state-paused`).waitFor();

@@ -100,4 +100,46 @@ describe('the dashboard over HTTP', () => {
     });
     expect(await received).toContain('data: changed\n\n');
   });
+
+  it('shows each queue\'s enforced rate next to its configured maximum', async () => {
+    const page = await get('/ui/');
+    const row = /<tr data-queue-row="projects\/p\/locations\/l\/queues\/held">.*?<\/tr>/s.exec(page.text)?.[0] ?? '';
+    // A fresh queue may use its whole configured rate (500/s by default).
+    expect(row).toMatch(/data-label="Enforced rate"><span data-enforced>500\/s<\/span>/);
+    expect(row).toContain('500/s, burst');
+    const queue = await get(`/ui/queue?name=${encodeURIComponent(QUEUE)}`);
+    expect(queue.text).toContain('<dt>Enforced rate</dt><dd><span data-enforced>500/s</span>');
+  });
+
+  it('lists Pub/Sub topics with their subscriptions and counts, and streams their changes', async () => {
+    const put = (path: string, body: unknown): Promise<Response> =>
+      fetch(`${emulator.url}/v1/${path}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await put('projects/p/topics/orders', {})).status).toBe(200);
+    expect((await put('projects/p/subscriptions/orders-pull', { topic: 'projects/p/topics/orders', ackDeadlineSeconds: 30 })).status).toBe(200);
+    const published = new Promise<string>((resolve, reject) => {
+      const req = request(`${emulator.url}/ui/events`, (res) => {
+        res.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('data: changed')) {
+            req.destroy();
+            resolve('changed');
+          }
+        });
+        void fetch(`${emulator.url}/v1/projects/p/topics/orders:publish`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ messages: [{ data: Buffer.from('x').toString('base64') }] }),
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(await published).toBe('changed');
+    const page = await get('/ui/');
+    expect(page.text).toContain('data-topic="projects/p/topics/orders"');
+    const row = /<tr data-subscription="projects\/p\/subscriptions\/orders-pull">.*?<\/tr>/s.exec(page.text)?.[0] ?? '';
+    expect(row).toContain('>pull<');
+    expect(row).toContain('>30s<');
+    expect(row).toMatch(/data-waiting>1</);
+    expect(row).toMatch(/data-unacked>0</);
+  });
 });
