@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { foldLog, openDataDir } from '../../src/emulator/data-dir.js';
 import { Engine } from '../../src/emulator/engine/engine.js';
 import { startEmulator } from '../../src/emulator/index.js';
-import { makeLogger } from '../../src/log.js';
+import { testEngineOptions } from '../helpers/engine-options.js';
 
 const Q = 'projects/p/locations/l/queues/q';
 const queueLine = JSON.stringify({ op: 'queue', record: { name: Q, rateLimits: { maxDispatchesPerSecond: 5, maxBurstSize: 10, maxConcurrentDispatches: 3 }, retryConfig: { maxAttempts: 2, maxRetryDurationMs: 0, minBackoffMs: 100, maxBackoffMs: 1000, maxDoublings: 16 }, state: 'PAUSED' } });
@@ -102,14 +102,9 @@ describe('openDataDir compaction', () => {
   });
 
   const engine = (): Engine =>
-    new Engine({
-      dedupWindowMs: 60_000,
-      resetNamesOnPurge: false,
-      queueNameReserveMs: 0,
-      appEngineHost: 'http://localhost:8080',
-      logger: makeLogger({ level: 'silent' }),
+    new Engine(testEngineOptions({
       push: async () => ({ kind: 'response', status: 200 }),
-    });
+    }));
   const options = { resetNamesOnPurge: false, dedupWindowMs: 60_000, queueNameReserveMs: 0, now: Date.now, compactAfterBytes: 20_000 };
 
   /** Runs 500 named tasks through a fresh engine on `path` in batches; returns the log's size. */

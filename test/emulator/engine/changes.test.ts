@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineChange } from '../../../src/emulator/engine/changes.js';
 import { Engine } from '../../../src/emulator/engine/engine.js';
-import { makeLogger } from '../../../src/log.js';
+import { testEngineOptions } from '../../helpers/engine-options.js';
 
 const PARENT = 'projects/p/locations/l';
 const engines: Engine[] = [];
@@ -11,14 +11,9 @@ afterEach(() => {
 
 function makeEngine(status: (n: number) => number): Engine {
   let n = 0;
-  const engine = new Engine({
-    dedupWindowMs: 60_000,
-    resetNamesOnPurge: false,
-    queueNameReserveMs: 0,
-    appEngineHost: 'http://localhost:8080',
-    logger: makeLogger({ level: 'silent' }),
+  const engine = new Engine(testEngineOptions({
     push: async () => ({ kind: 'response', status: status(++n) }),
-  });
+  }));
   engines.push(engine);
   return engine;
 }

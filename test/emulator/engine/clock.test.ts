@@ -3,7 +3,7 @@ import { pushRequest, type Delivery, type PushResult } from '../../../src/emulat
 import { realClock, settleAfter, VirtualClock, type Clock } from '../../../src/emulator/engine/clock.js';
 import { Engine } from '../../../src/emulator/engine/engine.js';
 import { OidcSigner } from '../../../src/emulator/oidc.js';
-import { makeLogger } from '../../../src/log.js';
+import { testEngineOptions } from '../../helpers/engine-options.js';
 
 const PARENT = 'projects/p/locations/l';
 const QUEUE = `${PARENT}/queues/q`;
@@ -21,12 +21,7 @@ afterEach(() => {
 function runScenario(clock: Clock): { engine: Engine; dispatches: string[] } {
   const dispatches: string[] = [];
   const failures: Record<string, number[]> = { a: [503, 409], c: [500], e: [409] };
-  const engine = new Engine({
-    dedupWindowMs: 60_000,
-    resetNamesOnPurge: false,
-    queueNameReserveMs: 0,
-    appEngineHost: 'http://localhost:8080',
-    logger: makeLogger({ level: 'silent' }),
+  const engine = new Engine(testEngineOptions({
     clock,
     push: (d: Delivery) => {
       const req = pushRequest(d, signer);
@@ -36,7 +31,7 @@ function runScenario(clock: Clock): { engine: Engine; dispatches: string[] } {
       const status = failures[id]?.[retry] ?? 200;
       return settleAfter<PushResult>(clock, 20, () => ({ kind: 'response', status }));
     },
-  });
+  }));
   engines.push(engine);
   engine.createQueue(PARENT, {
     name: QUEUE,
