@@ -28,7 +28,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SnippetResult } from './helpers/doc-snippets-runner.js';
+import type { Ledger, SnippetResult } from './helpers/doc-snippets-runner.js';
 import { snippetsOf } from './helpers/doc-snippets.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -70,6 +70,7 @@ describe.runIf(!canIsolate && process.env.CI)('code blocks in CI', () => {
 
 describe.skipIf(!canIsolate)(`the runnable blocks, next to a started stack${canIsolate ? '' : ` (skipped: ${NO_NAMESPACE})`}`, () => {
   const results = new Map<string, SnippetResult>();
+  let ledger: Ledger | undefined;
   let runnerFailure = '';
   const dir = mkdtempSync(join(tmpdir(), 'docs-snippets-spec-'));
 
@@ -89,7 +90,9 @@ describe.skipIf(!canIsolate)(`the runnable blocks, next to a started stack${canI
     const code = await new Promise<number | null>((r) => child.on('close', r));
     clearTimeout(timer);
     try {
-      for (const r of JSON.parse(readFileSync(out, 'utf8')) as SnippetResult[]) results.set(where(r), r);
+      const written = JSON.parse(readFileSync(out, 'utf8')) as { results: SnippetResult[]; ledger: Ledger };
+      for (const r of written.results) results.set(where(r), r);
+      ledger = written.ledger;
     } catch {
       runnerFailure = `the snippet runner exited with ${code} and no results:\n${output.slice(-4000)}`;
     }
@@ -101,5 +104,10 @@ describe.skipIf(!canIsolate)(`the runnable blocks, next to a started stack${canI
     const r = results.get(where(s));
     if (r === undefined) expect.fail(runnerFailure || `${where(s)}: not run (an earlier failure stopped the runner?)`);
     expect(r.ok, `${where(s)}: ${r.error}\n--- its output ---\n${r.output}`).toBe(true);
+  });
+
+  it('leave every task they created delivered and accepted: nothing dropped, dead-lettered or refused', () => {
+    if (ledger === undefined) expect.fail(runnerFailure);
+    expect(ledger.problems, ledger.problems.join('\n')).toEqual([]);
   });
 });

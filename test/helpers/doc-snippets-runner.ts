@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pino from 'pino';
 import { parseDevArgs, type DevOptions } from '../../src/local/dev-args.js';
-import { startStack } from '../../src/local/stack.js';
+import { startStack, type Stack } from '../../src/local/stack.js';
 import type { Snippet } from './doc-snippets.js';
 
 /** What one block did. */
@@ -151,7 +151,37 @@ async function stop(child: ChildProcess | undefined): Promise<void> {
   killGroup(child, 'SIGKILL');
 }
 
+/**
+ * What the blocks left behind, once the stack is idle: a block whose task could not be delivered
+ * (wrong target, refused token, undecodable body) exits 0 all the same, and shows only here.
+ */
+export interface Ledger {
+  /** Problems, one line each; empty when every task reached its target and was accepted. */
+  problems: string[];
+}
+
+const IDLE_TIMEOUT_MS = 30_000;
+
+async function ledgerOf(stack: Stack): Promise<Ledger> {
+  const problems: string[] = [];
+  try {
+    await stack.emulator.waitForIdle({ timeoutMs: IDLE_TIMEOUT_MS });
+  } catch (err) {
+    problems.push(`the stack did not become idle within ${IDLE_TIMEOUT_MS / 1000} s (a task retried without end?): ${String(err)}`);
+  }
+  for (const d of stack.emulator.droppedTasks()) problems.push(`dropped after its retry limits: ${JSON.stringify(d)}`);
+  const deadLetters = stack.incomingQueue.replace(/[^/]+$/, 'dead-letter');
+  const listed = (await (await fetch(`${stack.emulator.url}/v2/${deadLetters}/tasks`)).json()) as { tasks?: { name: string }[] };
+  for (const t of listed.tasks ?? []) problems.push(`dead-lettered (an undecodable body): ${t.name}`);
+  for (const tier of stack.tiers) {
+    const c = await tier.counters();
+    if (c.authRejected > 0) problems.push(`tier ${tier.tier} refused ${c.authRejected} push(es) on authentication`);
+  }
+  return { problems };
+}
+
 const results: SnippetResult[] = [];
+let ledger: Ledger = { problems: ['not checked: the run stopped early'] };
 let serving: ChildProcess | undefined;
 const stopAll = (): void => {
   if (serving) killGroup(serving, 'SIGKILL');
@@ -187,9 +217,11 @@ try {
     }
     results.push({ file: snippet.file, line: snippet.line, ms: Date.now() - started, ...result });
   }
+  await stop(serving);
+  ledger = await ledgerOf(stack);
 } finally {
   await stop(serving);
   await stack.close();
-  writeFileSync(resultsPath, JSON.stringify(results));
+  writeFileSync(resultsPath, JSON.stringify({ results, ledger }));
   rmSync(work, { recursive: true, force: true });
 }
