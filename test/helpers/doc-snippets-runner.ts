@@ -69,6 +69,9 @@ interface Exit {
 
 const tail = (s: string): string => (s.length > OUTPUT_TAIL ? `…${s.slice(-OUTPUT_TAIL)}` : s);
 
+/** Every block process still running, so a SIGTERM to this runner stops them all. */
+const live = new Set<ChildProcess>();
+
 /** Starts a block's process in its own process group (so a timeout stops all it started). */
 function start(snippet: Snippet, env: Record<string, string>, extra: Record<string, string> = {}): { child: ChildProcess; done: Promise<Exit>; output: () => string } {
   const name = `${snippet.file.replace(/\W/g, '_')}-${snippet.line}`;
@@ -77,6 +80,8 @@ function start(snippet: Snippet, env: Record<string, string>, extra: Record<stri
   writeFileSync(file, shell ? `${SHELL_PRELUDE}${snippet.code}\n${snippet.kind === 'run' ? 'env -0 > "$SNIPPET_ENV_OUT"\n' : ''}` : snippet.code);
   const [command, args] = shell ? ['bash', [file]] : [process.execPath, ['--import', 'tsx', file]];
   const child = spawn(command, args, { cwd: work, env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  live.add(child);
+  child.on('close', () => live.delete(child));
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -183,11 +188,9 @@ async function ledgerOf(stack: Stack): Promise<Ledger> {
 const results: SnippetResult[] = [];
 let ledger: Ledger = { problems: ['not checked: the run stopped early'] };
 let serving: ChildProcess | undefined;
-const stopAll = (): void => {
-  if (serving) killGroup(serving, 'SIGKILL');
-};
 process.on('SIGTERM', () => {
-  stopAll();
+  for (const child of live) killGroup(child, 'SIGKILL');
+  rmSync(work, { recursive: true, force: true });
   process.exit(1);
 });
 
