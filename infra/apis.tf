@@ -1,14 +1,15 @@
 # Google APIs the deployment uses. They stay enabled on `terraform destroy`: turning an API off
 # can break other workloads in the same project.
 locals {
-  apis = toset([
+  # Enabling pubsub.googleapis.com also creates the Pub/Sub service agent that iam.tf grants roles to.
+  apis = toset(concat([
     "artifactregistry.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudresourcemanager.googleapis.com",
     "cloudtasks.googleapis.com",
     "iam.googleapis.com",
     "run.googleapis.com",
-  ])
+  ], var.pubsub.enabled ? ["pubsub.googleapis.com"] : []))
 }
 
 resource "google_project_service" "enabled" {

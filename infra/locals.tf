@@ -21,6 +21,10 @@ locals {
       next_queue = i + 1 < local.tier_count ? "${local.queue_prefix}/${var.name_prefix}-tier-${i + 2}" : null
       next_url   = i + 1 < local.tier_count ? "https://${var.name_prefix}-tier-${i + 2}-${local.url_suffix}" : null
 
+      # The push subscription feeding this tier (EXECUTOR_SUBSCRIPTION), or null when Pub/Sub does not
+      # feed it (pubsub.tf creates it from this).
+      subscription = var.pubsub.enabled && contains(var.pubsub.tiers, i + 1) ? "projects/${var.project}/subscriptions/${var.name_prefix}-tier-${i + 1}-push" : null
+
       max_attempts = t.max_attempts
       # The queue must allow more attempts than the executor's budget: after the last budgeted
       # attempt fails, a failed handoff is answered 503 and must be redelivered to retry it.

@@ -58,3 +58,33 @@ output "cloudbuild_substitutions" {
     "_SERVICES=${join(" ", [for k in sort(keys(local.tiers)) : local.tiers[k].name])}",
   ])
 }
+
+output "pubsub_tier_topics" {
+  description = "With Pub/Sub: full path of the jobs topic of each tier it feeds, by tier number. Producers publish jobs to tier 1's."
+  value       = { for k, t in google_pubsub_topic.tier : k => t.id }
+}
+
+output "pubsub_tier_subscriptions" {
+  description = "With Pub/Sub: full path of the push subscription feeding each tier (its EXECUTOR_SUBSCRIPTION), by tier number."
+  value       = { for k, s in google_pubsub_subscription.tier : k => s.id }
+}
+
+output "outcomes_topic" {
+  description = "With Pub/Sub: the topic every tier publishes terminal outcomes to (NOTIFY_TOPIC); null without."
+  value       = local.outcomes_topic
+}
+
+output "outcomes_subscription" {
+  description = "With Pub/Sub: the chain's pull subscription on the outcomes topic; null without."
+  value       = one(google_pubsub_subscription.outcomes[*].id)
+}
+
+output "pubsub_dead_letter_subscription" {
+  description = "With Pub/Sub feeding a tier: the pull subscription holding messages a tier's subscription gave up on; null without."
+  value       = one(google_pubsub_subscription.dead_letter[*].id)
+}
+
+output "pusher_service_account" {
+  description = "With Pub/Sub feeding a tier: the account whose OIDC token Pub/Sub attaches to pushes; null without."
+  value       = one(google_service_account.pusher[*].email)
+}

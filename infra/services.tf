@@ -4,7 +4,8 @@
 # Auth: Cloud Tasks attaches the invoker account's OIDC token. Tasks the executors create target
 # PROBLEM_SERVICE (the next tier's URL) with that same URL as the token audience (as Cloud Tasks
 # does when none is given) — which is the next tier's AUTH_AUDIENCE below. Clients enqueueing into
-# the first tier must target the first tier's URL (output `tier_urls`) the same way.
+# the first tier must target the first tier's URL (output `tier_urls`) the same way. Pub/Sub pushes
+# (pubsub.tf) carry the pusher account's token with the same URL as audience.
 
 resource "google_cloud_run_v2_service" "tier" {
   for_each = local.tiers
@@ -97,14 +98,37 @@ resource "google_cloud_run_v2_service" "tier" {
         }
       }
 
+      # --- Pub/Sub (var.pubsub, pubsub.tf) ---------------------------------------------------------------
+      # Every terminal outcome is also published to the outcomes topic.
+      dynamic "env" {
+        for_each = local.outcomes_topic == null ? [] : [
+          { name = "NOTIFY_TOPIC", value = local.outcomes_topic },
+        ]
+        content {
+          name  = env.value.name
+          value = env.value.value
+        }
+      }
+      # The push subscription feeding this tier; the executor checks its dead-letter policy at startup.
+      dynamic "env" {
+        for_each = each.value.subscription == null ? [] : [
+          { name = "EXECUTOR_SUBSCRIPTION", value = each.value.subscription },
+        ]
+        content {
+          name  = env.value.name
+          value = env.value.value
+        }
+      }
+
       # --- identity of tasks, inbound auth --------------------------------------------------------------
       env {
         name  = "TASKS_SERVICE_ACCOUNT"
         value = google_service_account.invoker.email
       }
+      # A tier fed by Pub/Sub also accepts the pusher account's tokens (the pushes' audience is the same URL).
       env {
         name  = "AUTH_ALLOWED_EMAILS"
-        value = google_service_account.invoker.email
+        value = each.value.subscription == null ? google_service_account.invoker.email : "${google_service_account.invoker.email},${google_service_account.pusher[0].email}"
       }
       env {
         name  = "AUTH_AUDIENCE"

@@ -201,3 +201,47 @@ variable "deletion_protection" {
   type        = bool
   default     = true
 }
+
+variable "pubsub" {
+  description = <<-EOT
+    Pub/Sub for the chain; off by default (see docs/deploy.md, "Pub/Sub"). When enabled:
+      - every tier publishes each terminal outcome to the topic <prefix>-outcomes (NOTIFY_TOPIC), which
+        has a pull subscription of the same name, so no outcome is lost before clients subscribe;
+      - each tier in `tiers` is also fed by the topic <prefix>-tier-N through the push subscription
+        <prefix>-tier-N-push (EXECUTOR_SUBSCRIPTION): OIDC tokens of the <prefix>-pusher account, a
+        dead-letter policy onto the topic <prefix>-dead-letter (which has its own pull subscription:
+        messages published to a topic without one are lost) and more delivery attempts than the
+        tier's MAX_ATTEMPTS. Tiers still hand off to the next tier through its Cloud Tasks queue.
+    Attributes:
+      enabled              create the topics and subscriptions, set NOTIFY_TOPIC on every tier
+      tiers                tier numbers fed by Pub/Sub (default [1]; [] = the outcomes topic only)
+      min_backoff, max_backoff   push retry backoff of the tiers' subscriptions ("10s"-style, at most 600s)
+      publishers           IAM members allowed to publish jobs to the tiers' topics
+      outcome_subscribers  IAM members allowed to pull <prefix>-outcomes and attach their own subscriptions
+  EOT
+  type = object({
+    enabled             = optional(bool, false)
+    tiers               = optional(list(number), [1])
+    min_backoff         = optional(string, "10s")
+    max_backoff         = optional(string, "600s")
+    publishers          = optional(list(string), [])
+    outcome_subscribers = optional(list(string), [])
+  })
+  default = {}
+
+  validation {
+    condition     = alltrue([for n in var.pubsub.tiers : n >= 1 && floor(n) == n]) && length(distinct(var.pubsub.tiers)) == length(var.pubsub.tiers)
+    error_message = "pubsub.tiers must list distinct tier numbers (1 = the first tier)."
+  }
+  validation {
+    # Pub/Sub's retry policy accepts 0 to 600 seconds for both bounds.
+    condition = alltrue([
+      for d in [var.pubsub.min_backoff, var.pubsub.max_backoff] : can(regex("^[0-9]+s$", d)) && try(tonumber(trimsuffix(d, "s")) <= 600, false)
+    ]) && try(tonumber(trimsuffix(var.pubsub.min_backoff, "s")) <= tonumber(trimsuffix(var.pubsub.max_backoff, "s")), false)
+    error_message = "pubsub.min_backoff and pubsub.max_backoff must be whole seconds like \"10s\", at most \"600s\", with min_backoff <= max_backoff."
+  }
+  validation {
+    condition     = alltrue([for m in concat(var.pubsub.publishers, var.pubsub.outcome_subscribers) : !contains(["allUsers", "allAuthenticatedUsers"], m)])
+    error_message = "pubsub.publishers and pubsub.outcome_subscribers must name accounts; allUsers and allAuthenticatedUsers are refused."
+  }
+}

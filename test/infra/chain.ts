@@ -3,6 +3,7 @@
  * `optional(type, default)` attributes), `local.tiers` (re-implemented here, and pinned to the
  * locals.tf text by the tests), and each tier's service environment evaluated from services.tf.
  */
+import { CONFIG_VARIABLES } from '../../src/config.js';
 import { evaluateAttribute } from './expr.js';
 import { type Body, type Infra, type Scope, evalExpr, evalValue, optionalDefaults, UnsupportedExpression } from './hcl.js';
 
@@ -17,6 +18,8 @@ export interface TierModel {
   url: string;
   next_queue: string | null;
   next_url: string | null;
+  /** Full path of the push subscription feeding the tier (pubsub.tf), or null. */
+  subscription: string | null;
   max_attempts: number;
   queue_max_attempts: number;
   max_dispatches_per_second: number;
@@ -84,6 +87,7 @@ export function modelTiers(vars: Obj, scalars: { queue_prefix: string; url_suffi
   const prefix = vars.name_prefix as string;
   const tiers = vars.tiers as Obj[];
   const worker = vars.worker as Obj;
+  const pubsub = vars.pubsub as { enabled: boolean; tiers: number[] };
   const out: Record<string, TierModel> = {};
   tiers.forEach((t, i) => {
     const n = i + 1;
@@ -101,6 +105,7 @@ export function modelTiers(vars: Obj, scalars: { queue_prefix: string; url_suffi
       url: `https://${prefix}-tier-${n}-${scalars.url_suffix}`,
       next_queue: last ? null : `${scalars.queue_prefix}/${prefix}-tier-${n + 1}`,
       next_url: last ? null : `https://${prefix}-tier-${n + 1}-${scalars.url_suffix}`,
+      subscription: pubsub.enabled && pubsub.tiers.includes(n) ? `projects/${String(vars.project)}/subscriptions/${prefix}-tier-${n}-push` : null,
       max_attempts: t.max_attempts as number,
       queue_max_attempts: t.handoff_retries === null ? -1 : (t.max_attempts as number) + (t.handoff_retries as number),
       max_dispatches_per_second: t.max_dispatches_per_second as number,
@@ -157,13 +162,15 @@ export function evaluateChain(infra: Infra, tfvars: Obj): Chain {
   const resource = (type: string, name: string, key: string | undefined, attr: string): unknown => {
     const block = infra.resources[type]?.[name];
     if (!block) throw new Error(`reference to undeclared resource ${type}.${name}`);
-    const each = block.for_each === '${local.tiers}' ? key : undefined;
-    if ((block.for_each !== undefined) !== (key !== undefined)) throw new Error(`${type}.${name} referenced ${key === undefined ? 'without' : 'with'} an index`);
-    if (block.for_each !== undefined && each === undefined) throw new UnsupportedExpression(`${type}.${name}[${key}]`);
-    if (each !== undefined && !(each in chain.tiers)) throw new Error(`${type}.${name}[${each}] does not exist`);
-    const inner: Scope = { ...scope, ...(each !== undefined ? { each: { key: each, value: chain.tiers[each] } } : {}) };
+    const all = instancesOf(block, scope);
+    if ((all !== undefined) !== (key !== undefined)) throw new Error(`${type}.${name} referenced ${key === undefined ? 'without' : 'with'} an index`);
+    const instance = all?.find((i) => i.key === key);
+    if (all !== undefined && instance === undefined) throw new Error(`${type}.${name}[${key}] does not exist`);
+    const inner: Scope = instance?.scope ?? scope;
     const arg = (a: string) => evalValue(block[a], inner) as string;
     if (type === 'google_cloud_tasks_queue' && attr === 'id') return `projects/${arg('project')}/locations/${arg('location')}/queues/${arg('name')}`;
+    if (type === 'google_pubsub_topic' && attr === 'id') return `projects/${arg('project')}/topics/${arg('name')}`;
+    if (type === 'google_pubsub_subscription' && attr === 'id') return `projects/${arg('project')}/subscriptions/${arg('name')}`;
     if (type === 'google_service_account') {
       const email = `${arg('account_id')}@${arg('project')}.iam.gserviceaccount.com`;
       if (attr === 'email') return email;
@@ -174,11 +181,23 @@ export function evaluateChain(infra: Infra, tfvars: Obj): Chain {
     throw new UnsupportedExpression(`${type}.${name}.${attr}`);
   };
 
+  // Every resource as `refs.TYPE.NAME[KEY].ATTR`, resolved on access through `resource`.
+  const refs: Obj = {};
+  for (const [type, byName] of Object.entries(infra.resources)) {
+    const names: Obj = {};
+    for (const [name, body] of Object.entries(byName)) {
+      const attrs = (key?: string) => new Proxy({}, { get: (_t, attr) => (typeof attr === 'string' ? resource(type, name, key, attr) : undefined) });
+      names[name] = body.for_each !== undefined || body.count !== undefined ? new Proxy({}, { get: (_t, key) => (typeof key === 'string' ? attrs(key) : undefined) }) : attrs();
+    }
+    refs[type] = names;
+  }
+
   const scope: Scope = {
     vars,
     locals: chain.locals,
     data: { 'data.google_project.this.number': PROJECT_NUMBER },
     resource,
+    refs,
   };
   chain.scope = scope;
 
@@ -203,6 +222,70 @@ export function evaluateChain(infra: Infra, tfvars: Obj): Chain {
   chain.model = modelTiers(vars, { queue_prefix: chain.locals.queue_prefix as string, url_suffix: chain.locals.url_suffix as string });
   return chain;
 }
+
+/** One instance of a resource: its key (`for_each` key or `count` index) and the scope of its arguments. */
+export interface Instance {
+  key: string;
+  scope: Scope;
+}
+
+/**
+ * The instances a `for_each` (map, or set of strings) or `count` resource has in `scope`; undefined
+ * for a resource without either (one instance, referenced without an index).
+ */
+export function instancesOf(body: Body, scope: Scope): Instance[] | undefined {
+  if (body.for_each !== undefined) {
+    const value = evalValue(body.for_each, scope);
+    if (Array.isArray(value)) return value.map((v) => ({ key: String(v), scope: { ...scope, each: { key: String(v), value: v } } }));
+    if (value === null || typeof value !== 'object') throw new Error(`for_each ${String(body.for_each)} is not a map or a set`);
+    return Object.entries(value as Obj).map(([key, v]) => ({ key, scope: { ...scope, each: { key, value: v } } }));
+  }
+  if (body.count !== undefined) {
+    const count = evalValue(body.count, scope);
+    if (typeof count !== 'number') throw new Error(`count ${String(body.count)} is not a number`);
+    return Array.from({ length: count }, (_, i) => ({ key: String(i), scope }));
+  }
+  return undefined;
+}
+
+/** The instances of `resource.TYPE.NAME` for a chain (one, keyed "", for a resource without for_each/count). */
+export function instances(infra: Infra, chain: Chain, type: string, name: string): Instance[] {
+  return instancesOf(resourceBody(infra, type, name), chain.scope) ?? [{ key: '', scope: chain.scope }];
+}
+
+/** Top-level arguments of a resource instance, evaluated; meta-arguments and nested blocks are left out. */
+export function evaluated(body: Body, instance: Instance): Obj {
+  const meta = new Set(['for_each', 'count', 'depends_on', 'lifecycle', 'provider', 'dynamic']);
+  const out: Obj = {};
+  for (const [name, value] of Object.entries(body)) {
+    if (meta.has(name) || Array.isArray(value)) continue;
+    out[name] = evalValue(value, instance.scope);
+  }
+  return out;
+}
+
+/** One evaluated instance of a resource, for checks across every resource of a type. */
+export interface Evaluated {
+  name: string;
+  key: string;
+  body: Body;
+  scope: Scope;
+  args: Obj;
+}
+
+/** Every instance of every resource of `type` in the chain, its top-level arguments evaluated. */
+export function allInstances(infra: Infra, chain: Chain, type: string): Evaluated[] {
+  return Object.entries(infra.resources[type] ?? {}).flatMap(([name, body]) =>
+    instances(infra, chain, type, name).map((i) => ({ name, key: i.key, body, scope: i.scope, args: evaluated(body, i) })),
+  );
+}
+
+/**
+ * The executor variables of the Pub/Sub path (issue 15) that infra/ sets and src/config.ts does not
+ * know yet: the executor side names them, in parallel. Once CONFIG_VARIABLES has them this is empty
+ * and every check against CONFIG_VARIABLES is strict again.
+ */
+export const PENDING_PUBSUB_VARIABLES = ['NOTIFY_TOPIC', 'EXECUTOR_SUBSCRIPTION'].filter((name) => !(name in CONFIG_VARIABLES));
 
 /** The body of `resource.TYPE.NAME` (throws if absent). */
 export function resourceBody(infra: Infra, type: string, name: string): Body {

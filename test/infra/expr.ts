@@ -144,6 +144,17 @@ const FUNCTIONS: Record<string, (...args: Value[]) => Value> = {
     return Array.from({ length: Math.max(0, to - from) }, (_, k) => from + k);
   },
   coalesce: (...vs) => vs.find((v) => v !== null && v !== ''),
+  concat: (...lists) => (lists as Value[][]).flat(),
+  contains: (list, v) => (list as Value[]).some((item) => JSON.stringify(item) === JSON.stringify(v)),
+  min: (...ns) => Math.min(...(ns as number[])),
+  max: (...ns) => Math.max(...(ns as number[])),
+  // Pairs in the order Terraform gives them for lists: every element of the first with each of the second.
+  setproduct: (a, b) => (a as Value[]).flatMap((x) => (b as Value[]).map((y) => [x, y])),
+  one: (list) => {
+    const items = list as Value[];
+    if (items.length > 1) throw new Error('one() of a list with more than one element');
+    return items.length === 0 ? null : items[0];
+  },
 };
 
 class Parser {
@@ -210,7 +221,7 @@ class Parser {
     }
   }
 
-  /** Advances past one expression without evaluating it (brackets balanced, stops at ':' ',' or a closer). */
+  /** Advances past one expression without evaluating it (brackets balanced, stops at ':' ',' '=>' or a closer). */
   private skipExpression(): void {
     let depth = 0;
     let ternaries = 0;
@@ -225,7 +236,7 @@ class Parser {
         else if (depth === 0 && t.v === ':') {
           if (ternaries === 0) return;
           ternaries--;
-        } else if (depth === 0 && t.v === ',') return;
+        } else if (depth === 0 && (t.v === ',' || t.v === '=>')) return;
       } else if (t.t === 'nl' && depth === 0) return;
       this.pos++;
     }

@@ -10,6 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from '@cdktf/hcl2json';
+import { type Env, evaluateAttribute } from './expr.js';
 
 /** Repository root (tests run from it). */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -64,9 +65,11 @@ export async function loadTfvars(path: string): Promise<Record<string, unknown>>
  */
 export function optionalDefaults(typeExpr: string): Record<string, unknown> {
   const defaults: Record<string, unknown> = {};
-  const re = /(\w+)\s*=\s*optional\(\s*(\w+)\s*(?:,\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?|true|false|null))?\s*\)/g;
+  // Types are primitives or a collection of one (`list(number)`); defaults are literals or lists of them.
+  const literal = String.raw`"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?|true|false|null`;
+  const re = new RegExp(String.raw`(\w+)\s*=\s*optional\(\s*(\w+|(?:list|set|map)\(\w+\))\s*(?:,\s*(${literal}|\[\s*(?:(?:${literal})\s*,?\s*)*\]))?\s*\)`, 'g');
   for (const m of typeExpr.matchAll(re)) {
-    defaults[m[1]!] = m[3] === undefined ? null : JSON.parse(m[3]);
+    defaults[m[1]!] = m[3] === undefined ? null : JSON.parse(m[3].replace(/,\s*\]$/, ']'));
   }
   return defaults;
 }
@@ -90,6 +93,11 @@ export interface Scope {
   data: Record<string, unknown>;
   /** Resolves `TYPE.NAME[KEY].ATTR` / `TYPE.NAME.ATTR` references to other resources. */
   resource: (type: string, name: string, key: string | undefined, attr: string) => unknown;
+  /**
+   * The same resources as objects (`refs.google_service_account.invoker.email`), for expressions
+   * evalExpr does not know, which test/infra/expr.ts evaluates instead.
+   */
+  refs?: Record<string, unknown>;
 }
 
 /** Throws for expressions the evaluator does not support, naming them. */
@@ -157,6 +165,50 @@ export function evalExpr(expr: string, scope: Scope): unknown {
  */
 export function evalValue(value: unknown, scope: Scope): unknown {
   if (typeof value !== 'string') return value;
+  // Conditionals, functions and templates inside templates: the full expression evaluator.
+  if (nestedTemplate(value)) return evaluateAttribute(value, exprEnv(scope));
+  try {
+    return evalSimple(value, scope);
+  } catch (err) {
+    if (!(err instanceof UnsupportedExpression) || scope.refs === undefined) throw err;
+    return evaluateAttribute(value, exprEnv(scope));
+  }
+}
+
+/** Whether a `${` opens inside another `${…}` (which evalSimple's template substitution cannot read). */
+function nestedTemplate(value: string): boolean {
+  let depth = 0;
+  for (let i = 0; i < value.length; i++) {
+    if (value[i] === '$' && value[i + 1] === '{') {
+      if (depth > 0) return true;
+      depth++;
+      i++;
+    } else if (depth > 0 && value[i] === '{') depth++;
+    else if (depth > 0 && value[i] === '}') depth--;
+  }
+  return false;
+}
+
+/** The names a Scope makes visible, as test/infra/expr.ts expects them. */
+export function exprEnv(scope: Scope): Env {
+  const data: Record<string, unknown> = {};
+  for (const [path, value] of Object.entries(scope.data)) {
+    const parts = path.split('.').slice(1);
+    let node = data;
+    parts.slice(0, -1).forEach((p) => (node = (node[p] ??= {}) as Record<string, unknown>));
+    node[parts.at(-1)!] = value;
+  }
+  return {
+    ...(scope.refs ?? {}),
+    var: scope.vars,
+    local: scope.locals,
+    data,
+    ...(scope.each ? { each: scope.each } : {}),
+    ...(scope.iter ? { env: scope.iter } : {}),
+  };
+}
+
+function evalSimple(value: string, scope: Scope): unknown {
   const whole = /^\$\{([^]*)\}$/.exec(value);
   if (whole && !whole[1]!.includes('${')) return evalExpr(whole[1]!, scope);
   return value.replace(/\$\{([^{}]*)\}/g, (_all, inner: string) => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config.js';
 import { type Body, type Infra, INFRA, ROOT, evalValue, loadInfra, loadTfvars, squash } from './hcl.js';
-import { type Chain, block, evaluateChain, resourceBody, tierEnv, tierScope } from './chain.js';
+import { type Chain, PENDING_PUBSUB_VARIABLES, allInstances, block, evaluateChain, resourceBody, tierEnv, tierScope } from './chain.js';
 
 // Loaded at import: describe.each below needs the example's tiers while collecting tests.
 const infra: Infra = await loadInfra();
@@ -31,12 +31,13 @@ function samples(): Array<[string, Record<string, unknown>]> {
         tiers: [tiers[0], { ...tiers[1], worker: { url: 'https://worker.example.com/run' } }, { max_attempts: 1, handoff_retries: 1 }],
       },
     ],
+    ['three tiers with Pub/Sub feeding tiers 1 and 3', { ...example, pubsub: { enabled: true, tiers: [1, 3] } }],
   ];
 }
 
 describe('infra/ files', () => {
   it('has one file per concern and every file parses', () => {
-    for (const file of ['apis.tf', 'iam.tf', 'queues.tf', 'services.tf', 'variables.tf', 'outputs.tf', 'versions.tf', 'locals.tf', 'registry.tf']) {
+    for (const file of ['apis.tf', 'iam.tf', 'queues.tf', 'pubsub.tf', 'services.tf', 'variables.tf', 'outputs.tf', 'versions.tf', 'locals.tf', 'registry.tf']) {
       expect(Object.keys(infra.text), file).toContain(file);
     }
     expect(existsSync(join(INFRA, 'terraform.tfvars.example'))).toBe(true);
@@ -75,6 +76,8 @@ describe('infra/ files', () => {
     for (const api of ['run.googleapis.com', 'cloudtasks.googleapis.com', 'artifactregistry.googleapis.com', 'iam.googleapis.com', 'cloudbuild.googleapis.com']) {
       expect(apis).toContain(api);
     }
+    expect(apis).not.toContain('pubsub.googleapis.com');
+    expect(evaluateChain(infra, { ...example, pubsub: { enabled: true } }).locals.apis).toContain('pubsub.googleapis.com');
     expect(resourceBody(infra, 'google_project_service', 'enabled').for_each).toBe('${local.apis}');
   });
 });
@@ -153,10 +156,11 @@ describe.each(samples())('the chain with %s', (_label, tfvars) => {
 
   it('sets only variables the executor knows, and loadConfig accepts every tier', () => {
     const invoker = `${String(chain.vars.name_prefix)}-invoker@${String(chain.vars.project)}.iam.gserviceaccount.com`;
+    const pusher = `${String(chain.vars.name_prefix)}-pusher@${String(chain.vars.project)}.iam.gserviceaccount.com`;
     for (const k of keys()) {
       const env = tierEnv(infra, chain, k);
       const tier = chain.tiers[k]!;
-      for (const name of Object.keys(env)) expect(Object.keys(CONFIG_VARIABLES), `${name} on tier ${k}`).toContain(name);
+      for (const name of Object.keys(env)) expect([...Object.keys(CONFIG_VARIABLES), ...PENDING_PUBSUB_VARIABLES], `${name} on tier ${k}`).toContain(name);
       // Cloud Run sets PORT itself and refuses a revision that sets it.
       expect(env.PORT).toBeUndefined();
       const config = loadConfig(env);
@@ -169,7 +173,8 @@ describe.each(samples())('the chain with %s', (_label, tfvars) => {
       expect(config.tasksServiceAccount).toBe(invoker);
       expect(config.auth).toEqual({
         disabled: false,
-        allowedEmails: [invoker],
+        // A tier Pub/Sub feeds also accepts the pusher account's tokens.
+        allowedEmails: tier.subscription === null ? [invoker] : [invoker, pusher],
         issuers: ['https://accounts.google.com', 'accounts.google.com'],
         audience: tier.url,
       });
@@ -220,18 +225,19 @@ describe.each(samples())('the chain with %s', (_label, tfvars) => {
     }
   });
 
-  it('grants roles/run.invoker on every service to the invoker account only', () => {
-    const invokerMember = `serviceAccount:${String(chain.vars.name_prefix)}-invoker@${String(chain.vars.project)}.iam.gserviceaccount.com`;
-    const bindings = Object.entries(infra.resources.google_cloud_run_v2_service_iam_member ?? {});
-    const invokers = bindings.filter(([, b]) => b.role === 'roles/run.invoker');
-    expect(invokers).toHaveLength(1);
-    const [, binding] = invokers[0]!;
-    expect(binding.for_each).toBe('${local.tiers}');
-    for (const k of keys()) {
-      const scope = tierScope(chain, k);
-      expect(evalValue(binding.member, scope)).toBe(invokerMember);
-      expect(evalValue(binding.name, scope)).toBe(chain.tiers[k]!.name);
-    }
+  it('grants roles/run.invoker on every service to the invoker account, and on the tiers Pub/Sub feeds to the pusher, to no one else', () => {
+    const account = (id: string) => `serviceAccount:${String(chain.vars.name_prefix)}-${id}@${String(chain.vars.project)}.iam.gserviceaccount.com`;
+    const granted = allInstances(infra, chain, 'google_cloud_run_v2_service_iam_member')
+      .filter((b) => b.args.role === 'roles/run.invoker')
+      .map((b) => `${String(b.args.name)} ${String(b.args.member)}`)
+      .sort();
+    const expected = [
+      ...keys().map((k) => `${chain.tiers[k]!.name} ${account('invoker')}`),
+      ...keys()
+        .filter((k) => chain.tiers[k]!.subscription !== null)
+        .map((k) => `${chain.tiers[k]!.name} ${account('pusher')}`),
+    ].sort();
+    expect(granted).toEqual(expected);
   });
 });
 
@@ -307,7 +313,22 @@ describe('notifier and dead-letter queues', () => {
 
 describe('outputs and rollouts', () => {
   it('outputs queue paths, service URLs and the accounts clients need', () => {
-    for (const name of ['tier_queues', 'tier_urls', 'tier_services', 'notifier_queue', 'dead_letter_queue', 'invoker_service_account', 'image_repository', 'cloudbuild_substitutions']) {
+    for (const name of [
+      'tier_queues',
+      'tier_urls',
+      'tier_services',
+      'notifier_queue',
+      'dead_letter_queue',
+      'invoker_service_account',
+      'image_repository',
+      'cloudbuild_substitutions',
+      'pubsub_tier_topics',
+      'pubsub_tier_subscriptions',
+      'outcomes_topic',
+      'outcomes_subscription',
+      'pubsub_dead_letter_subscription',
+      'pusher_service_account',
+    ]) {
       expect(Object.keys(infra.outputs), name).toContain(name);
     }
     expect(squash(String(infra.outputs.tier_queues!.value))).toBe('${{ for k, q in google_cloud_tasks_queue.tier : k => q.id }}');
