@@ -170,6 +170,8 @@ export function evaluateChain(infra: Infra, tfvars: Obj): Chain {
     const arg = (a: string) => evalValue(block[a], inner) as string;
     if (type === 'google_cloud_tasks_queue' && attr === 'id') return `projects/${arg('project')}/locations/${arg('location')}/queues/${arg('name')}`;
     if (type === 'google_pubsub_topic' && attr === 'id') return `projects/${arg('project')}/topics/${arg('name')}`;
+    // The repository's short name is its repository_id.
+    if (type === 'google_artifact_registry_repository' && attr === 'name') return arg('repository_id');
     if (type === 'google_pubsub_subscription' && attr === 'id') return `projects/${arg('project')}/subscriptions/${arg('name')}`;
     if (type === 'google_service_account') {
       const email = `${arg('account_id')}@${arg('project')}.iam.gserviceaccount.com`;

@@ -144,6 +144,7 @@ const FUNCTIONS: Record<string, (...args: Value[]) => Value> = {
     return Array.from({ length: Math.max(0, to - from) }, (_, k) => from + k);
   },
   coalesce: (...vs) => vs.find((v) => v !== null && v !== ''),
+  alltrue: (list) => (list as Value[]).every((v) => v === true),
   concat: (...lists) => (lists as Value[][]).flat(),
   contains: (list, v) => (list as Value[]).some((item) => JSON.stringify(item) === JSON.stringify(v)),
   min: (...ns) => Math.min(...(ns as number[])),
