@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config.js';
 import { parseEmulatorArgs } from '../../src/emulator/cli.js';
+import { loadPubSubDeclarations } from '../../src/emulator/pubsub/topics-file.js';
 import { parseDevArgs } from '../../src/local/dev-args.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -163,6 +164,32 @@ describe('docker-compose.yml', () => {
     for (const name of ['emulator', ...EXECUTORS, 'webhook']) {
       const test = services[name]!.healthcheck!.test.join(' ');
       expect(test).toContain(`http://127.0.0.1:${containerPort(name)}/`);
+    }
+  });
+
+  it('gives every topic of the mounted queues file a subscription, and a tier Pub/Sub settings only the emulator declares', () => {
+    // Pub/Sub keeps a message only for subscriptions that exist when it is published: a topic without
+    // one (an outcomes topic, a dead-letter topic) loses everything sent to it.
+    const { topics, subscriptions } = loadPubSubDeclarations(join(ROOT, 'local/queues.yaml'));
+    const subscribed = new Set(subscriptions.map((s) => s.topic));
+    for (const topic of topics) expect(subscribed.has(topic.name), `${topic.name} has a subscription`).toBe(true);
+    const topicPath = (id: string) => (id.includes('/') ? id : `projects/${queuesFile.project}/topics/${id}`);
+    const subscriptionPath = (id: string) => (id.includes('/') ? id : `projects/${queuesFile.project}/subscriptions/${id}`);
+    for (const name of EXECUTORS) {
+      const env = services[name]!.environment!;
+      // An outcomes topic the emulator does not have would fail every handoff (503 until it exists).
+      if (env.NOTIFY_TOPIC !== undefined) expect(topics.map((t) => t.name), `${name}: NOTIFY_TOPIC`).toContain(topicPath(env.NOTIFY_TOPIC));
+      if (env.EXECUTOR_SUBSCRIPTION === undefined) continue;
+      const sub = subscriptions.find((s) => s.name === subscriptionPath(env.EXECUTOR_SUBSCRIPTION!));
+      expect(sub, `${name}: EXECUTOR_SUBSCRIPTION is declared`).toBeDefined();
+      const push = sub!.pushConfig!;
+      expect(hostAndPort(push.pushEndpoint), `${name}: the subscription pushes to it`).toEqual([name, containerPort(name)]);
+      const auth = loadConfig(env).auth;
+      expect(auth.disabled === false && auth.allowedEmails, `${name}: accepts the push identity`).toContain(push.oidcToken?.serviceAccountEmail);
+      expect(push.oidcToken?.audience || push.pushEndpoint).toBe(env.AUTH_AUDIENCE);
+      // deliveryAttempt exists only with a dead-letter policy; it must allow more than the budget.
+      expect(sub!.deadLetterPolicy!.maxDeliveryAttempts, `${name}: deliveries vs MAX_ATTEMPTS`).toBeGreaterThan(Number(env.MAX_ATTEMPTS));
+      expect(subscribed.has(sub!.deadLetterPolicy!.deadLetterTopic), `${name}: the dead-letter topic has a subscription`).toBe(true);
     }
   });
 
