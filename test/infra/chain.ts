@@ -239,12 +239,12 @@ export function instancesOf(body: Body, scope: Scope): Instance[] | undefined {
   if (body.for_each !== undefined) {
     const value = evalValue(body.for_each, scope);
     if (Array.isArray(value)) return value.map((v) => ({ key: String(v), scope: { ...scope, each: { key: String(v), value: v } } }));
-    if (value === null || typeof value !== 'object') throw new Error(`for_each ${String(body.for_each)} is not a map or a set`);
+    if (value === null || typeof value !== 'object') throw new Error(`for_each ${JSON.stringify(body.for_each)} is not a map or a set`);
     return Object.entries(value as Obj).map(([key, v]) => ({ key, scope: { ...scope, each: { key, value: v } } }));
   }
   if (body.count !== undefined) {
     const count = evalValue(body.count, scope);
-    if (typeof count !== 'number') throw new Error(`count ${String(body.count)} is not a number`);
+    if (typeof count !== 'number') throw new Error(`count ${JSON.stringify(body.count)} is not a number`);
     return Array.from({ length: count }, (_, i) => ({ key: String(i), scope }));
   }
   return undefined;
