@@ -44,8 +44,8 @@ export interface PushAnswer {
   action?: string;
   /** Attempt on this tier. */
   attempt?: number;
-  /** The task created (or found) by the handoff. */
-  handoff?: { kind: string; task?: string; result: string };
+  /** The task created (or found) by the handoff, and the message it published. */
+  handoff?: { kind: string; task?: string; result: string; message?: { topic: string; messageId: string; eventId?: string } };
   /** Why the push failed or was refused. */
   error?: { code?: string; type?: string; message: string };
 }
