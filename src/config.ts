@@ -8,9 +8,11 @@ import { z } from 'zod';
 import { ConfigError, formatIssues } from './errors.js';
 import { LOG_FORMATS, type LogFormat } from './log.js';
 import { resolveQueuePath, type QueuePath } from './queues/paths.js';
+import { resolvePubSubPath, type SubscriptionPath, type TopicPath } from './queues/topic-paths.js';
 import { booleanText, integerText } from './text-values.js';
 
 export type { QueuePath } from './queues/paths.js';
+export type { SubscriptionPath, TopicPath } from './queues/topic-paths.js';
 
 /** Every environment variable the executor reads, with its meaning (used by docs and infra checks). */
 export const CONFIG_VARIABLES = {
@@ -25,6 +27,12 @@ export const CONFIG_VARIABLES = {
   NOTIFY_URL: 'Webhook for notifications of jobs that name none.',
   PROBLEM_QUEUE: 'Next tier\'s queue (short id or full path); unset on the last tier.',
   PROBLEM_SERVICE: "Next tier's URL (the target of forwarded tasks); set together with PROBLEM_QUEUE.",
+  NOTIFY_TOPIC:
+    'Pub/Sub topic (short id or projects/P/topics/T) every terminal outcome is published to; without NOTIFIER_QUEUE the topic is the only notification.',
+  NEXT_TOPIC: "Next tier's Pub/Sub topic (short id or full name): forward spent budgets there instead of PROBLEM_QUEUE.",
+  EXECUTOR_SUBSCRIPTION:
+    "This tier's own Pub/Sub push subscription, for the startup check of its dead-letter policy (short id or full name).",
+  PUBSUB_EMULATOR_HOST: 'host:port of a Pub/Sub emulator (default: CLOUD_TASKS_EMULATOR_HOST, whose emulator serves both).',
   DEAD_LETTER_QUEUE: 'Queue that receives undecodable bodies (short id or full path).',
   DEAD_LETTER_URL: 'Target URL of dead-letter tasks; required with DEAD_LETTER_QUEUE (keep that queue paused to hold them for inspection).',
   EXECUTOR_QUEUE: 'This tier\'s own queue, for the startup drift check (short id or full path).',
@@ -93,6 +101,14 @@ export interface ExecutorConfig {
   notifyUrl?: string;
   /** The next tier, if any. */
   next?: { queue: QueuePath; url: string };
+  /** The next tier as a Pub/Sub topic (NEXT_TOPIC), instead of `next`. */
+  nextTopic?: TopicPath;
+  /** Topic every terminal outcome is published to (NOTIFY_TOPIC). */
+  notifyTopic?: TopicPath;
+  /** This tier's own push subscription, for the startup check (EXECUTOR_SUBSCRIPTION). */
+  executorSubscription?: SubscriptionPath;
+  /** `host:port` of a Pub/Sub emulator; undefined means Google. */
+  pubsubEmulatorHost?: string;
   /** Dead-letter queue for undecodable bodies. */
   deadLetterQueue?: QueuePath;
   /** Target URL of dead-letter tasks. */
@@ -143,6 +159,18 @@ const url = (name: string) =>
       }),
   );
 
+const hostPort = (name: string) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .trim()
+      .optional()
+      .refine((v) => v === undefined || /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(v), {
+        message: `${name} must be host:port, e.g. localhost:8123`,
+      }),
+  );
+
 const bool = (name: string) => z.preprocess(blankToUndefined, booleanText(`${name} must be true or false`).optional().default(false));
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -187,16 +215,11 @@ const envSchema = z.object({
         message: 'TASKS_SERVICE_ACCOUNT must be a service account email',
       }),
   ),
-  CLOUD_TASKS_EMULATOR_HOST: z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .trim()
-      .optional()
-      .refine((v) => v === undefined || /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(v), {
-        message: 'CLOUD_TASKS_EMULATOR_HOST must be host:port, e.g. localhost:8123',
-      }),
-  ),
+  CLOUD_TASKS_EMULATOR_HOST: hostPort('CLOUD_TASKS_EMULATOR_HOST'),
+  PUBSUB_EMULATOR_HOST: hostPort('PUBSUB_EMULATOR_HOST'),
+  NOTIFY_TOPIC: optionalString,
+  NEXT_TOPIC: optionalString,
+  EXECUTOR_SUBSCRIPTION: optionalString,
   AUTH_AUDIENCE: optionalString,
   /** Set by Cloud Run to the service's name: tells that Host routing is in front of this process. */
   K_SERVICE: optionalString,
@@ -340,6 +363,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExecutorConfig
     );
   }
 
+  const notifyTopic = resolvePubSubPath('NOTIFY_TOPIC', e.NOTIFY_TOPIC, project, 'topics', problems);
+  const nextTopic = resolvePubSubPath('NEXT_TOPIC', e.NEXT_TOPIC, project, 'topics', problems);
+  const executorSubscription = resolvePubSubPath('EXECUTOR_SUBSCRIPTION', e.EXECUTOR_SUBSCRIPTION, project, 'subscriptions', problems);
+  if (e.NEXT_TOPIC !== undefined && e.PROBLEM_QUEUE !== undefined) {
+    problems.push('NEXT_TOPIC and PROBLEM_QUEUE are both set: a tier forwards to one next tier, a topic or a queue; unset one');
+  }
+
   if (e.DEAD_LETTER_QUEUE !== undefined && e.DEAD_LETTER_URL === undefined) {
     problems.push(
       'DEAD_LETTER_QUEUE is set but DEAD_LETTER_URL is not: every task needs a target URL (pause the dead-letter queue to hold tasks for inspection)',
@@ -363,6 +393,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExecutorConfig
     ...(notifierQueue !== undefined ? { notifierQueue } : {}),
     ...(e.NOTIFY_URL !== undefined ? { notifyUrl: e.NOTIFY_URL } : {}),
     ...(problemQueue !== undefined && e.PROBLEM_SERVICE !== undefined ? { next: { queue: problemQueue, url: e.PROBLEM_SERVICE } } : {}),
+    ...(nextTopic !== undefined ? { nextTopic } : {}),
+    ...(notifyTopic !== undefined ? { notifyTopic } : {}),
+    ...(executorSubscription !== undefined ? { executorSubscription } : {}),
+    // The project's emulator serves Cloud Tasks and Pub/Sub on one port.
+    ...((e.PUBSUB_EMULATOR_HOST ?? e.CLOUD_TASKS_EMULATOR_HOST) !== undefined ? { pubsubEmulatorHost: (e.PUBSUB_EMULATOR_HOST ?? e.CLOUD_TASKS_EMULATOR_HOST)! } : {}),
     ...(deadLetterQueue !== undefined ? { deadLetterQueue } : {}),
     ...(e.DEAD_LETTER_URL !== undefined ? { deadLetterUrl: e.DEAD_LETTER_URL } : {}),
     ...(executorQueue !== undefined ? { executorQueue } : {}),

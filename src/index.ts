@@ -5,5 +5,5 @@
 export { IgnoreError, PermanentError, RetryableError, IGNORE, PERMANENT, RETRYABLE } from './work/errors.js';
 export type { WorkErrorOptions } from './work/errors.js';
 export { EX_TEMPFAIL } from './work/command.js';
-export type { Handler, Job, JobFormat, RunContext, RunOutcome, WorkError } from './work/types.js';
+export type { Handler, Job, JobFormat, PubSubFacts, RunContext, RunOutcome, WorkError } from './work/types.js';
 export { CodedError } from './errors.js';

@@ -32,6 +32,33 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads the Pub/Sub variables, resolving short ids with GOOGLE_CLOUD_PROJECT', () => {
+    const c = loadConfig({ ...BASE, GOOGLE_CLOUD_PROJECT: 'p1', NOTIFY_TOPIC: 'job-results', NEXT_TOPIC: 'projects/p2/topics/jobs-2', EXECUTOR_SUBSCRIPTION: 'jobs-tier1' });
+    expect(c).toMatchObject({ notifyTopic: 'projects/p1/topics/job-results', nextTopic: 'projects/p2/topics/jobs-2', executorSubscription: 'projects/p1/subscriptions/jobs-tier1' });
+    // The project's emulator serves both APIs: PUBSUB_EMULATOR_HOST defaults to CLOUD_TASKS_EMULATOR_HOST.
+    expect(loadConfig({ ...BASE, CLOUD_TASKS_EMULATOR_HOST: 'localhost:8123' }).pubsubEmulatorHost).toBe('localhost:8123');
+    expect(loadConfig({ ...BASE, CLOUD_TASKS_EMULATOR_HOST: 'localhost:8123', PUBSUB_EMULATOR_HOST: 'localhost:8085' }).pubsubEmulatorHost).toBe('localhost:8085');
+  });
+
+  it('refuses bad Pub/Sub names, a short id without a project, and two next tiers', () => {
+    const p = problems({
+      ...BASE,
+      NOTIFY_TOPIC: 'projects/p/topics/goog-x',
+      NEXT_TOPIC: 'jobs-2',
+      EXECUTOR_SUBSCRIPTION: 'x',
+      PROBLEM_QUEUE: 'projects/p/locations/l/queues/q',
+      PROBLEM_SERVICE: 'https://t2.example.test/',
+    });
+    expect(p).toContain("NOTIFY_TOPIC must be projects/PROJECT/topics/ID or a topic id, got 'projects/p/topics/goog-x'");
+    expect(p.some((m) => m.startsWith("NEXT_TOPIC is a short topic id ('jobs-2'): set GOOGLE_CLOUD_PROJECT"))).toBe(true);
+    expect(p.some((m) => m.startsWith('EXECUTOR_SUBSCRIPTION must be a subscription id'))).toBe(true);
+    expect(p).toContain('NEXT_TOPIC and PROBLEM_QUEUE are both set: a tier forwards to one next tier, a topic or a queue; unset one');
+  });
+
+  it('refuses a PUBSUB_EMULATOR_HOST that is not host:port', () => {
+    expect(problems({ ...BASE, PUBSUB_EMULATOR_HOST: 'nope' })).toContain('PUBSUB_EMULATOR_HOST must be host:port, e.g. localhost:8123');
+  });
+
   it('reads RETRY_AFTER_SECONDS and refuses what is not a positive integer', () => {
     expect(loadConfig({ ...BASE, RETRY_AFTER_SECONDS: '2' }).retryAfterSeconds).toBe(2);
     expect(() => loadConfig({ ...BASE, RETRY_AFTER_SECONDS: 'soon' })).toThrow(/RETRY_AFTER_SECONDS/);

@@ -6,8 +6,9 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ExecutorConfig } from '../config.js';
-import { PUSH_ERROR_STATUS, type PushErrorCode } from '../errors.js';
+import { CodedError, PUSH_ERROR_STATUS, type PushErrorCode } from '../errors.js';
 import { makeCreateTask, type TasksApi } from '../queues/create-task.js';
+import { makePublish, type PublisherApi } from '../queues/publish.js';
 import type { Runner } from '../work/types.js';
 import { makeApplier } from './apply.js';
 import { makePushVerifier, type PushVerifier } from './auth.js';
@@ -35,6 +36,8 @@ export interface AppDeps {
   runner: Runner;
   /** Creates tasks (the shared CloudTasksClient in production). */
   tasks: TasksApi;
+  /** Publishes messages (the shared v1 PublisherClient); required when NOTIFY_TOPIC or NEXT_TOPIC is set. */
+  publisher?: PublisherApi;
   /** Process logger (Cloud Logging format). */
   logger: Logger;
   /** Now; tests pin it. */
@@ -47,13 +50,18 @@ export interface AppDeps {
   metrics?: ExecutorMetrics;
   /** Longest a client may take to send a request (default {@link REQUEST_TIMEOUT_MS}); tests shorten it. */
   requestTimeoutMs?: number;
-  /** Deadline of one CreateTask call (default 10 s). */
+  /** Deadline of one CreateTask or Publish call (default 10 s). */
   createTimeoutMs?: number;
   /**
    * Called once, with the short queue id of the first push that names one: how `executor serve`
    * learns its own queue for the drift check when EXECUTOR_QUEUE is not set.
    */
   onFirstQueue?: (queueId: string) => void;
+  /**
+   * Called once, with the full name of the first Pub/Sub push's subscription: how `executor serve`
+   * checks its subscription's dead-letter policy when EXECUTOR_SUBSCRIPTION is not set.
+   */
+  onFirstSubscription?: (subscription: string) => void;
 }
 
 /** Builds the executor app. Call `listen` (or `inject` in tests) on the result. */
@@ -63,18 +71,23 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const metrics = deps.metrics ?? makeMetrics({ inFlight: () => gate.inFlight });
   const tier = makeTier(config);
   const createTask = makeCreateTask(deps.tasks, { timeoutMs: deps.createTimeoutMs ?? 10_000 });
+  if ((config.notifyTopic !== undefined || config.nextTopic !== undefined) && deps.publisher === undefined) {
+    throw new CodedError('PUBLISHER_MISSING', 'NOTIFY_TOPIC or NEXT_TOPIC is set but the app was given no Pub/Sub publisher: pass `publisher` to buildApp');
+  }
+  const publish = deps.publisher !== undefined ? makePublish(deps.publisher, { timeoutMs: deps.createTimeoutMs ?? 10_000 }) : undefined;
   const requestTimeout = deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const admitPush = makePushHandler({
     tier,
     auth: config.auth,
     verifier: deps.verifier ?? makePushVerifier(config.auth),
     runner: deps.runner,
-    apply: makeApplier(createTask, tier),
+    apply: makeApplier(createTask, tier, publish),
     gate,
     metrics,
     logger,
     clock: deps.clock ?? (() => new Date()),
     ...(deps.onFirstQueue !== undefined ? { onFirstQueue: deps.onFirstQueue } : {}),
+    ...(deps.onFirstSubscription !== undefined ? { onFirstSubscription: deps.onFirstSubscription } : {}),
   });
 
   // Typed as Fastify's base logger so the app is a plain FastifyInstance for callers.

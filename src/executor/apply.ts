@@ -1,17 +1,22 @@
 /**
- * Turns a handoff action (forward, notification, dead letter) into the description of the one task
- * it calls for, and creates it through the injected CreateTask operation (src/queues/create-task.ts),
+ * Turns a handoff action (forward, notification, dead letter) into the description of the task it
+ * calls for, and creates it through the injected CreateTask operation (src/queues/create-task.ts),
  * which names it deterministically, attaches TASKS_SERVICE_ACCOUNT's OIDC token and counts
  * ALREADY_EXISTS as done. A job's notification has one name whatever its outcome and tier, so the
- * first decision wins. A failed enqueue throws {@link HandoffError}: the caller answers 503, which
- * Cloud Tasks does not count as an execution, and its redelivery runs the work again at the same
- * attempt.
+ * first decision wins. With NOTIFY_TOPIC the outcome is also (or only) published, through the
+ * injected Publish operation (src/queues/publish.ts), after the task: Pub/Sub cannot deduplicate,
+ * so the message carries a deterministic `eventId` instead. A spent budget goes to NEXT_TOPIC when
+ * the next tier is a topic. A failed enqueue or publish throws {@link HandoffError}: the caller
+ * answers 503, and the redelivery runs the work again and redoes the handoff — the tasks it already
+ * created are found by name, the publish happens again with the same `eventId`.
  */
 import { CodedError, messageOf } from '../errors.js';
+import { createHash } from 'node:crypto';
 import type { CreateTask, TaskDescription } from '../queues/create-task.js';
-import { handoffTaskId, outcomeTaskId, type HandoffKind } from '../queues/names.js';
+import { handoffTaskId, outcomeEventId, outcomeTaskId, type HandoffKind } from '../queues/names.js';
+import type { Publish } from '../queues/publish.js';
 import type { WorkError } from '../work/types.js';
-import { encodeNotification, type DecodedBody } from './codecs.js';
+import { encodeDeadLetterNotice, encodeNotification, type DecodedBody, type EncodedNotification } from './codecs.js';
 import type { Action } from './decide.js';
 import { FORWARD_HEADERS, formatPath, type Delivery, type Hop } from './delivery.js';
 import { queueIdOf, type Tier } from './tier.js';
@@ -22,8 +27,10 @@ export type Handoff = Extract<Action, { kind: 'forward' | 'notify' | 'dead-lette
 /** What the push path knows when it hands off. */
 export interface ApplyContext {
   delivery: Delivery;
-  /** The raw push body, forwarded and dead-lettered unchanged. */
+  /** The job's bytes, forwarded unchanged: the push body, or a Pub/Sub push's `message.data`. */
   body: Buffer;
+  /** The push body as received, when it differs from `body` (a Pub/Sub envelope): dead-lettered as is. */
+  received?: Buffer;
   /** The push's Content-Type, carried onto forwarded and dead-lettered tasks. */
   contentType?: string;
   /** The decoded body; absent for undecodable pushes. */
@@ -36,25 +43,52 @@ export interface ApplyContext {
   traceHeaders?: Record<string, string>;
 }
 
-/** The task a handoff created (or found). */
+/** The message a handoff published. */
+export interface PublishedOutcome {
+  /** Full topic name. */
+  topic: string;
+  /** The server's id of the message. */
+  messageId: string;
+  /** The message's `eventId` attribute (outcome messages only): the same on every redelivery. */
+  eventId?: string;
+}
+
+/** The task a handoff created (or found), and the message it published. */
 export interface HandoffResult {
   kind: HandoffKind;
   /** Full task name, when it was chosen deterministically. */
   task?: string;
-  /** `exists` when an earlier delivery had already created it. */
-  result: 'created' | 'exists';
+  /** `exists` when an earlier delivery had already created the task; `published` when there was only a message. */
+  result: 'created' | 'exists' | 'published';
+  /** The message published to NOTIFY_TOPIC (or, for a forward, NEXT_TOPIC). */
+  message?: PublishedOutcome;
 }
+
+/** Attribute names of outcome messages (all values are strings, as Pub/Sub requires). */
+export const OUTCOME_ATTRIBUTES = {
+  outcome: 'outcome',
+  jobId: 'jobId',
+  tier: 'tier',
+  attempts: 'attempts',
+  format: 'format',
+  eventId: 'eventId',
+  origin: 'origin',
+  /** The push's W3C traceparent, under the name @google-cloud/pubsub's own tracing reads. */
+  traceparent: 'googclient_traceparent',
+} as const;
 
 /** A task could not be created; answer 503 so Cloud Tasks redelivers and the handoff is redone. */
 export class HandoffError extends CodedError {
   /** The handoff that failed. */
   readonly kind: HandoffKind;
 
-  constructor(kind: HandoffKind, queue: string, cause: unknown) {
+  constructor(kind: HandoffKind, target: string, cause: unknown) {
     const detail = messageOf(cause);
     super(
       'HANDOFF_FAILED',
-      `Could not create the ${kind} task in ${queue}: ${detail}. Answering 503 so Cloud Tasks redelivers and the handoff is retried; check the queue exists and TASKS_SERVICE_ACCOUNT may enqueue to it.`,
+      target.includes('/topics/')
+        ? `Could not publish the ${kind} message to ${target}: ${detail}. Answering 503 so the push is redelivered and the handoff is retried; check the topic exists and the runtime account has roles/pubsub.publisher on it.`
+        : `Could not create the ${kind} task in ${target}: ${detail}. Answering 503 so the push is redelivered and the handoff is retried; check the queue exists and TASKS_SERVICE_ACCOUNT may enqueue to it.`,
       { cause },
     );
     this.name = 'HandoffError';
@@ -83,6 +117,24 @@ function spent(tier: Tier, ctx: ApplyContext): number {
 /** Every tier passed, this one last. */
 function pathWithThisTier(tier: Tier, ctx: ApplyContext): Hop[] {
   return [...ctx.delivery.path, { queue: queueIdOf(tier, ctx.delivery, ctx.tier), attempts: spent(tier, ctx) }];
+}
+
+/** Total attempts of the job across tiers, this one included. */
+function totalAttempts(tier: Tier, ctx: ApplyContext): number {
+  return pathWithThisTier(tier, ctx).reduce((sum, hop) => sum + hop.attempts, 0);
+}
+
+/** The job's own id: the envelope's `id`, else the SvcWorkRequest context's `id`. */
+function jobIdOf(decoded: DecodedBody | undefined): string | undefined {
+  if (decoded === undefined) return undefined;
+  if (decoded.id !== undefined) return decoded.id;
+  const id = (decoded.context as { id?: unknown } | null | undefined)?.id;
+  return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
+/** Keeps an attribute value within Pub/Sub's 1024 bytes (ids rarely come near). */
+function attributeSafe(value: string): string {
+  return Buffer.byteLength(value) <= 1024 ? value : Buffer.from(value).subarray(0, 1024).toString('utf8').replace(/\uFFFD$/, '');
 }
 
 function origin(ctx: ApplyContext): string | undefined {
@@ -120,8 +172,51 @@ function handoffId(kind: HandoffKind, ctx: ApplyContext): string | undefined {
  * Makes the function that carries out handoffs with `createTask`, for this tier. (A closure: the
  * three handoffs share `create` and this tier's targets; each describes one task and is short.)
  */
-export function makeApplier(createTask: CreateTask, tier: Tier) {
+export function makeApplier(createTask: CreateTask, tier: Tier, publish?: Publish) {
   const { targets } = tier;
+
+  async function send(kind: HandoffKind, topic: string, data: Buffer, attributes: Record<string, string>): Promise<PublishedOutcome> {
+    if (publish === undefined) throw new HandoffTargetMissingError('a Pub/Sub publisher');
+    try {
+      const sent = await publish({ topic, data, attributes });
+      return { topic, messageId: sent.messageId };
+    } catch (err) {
+      throw new HandoffError(kind, topic, err);
+    }
+  }
+
+  /**
+   * Publishes a terminal outcome to NOTIFY_TOPIC. The `eventId` is derived from the job's origin
+   * (or, for a push naming no source, its bytes) and the outcome, so every redelivery of the push
+   * publishes a message subscribers recognise as the same event.
+   */
+  async function publishOutcome(
+    kind: HandoffKind,
+    ctx: ApplyContext,
+    outcome: 'succeeded' | 'failed' | 'dead-lettered',
+    encoded: EncodedNotification,
+  ): Promise<PublishedOutcome> {
+    const topic = targets.notifyTopic;
+    if (topic === undefined) throw new HandoffTargetMissingError('NOTIFY_TOPIC');
+    const from = origin(ctx);
+    const source = from ?? `body:${createHash('sha256').update(ctx.received ?? ctx.body).digest('hex')}`;
+    const eventId = outcomeEventId(source, outcome);
+    const jobId = jobIdOf(ctx.decoded);
+    const traceparent = ctx.traceHeaders?.traceparent;
+    const A = OUTCOME_ATTRIBUTES;
+    const attributes: Record<string, string> = {
+      [A.outcome]: outcome,
+      [A.tier]: String(ctx.tier),
+      [A.attempts]: String(totalAttempts(tier, ctx)),
+      [A.format]: ctx.decoded?.job.format ?? 'undecodable',
+      [A.eventId]: eventId,
+      'content-type': encoded.contentType,
+      ...(jobId !== undefined ? { [A.jobId]: attributeSafe(jobId) } : {}),
+      ...(from !== undefined ? { [A.origin]: from } : {}),
+      ...(traceparent !== undefined ? { [A.traceparent]: traceparent } : {}),
+    };
+    return { ...(await send(kind, topic, encoded.body, attributes)), eventId };
+  }
 
   async function create(kind: HandoffKind, ctx: ApplyContext, task: Omit<TaskDescription, 'taskId' | 'serviceAccount'>): Promise<HandoffResult> {
     // Without the source's names (a push that did not come from Cloud Tasks) there is nothing to
@@ -140,9 +235,31 @@ export function makeApplier(createTask: CreateTask, tier: Tier) {
     }
   }
 
+  /**
+   * Forwards to NEXT_TOPIC: the job's bytes as the data, the message's own attributes kept (when it
+   * came from Pub/Sub) and the forwarding facts as `x-executor-*` attributes. Not deduplicated:
+   * a redelivered push forwards again, and the next tier's notification name (from the origin)
+   * keeps the webhook's notice single; outcome messages keep their `eventId`.
+   */
+  async function forwardToTopic(ctx: ApplyContext, topic: string): Promise<HandoffResult> {
+    const from = origin(ctx);
+    const kept = Object.entries(ctx.delivery.pubsub?.attributes ?? {}).filter(([k]) => !k.startsWith('x-executor-') && k !== OUTCOME_ATTRIBUTES.traceparent);
+    const traceparent = ctx.traceHeaders?.traceparent;
+    const attributes: Record<string, string> = {
+      ...Object.fromEntries(kept),
+      [FORWARD_HEADERS.tier.toLowerCase()]: String(ctx.tier + 1),
+      [FORWARD_HEADERS.path.toLowerCase()]: formatPath(pathWithThisTier(tier, ctx)),
+      ...(from !== undefined ? { [FORWARD_HEADERS.origin.toLowerCase()]: from } : {}),
+      ...(traceparent !== undefined ? { [OUTCOME_ATTRIBUTES.traceparent]: traceparent } : {}),
+    };
+    const message = await send('forward', topic, ctx.body, attributes);
+    return { kind: 'forward', result: 'published', message };
+  }
+
   function forward(ctx: ApplyContext): Promise<HandoffResult> {
+    if (targets.nextTopic !== undefined) return forwardToTopic(ctx, targets.nextTopic);
     const next = targets.next;
-    if (next === undefined) throw new HandoffTargetMissingError('PROBLEM_QUEUE/PROBLEM_SERVICE');
+    if (next === undefined) throw new HandoffTargetMissingError('PROBLEM_QUEUE/PROBLEM_SERVICE or NEXT_TOPIC');
     return create(
       'forward',
       ctx,
@@ -150,14 +267,41 @@ export function makeApplier(createTask: CreateTask, tier: Tier) {
     );
   }
 
-  function notify(ctx: ApplyContext, outcome: 'succeeded' | 'failed', error: WorkError | undefined, result: unknown): Promise<HandoffResult> {
+  async function notify(
+    ctx: ApplyContext,
+    outcome: 'succeeded' | 'failed',
+    error: WorkError | undefined,
+    result: unknown,
+    via: 'queue' | 'topic' | 'both',
+  ): Promise<HandoffResult> {
+    if (ctx.decoded === undefined) throw new HandoffTargetMissingError('a decoded job to notify about');
+    const kind = outcome === 'succeeded' ? 'notify-success' : 'notify-failure';
+    const encoded = notification(ctx, ctx.decoded, outcome, error, result);
+    // The task first: it is the idempotent half, so a publish that fails and is redone after it
+    // finds the task by name and creates nothing twice.
+    const task = via === 'topic' ? undefined : await notifyTask(ctx, ctx.decoded, kind, outcome, encoded);
+    if (via === 'queue') return task!;
+    const message = await publishOutcome('outcome-message', ctx, outcome, encoded);
+    return task !== undefined ? { ...task, message } : { kind, result: 'published', message };
+  }
+
+  function notifyTask(ctx: ApplyContext, decoded: DecodedBody, kind: HandoffKind, outcome: 'succeeded' | 'failed', encoded: EncodedNotification): Promise<HandoffResult> {
     const queue = targets.notifierQueue;
     if (queue === undefined) throw new HandoffTargetMissingError('NOTIFIER_QUEUE');
-    if (ctx.decoded === undefined) throw new HandoffTargetMissingError('a decoded job to notify about');
-    const url = ctx.decoded.job.webhookUrl ?? targets.notifyUrl;
+    const url = decoded.job.webhookUrl ?? targets.notifyUrl;
     if (url === undefined) throw new HandoffTargetMissingError('a webhook (the job names none and NOTIFY_URL is unset)');
+    return create(kind, ctx, {
+      queue,
+      url,
+      body: encoded.body,
+      headers: { 'Content-Type': encoded.contentType, 'X-Executor-Outcome': outcome },
+    });
+  }
+
+  /** The notification the webhook gets, in the job's format; the same bytes go to NOTIFY_TOPIC. */
+  function notification(ctx: ApplyContext, decoded: DecodedBody, outcome: 'succeeded' | 'failed', error: WorkError | undefined, result: unknown): EncodedNotification {
     const from = origin(ctx);
-    const encoded = encodeNotification(ctx.decoded, {
+    return encodeNotification(decoded, {
       outcome,
       ...(error !== undefined ? { error } : {}),
       ...(result !== undefined ? { result } : {}),
@@ -171,26 +315,31 @@ export function makeApplier(createTask: CreateTask, tier: Tier) {
       ...(ctx.delivery.eta !== undefined ? { scheduledAt: ctx.delivery.eta } : {}),
       completedAt: ctx.now,
     });
-    return create(outcome === 'succeeded' ? 'notify-success' : 'notify-failure', ctx, {
-      queue,
-      url,
-      body: encoded.body,
-      headers: { 'Content-Type': encoded.contentType, 'X-Executor-Outcome': outcome },
-    });
   }
 
-  function deadLetter(ctx: ApplyContext, error: WorkError): Promise<HandoffResult> {
+  async function deadLetter(ctx: ApplyContext, error: WorkError, publishNotice: boolean): Promise<HandoffResult> {
     const target = targets.deadLetter;
     if (target === undefined) throw new HandoffTargetMissingError('DEAD_LETTER_QUEUE');
-    return create(
-      'dead-letter',
-      ctx,
-      relay(ctx, target, {
-        'X-Executor-Error-Type': headerSafe(error.type, 100),
-        'X-Executor-Error': headerSafe(error.message),
-        [FORWARD_HEADERS.tier]: String(ctx.tier),
-      }),
-    );
+    // The push as received (a Pub/Sub envelope whole, with its attributes), for inspection.
+    const task = await create('dead-letter', { ...ctx, body: ctx.received ?? ctx.body }, relay({ ...ctx, body: ctx.received ?? ctx.body }, target, {
+      'X-Executor-Error-Type': headerSafe(error.type, 100),
+      'X-Executor-Error': headerSafe(error.message),
+      [FORWARD_HEADERS.tier]: String(ctx.tier),
+    }));
+    if (!publishNotice) return task;
+    const from = origin(ctx);
+    const encoded = encodeDeadLetterNotice({
+      outcome: 'dead-lettered',
+      error,
+      tier: ctx.tier,
+      task: {
+        ...(ctx.delivery.queue !== undefined ? { queue: ctx.delivery.queue } : {}),
+        ...(ctx.delivery.taskName !== undefined ? { name: ctx.delivery.taskName } : {}),
+        ...(from !== undefined ? { origin: from } : {}),
+      },
+      timestamps: { completedAt: ctx.now.toISOString() },
+    });
+    return { ...task, message: await publishOutcome('outcome-message', ctx, 'dead-lettered', encoded) };
   }
 
   /** Carries out a handoff; throws {@link HandoffError} when its enqueue fails. */
@@ -199,9 +348,9 @@ export function makeApplier(createTask: CreateTask, tier: Tier) {
       case 'forward':
         return forward(ctx);
       case 'notify':
-        return notify(ctx, action.outcome, action.error, action.result);
+        return notify(ctx, action.outcome, action.error, action.result, action.via ?? 'queue');
       case 'dead-letter':
-        return deadLetter(ctx, action.error);
+        return deadLetter(ctx, action.error, action.publish === true);
     }
   };
 }

@@ -138,7 +138,7 @@ export const MAX_JSON_DEPTH = 64;
  * before JSON.parse so that nothing downstream (zod, JSON.stringify of the notification) ever sees
  * a body deep enough to exhaust the stack.
  */
-function tooDeepAt(text: string, limit: number): number {
+export function tooDeepAt(text: string, limit: number): number {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
@@ -161,7 +161,7 @@ function tooDeepAt(text: string, limit: number): number {
  * What is wrong with unparsable JSON, by kind and position only: Node's messages quote the text
  * around the error (or a whole short body), and bodies are never quoted.
  */
-function describeSyntaxError(err: unknown): string {
+export function describeSyntaxError(err: unknown): string {
   const message = messageOf(err);
   const position = /at position (\d+)/.exec(message)?.[1];
   const kind = /Unexpected end|Unterminated/.test(message)
@@ -230,7 +230,7 @@ function isJsonSpace(byte: number): boolean {
  * or -1. Looking at bytes first means a binary body (the original client's, not UTF-8) is never
  * run through a UTF-8 decoder, which used to cost an exception per push.
  */
-function jsonObjectStart(body: Buffer): number {
+export function jsonObjectStart(body: Buffer): number {
   let i = body.length >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0;
   while (i < body.length && isJsonSpace(body[i]!)) i++;
   return i < body.length && body[i] === 0x7b ? i : -1;
@@ -356,4 +356,21 @@ function envelopeNotification(decoded: DecodedBody, facts: NotificationFacts): E
     }
   }
   return n;
+}
+
+/** The outcome message of a dead-lettered (undecodable) push on NOTIFY_TOPIC: no job to echo, only what happened. */
+export interface DeadLetterNotice {
+  outcome: 'dead-lettered';
+  /** Why the body could not be decoded. */
+  error: WorkError;
+  /** Tier that dead-lettered it. */
+  tier: number;
+  /** The task (or message) that carried it: queue (or subscription) and name, origin at the first tier. */
+  task: { queue?: string; name?: string; origin?: string };
+  timestamps: { completedAt: string };
+}
+
+/** Encodes the outcome message of a dead letter (always JSON: the body's own format is unknown). */
+export function encodeDeadLetterNotice(notice: DeadLetterNotice): EncodedNotification {
+  return { body: Buffer.from(JSON.stringify(notice)), contentType: 'application/json' };
 }

@@ -30,6 +30,8 @@ export interface TierPolicy {
   hasNotifier: boolean;
   /** A default webhook is configured (`NOTIFY_URL`). */
   hasDefaultWebhook: boolean;
+  /** An outcome topic is configured (`NOTIFY_TOPIC`): every terminal outcome is published there. */
+  hasTopic?: boolean;
 }
 
 /** Everything `decide` looks at. */
@@ -48,22 +50,43 @@ export type Action =
   | { kind: 'ack'; why: 'succeeded' | 'ignored' | 'failed-unnotified'; unnotified?: string }
   /** Answer {@link RETRY_STATUS}; Cloud Tasks retries. */
   | { kind: 'retry'; status: number; error: WorkError }
-  /** Create a notification task, then answer 2xx. */
-  | { kind: 'notify'; outcome: 'succeeded' | 'failed'; error?: WorkError; result?: unknown }
+  /**
+   * Notify, then answer 2xx: a notification task on the notifier queue (`via` absent), the outcome
+   * message on NOTIFY_TOPIC (`topic`), or both (`both`; the task first, as it is the idempotent one).
+   */
+  | { kind: 'notify'; outcome: 'succeeded' | 'failed'; error?: WorkError; result?: unknown; via?: 'topic' | 'both' }
   /** Forward the original body to the next tier, then answer 2xx. */
   | { kind: 'forward'; error: WorkError }
-  /** Put the raw body on the dead-letter queue, then answer 2xx. */
-  | { kind: 'dead-letter'; error: WorkError }
+  /** Put the raw body on the dead-letter queue (and, with `publish`, its outcome on NOTIFY_TOPIC), then answer 2xx. */
+  | { kind: 'dead-letter'; error: WorkError; publish?: true }
   /** Answer 400: the body is undecodable and there is no dead-letter queue. */
   | { kind: 'reject'; status: 400; error: WorkError };
 
-function failure(input: DecideInput, error: WorkError): Action {
+/**
+ * Where a terminal outcome's notification goes: the webhook (through the notifier queue) when the
+ * job or NOTIFY_URL names one and NOTIFIER_QUEUE is set, NOTIFY_TOPIC whenever it is set. Undefined
+ * when neither; `unnotified` then says why.
+ */
+function notifyVia(input: DecideInput): { via: 'queue' | 'topic' | 'both' } | { unnotified: string } {
   const { policy } = input;
-  if (!input.jobHasWebhook && !policy.hasDefaultWebhook) {
-    return { kind: 'ack', why: 'failed-unnotified', unnotified: 'the job names no webhook and NOTIFY_URL is unset' };
+  const wantsWebhook = input.jobHasWebhook || policy.hasDefaultWebhook;
+  const queue = wantsWebhook && policy.hasNotifier;
+  if (policy.hasTopic === true) return { via: queue ? 'both' : 'topic' };
+  if (queue) return { via: 'queue' };
+  return { unnotified: wantsWebhook ? 'NOTIFIER_QUEUE is not configured' : 'the job names no webhook and NOTIFY_URL is unset' };
+}
+
+function notify(input: DecideInput, outcome: 'succeeded' | 'failed', extra: { error?: WorkError; result?: unknown }): Action {
+  const where = notifyVia(input);
+  if ('unnotified' in where) {
+    const unnotified = outcome === 'failed' || input.jobHasWebhook || input.policy.hasDefaultWebhook ? where.unnotified : undefined;
+    return { kind: 'ack', why: outcome === 'failed' ? 'failed-unnotified' : 'succeeded', ...(unnotified !== undefined ? { unnotified } : {}) };
   }
-  if (!policy.hasNotifier) return { kind: 'ack', why: 'failed-unnotified', unnotified: 'NOTIFIER_QUEUE is not configured' };
-  return { kind: 'notify', outcome: 'failed', error };
+  return { kind: 'notify', outcome, ...extra, ...(where.via !== 'queue' ? { via: where.via } : {}) };
+}
+
+function failure(input: DecideInput, error: WorkError): Action {
+  return notify(input, 'failed', { error });
 }
 
 /** Decides what to do with one delivery. Pure. */
@@ -71,13 +94,10 @@ export function decide(input: DecideInput): Action {
   const { outcome, attempt, policy } = input;
   switch (outcome.kind) {
     case 'undecodable':
-      return policy.hasDeadLetter ? { kind: 'dead-letter', error: outcome.error } : { kind: 'reject', status: 400, error: outcome.error };
-    case 'success': {
-      const wantsNotice = input.jobHasWebhook || policy.hasDefaultWebhook;
-      if (!wantsNotice) return { kind: 'ack', why: 'succeeded' };
-      if (!policy.hasNotifier) return { kind: 'ack', why: 'succeeded', unnotified: 'NOTIFIER_QUEUE is not configured' };
-      return { kind: 'notify', outcome: 'succeeded', ...(outcome.result !== undefined ? { result: outcome.result } : {}) };
-    }
+      if (!policy.hasDeadLetter) return { kind: 'reject', status: 400, error: outcome.error };
+      return { kind: 'dead-letter', error: outcome.error, ...(policy.hasTopic === true ? { publish: true as const } : {}) };
+    case 'success':
+      return notify(input, 'succeeded', outcome.result !== undefined ? { result: outcome.result } : {});
     case 'ignore':
       return { kind: 'ack', why: 'ignored' };
     case 'permanent':

@@ -4,6 +4,7 @@
  * and reported in `warnings`, because a push must still be answered (and a 400 would only make
  * Cloud Tasks send the same headers again).
  */
+import type { PubSubFacts } from '../work/types.js';
 
 /** Header names Cloud Tasks sets on HTTP-target pushes (lower case, as Node exposes them). */
 export const CLOUD_TASKS_HEADERS = {
@@ -16,7 +17,7 @@ export const CLOUD_TASKS_HEADERS = {
   retryReason: 'x-cloudtasks-taskretryreason',
 } as const;
 
-/** Headers this executor puts on tasks it forwards to the next tier. */
+/** Headers this executor puts on tasks it forwards to the next tier (and, lower-cased, attributes on messages it forwards to a topic). */
 export const FORWARD_HEADERS = {
   /** Number of the tier the task is addressed to (1 = first). */
   tier: 'X-Executor-Tier',
@@ -60,6 +61,8 @@ export interface Delivery {
   origin?: string;
   /** Headers that were present but malformed, and were ignored. */
   warnings: string[];
+  /** The message's facts, when this is a Pub/Sub push. */
+  pubsub?: PubSubFacts;
 }
 
 /** Node's header map: values are strings, or arrays for repeated headers. */
@@ -178,5 +181,34 @@ export function readDelivery(headers: HeaderBag): Delivery {
     if (/^[A-Za-z0-9-]{1,100}\/[A-Za-z0-9_-]{1,500}$/.test(origin)) delivery.origin = origin;
     else warnings.push(`${FORWARD_HEADERS.origin} is not queue/task`);
   }
+  return delivery;
+}
+
+/**
+ * The queue-like id of a subscription, for paths, origins and handoff names: its short id with
+ * anything outside [A-Za-z0-9-] replaced by `-` (subscription ids allow `_.~+%`, queue ids do not).
+ */
+export function subscriptionQueueId(subscription: string): string {
+  const id = subscription.slice(subscription.lastIndexOf('/') + 1);
+  return id.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 100);
+}
+
+/**
+ * The delivery of a Pub/Sub push: the attempt is `deliveryAttempt` (1 when the subscription has no
+ * dead-letter policy: Pub/Sub then sends none, and the budget cannot be counted), the source is
+ * (subscription, message id) in place of (queue, task), and an earlier tier's forwarding facts come
+ * from the message's `x-executor-*` attributes.
+ */
+export function readPubSubDelivery(facts: PubSubFacts): Delivery {
+  const bag: HeaderBag = {};
+  for (const name of Object.values(FORWARD_HEADERS)) {
+    const value = facts.attributes[name.toLowerCase()];
+    if (value !== undefined) bag[name.toLowerCase()] = value;
+  }
+  const delivery = readDelivery(bag);
+  delivery.attempt = facts.deliveryAttempt ?? 1;
+  delivery.queue = subscriptionQueueId(facts.subscription);
+  if (SAFE_ID.test(facts.messageId)) delivery.taskName = facts.messageId;
+  delivery.pubsub = facts;
   return delivery;
 }

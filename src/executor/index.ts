@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import type { ExecutorConfig } from '../config.js';
 import { makeLogger } from '../log.js';
 import { makeTasksClient } from '../queues/tasks-client.js';
+import { makePublisherClient } from '../queues/pubsub-client.js';
+import type { PublisherApi } from '../queues/publish.js';
 import { makeRunner } from '../work/index.js';
 import type { Runner } from '../work/types.js';
 import type { TasksApi } from '../queues/create-task.js';
@@ -38,12 +40,16 @@ export interface StartOptions {
   logger?: Logger;
   /** Cloud Tasks API; the process's shared client (emulator-aware) by default. */
   tasksClient?: TasksApi;
+  /** Pub/Sub Publisher; the process's shared client (emulator-aware) by default, when a topic is configured. */
+  publisher?: PublisherApi;
   /** The work; `makeRunner(config.worker)` by default (and then closed on `close()`). */
   runner?: Runner;
   /** Now; tests pin it. */
   clock?: () => Date;
   /** Called once with the queue id of the first authenticated push that names one. */
   onFirstQueue?: (queueId: string) => void;
+  /** Called once with the subscription of the first authenticated Pub/Sub push. */
+  onFirstSubscription?: (subscription: string) => void;
   /** Longest a client may take to send a request (default 30 s); tests shorten it. */
   requestTimeoutMs?: number;
 }
@@ -70,6 +76,8 @@ export interface RunningExecutor {
 export async function startExecutor(config: ExecutorConfig, options: StartOptions = {}): Promise<RunningExecutor> {
   const logger = options.logger ?? makeLogger({ level: config.logLevel });
   const tasks = options.tasksClient ?? makeTasksClient(config.emulatorHost !== undefined ? { emulatorHost: config.emulatorHost } : {});
+  const wantsPublisher = config.notifyTopic !== undefined || config.nextTopic !== undefined;
+  const publisher = options.publisher ?? (wantsPublisher ? makePublisherClient(config.pubsubEmulatorHost) : undefined);
   const ownRunner = options.runner === undefined;
   const runner =
     options.runner ??
@@ -81,10 +89,12 @@ export async function startExecutor(config: ExecutorConfig, options: StartOption
     config,
     runner,
     tasks,
+    ...(publisher !== undefined ? { publisher } : {}),
     logger,
     gate,
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
     ...(options.onFirstQueue !== undefined ? { onFirstQueue: options.onFirstQueue } : {}),
+    ...(options.onFirstSubscription !== undefined ? { onFirstSubscription: options.onFirstSubscription } : {}),
     ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
   });
   try {

@@ -9,12 +9,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { AuthConfig } from '../config.js';
 import { PUSH_ERROR_STATUS, messageOf } from '../errors.js';
-import type { RunContext, Runner, WorkError } from '../work/types.js';
+import type { PubSubFacts, RunContext, Runner, WorkError } from '../work/types.js';
 import { HandoffError, type Apply, type ApplyContext, type Handoff, type HandoffResult } from './apply.js';
 import { requestAudiences, socketAudiences, type PushVerifier } from './auth.js';
 import { decodeBody, UndecodableBodyError, type DecodedBody } from './codecs.js';
 import { decide, type Action, type DecideOutcome } from './decide.js';
-import { readDelivery, type Delivery } from './delivery.js';
+import { readDelivery, readPubSubDelivery, type Delivery } from './delivery.js';
+import { unwrapPubSub } from './pubsub-envelope.js';
 import type { PushGate } from './gate.js';
 import { recordHandoff, type ExecutorMetrics } from './metrics.js';
 import { endDeliverySpan, startDeliverySpan, startHandoffSpan } from './spans.js';
@@ -43,8 +44,8 @@ export interface PushAnswer {
   action?: string;
   /** Attempt on this tier. */
   attempt?: number;
-  /** The task created (or found) by the handoff. */
-  handoff?: { kind: string; task?: string; result: string };
+  /** The task created (or found) by the handoff, and the message it published. */
+  handoff?: { kind: string; task?: string; result: string; message?: { topic: string; messageId: string; eventId?: string } };
   /** Why the push failed or was refused. */
   error?: { code?: string; type?: string; message: string };
 }
@@ -71,6 +72,8 @@ export interface PushDeps {
   clock: () => Date;
   /** Called once with the queue id of the first authenticated push that names one. */
   onFirstQueue?: (queueId: string) => void;
+  /** Called once with the subscription of the first authenticated Pub/Sub push. */
+  onFirstSubscription?: (subscription: string) => void;
 }
 
 /**
@@ -91,6 +94,12 @@ function internalReason(err: unknown): string {
   return err instanceof Error ? err.name : 'non-Error thrown';
 }
 
+/** The Content-Type of a Pub/Sub message's data, forwarded as a task body: what the codecs decoded it as. */
+function dataContentType(decoded: DecodedBody | undefined): string {
+  if (decoded === undefined) return 'application/octet-stream';
+  return decoded.job.format === 'proto-binary' ? 'application/x-protobuf' : 'application/json';
+}
+
 function errorOf(outcome: DecideOutcome): WorkError | undefined {
   return outcome.kind === 'retryable' || outcome.kind === 'permanent' || outcome.kind === 'undecodable' ? outcome.error : undefined;
 }
@@ -101,17 +110,19 @@ function errorOf(outcome: DecideOutcome): WorkError | undefined {
  * through it — most deliveries log nothing but their one line.
  */
 class Push implements RunContext {
-  readonly attempt: number;
+  // Not readonly: a Pub/Sub push's facts are known only once its envelope is read (after auth).
+  attempt: number;
   readonly retryCount: number;
   readonly executionCount: number;
-  readonly queue?: string;
-  readonly taskName?: string;
-  readonly tier: number;
+  queue?: string;
+  taskName?: string;
+  tier: number;
+  pubsub?: PubSubFacts;
   readonly maxAttempts: number;
   readonly signal: AbortSignal;
   /** performance.now() when the push arrived. */
   readonly started: number;
-  readonly delivery: Delivery;
+  delivery: Delivery;
   /** The child logger, once bound. */
   child: Logger | undefined;
   /** False until the push is authenticated: until then its headers are not logged. */
@@ -120,6 +131,7 @@ class Push implements RunContext {
   readonly #headers: FastifyRequest['headers'];
   readonly #base: Logger;
   readonly #project: string | undefined;
+  readonly #tier: Tier;
 
   constructor(started: number, headers: FastifyRequest['headers'], delivery: Delivery, tier: Tier, signal: AbortSignal, base: Logger) {
     this.started = started;
@@ -130,11 +142,24 @@ class Push implements RunContext {
     this.signal = signal;
     this.#base = base;
     this.#project = tier.project;
+    this.#tier = tier;
     this.attempt = delivery.attempt;
     this.retryCount = delivery.retryCount ?? 0;
     this.executionCount = delivery.executionCount ?? 0;
     if (delivery.queue !== undefined) this.queue = delivery.queue;
     if (delivery.taskName !== undefined) this.taskName = delivery.taskName;
+  }
+
+  /** Takes the delivery a Pub/Sub envelope described in place of the one read from the headers. */
+  adopt(delivery: Delivery): void {
+    this.delivery = delivery;
+    this.attempt = delivery.attempt;
+    this.tier = tierNumberOf(this.#tier, delivery);
+    if (delivery.queue !== undefined) this.queue = delivery.queue;
+    else delete this.queue;
+    if (delivery.taskName !== undefined) this.taskName = delivery.taskName;
+    else delete this.taskName;
+    if (delivery.pubsub !== undefined) this.pubsub = delivery.pubsub;
   }
 
   /** The delivery's identifying fields: trace, tier, queue, task, attempt (only tier until trusted). */
@@ -144,6 +169,7 @@ class Push implements RunContext {
     fields.tier = this.tier;
     if (this.delivery.queue !== undefined) fields.queue = this.delivery.queue;
     if (this.delivery.taskName !== undefined) fields.task = this.delivery.taskName;
+    if (this.delivery.pubsub !== undefined) fields.subscription = this.delivery.pubsub.subscription;
     fields.attempt = this.delivery.attempt;
     return fields;
   }
@@ -161,6 +187,8 @@ class Push implements RunContext {
 export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: FastifyReply) => Promise<void> {
   const { tier, auth: authConfig, verifier, runner, apply, gate, metrics, logger, clock } = deps;
   let onFirstQueue = deps.onFirstQueue;
+  let onFirstSubscription = deps.onFirstSubscription;
+  let warnedUncounted = false;
 
   // Metric children bound once per label set: the push path then skips prom-client's label
   // validation and object building for the common outcomes.
@@ -242,7 +270,8 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
    * earlier run's outcome is not known here, and deciding without running would report work that
    * never ran.
    */
-  async function run(push: Push, body: Buffer): Promise<{ decoded?: DecodedBody; outcome: DecideOutcome }> {
+  async function run(push: Push, body: Buffer, malformed: string | undefined): Promise<{ decoded?: DecodedBody; outcome: DecideOutcome }> {
+    if (malformed !== undefined) return { outcome: { kind: 'undecodable', error: { type: 'MalformedPushEnvelope', message: malformed } } };
     let decoded: DecodedBody;
     try {
       decoded = decodeBody(body);
@@ -259,9 +288,42 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
     }
   }
 
+  /**
+   * Reads a Pub/Sub envelope, when the body is one: the push then describes the message (attempt =
+   * deliveryAttempt) and the job is `message.data`. A malformed envelope is reported, to be treated
+   * as an undecodable body. Only called once the push is authenticated.
+   */
+  function unwrap(push: Push, raw: Buffer): { body: Buffer; pubsub: boolean; malformed?: string } {
+    const unwrapped = unwrapPubSub(raw);
+    if (unwrapped.kind === 'none') return { body: raw, pubsub: false };
+    if (unwrapped.kind === 'malformed') {
+      if (unwrapped.subscription !== undefined) firstSubscription(unwrapped.subscription);
+      return { body: raw, pubsub: true, malformed: unwrapped.reason };
+    }
+    const delivery = readPubSubDelivery(unwrapped.facts);
+    push.adopt(delivery);
+    firstSubscription(unwrapped.facts.subscription);
+    if (unwrapped.facts.deliveryAttempt === undefined && !warnedUncounted) {
+      warnedUncounted = true;
+      push.logger.warn(
+        { code: 'PUBSUB_ATTEMPTS_UNCOUNTED', subscription: unwrapped.facts.subscription, maxAttempts: tier.maxAttempts },
+        'Pub/Sub push without deliveryAttempt: its subscription has no dead-letter policy, so every delivery counts as attempt 1 and the MAX_ATTEMPTS budget cannot be counted (a failing job is retried until the message expires). Give the subscription a dead-letter policy with maxDeliveryAttempts greater than MAX_ATTEMPTS',
+      );
+    }
+    if (delivery.warnings.length > 0) push.logger.warn({ warnings: delivery.warnings }, 'ignored malformed x-executor-* attributes');
+    return { body: unwrapped.data, pubsub: true };
+  }
+
+  function firstSubscription(subscription: string): void {
+    if (onFirstSubscription === undefined) return;
+    const notify = onFirstSubscription;
+    onFirstSubscription = undefined;
+    notify(subscription);
+  }
+
   async function handlePush(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const headers = req.headers;
-    const delivery: Delivery = readDelivery(headers);
+    let delivery: Delivery = readDelivery(headers);
     const push = new Push(performance.now(), headers, delivery, tier, gate.signal, logger);
     startDeliverySpan(push, headers, delivery, push.tier, tier.maxAttempts);
 
@@ -269,16 +331,19 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
     if (!(await authenticate(req, reply, push))) return;
     if (delivery.warnings.length > 0) push.logger.warn({ warnings: delivery.warnings }, 'ignored malformed delivery headers');
 
-    // Only an authenticated push may tell the executor which queue is its own.
-    if (onFirstQueue !== undefined && delivery.queue !== undefined) {
+    // 2. Unwrap a Pub/Sub envelope, decode and run.
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const { body, pubsub, malformed } = unwrap(push, raw);
+    delivery = push.delivery;
+
+    // Only an authenticated Cloud Tasks push may tell the executor which queue is its own.
+    if (onFirstQueue !== undefined && !pubsub && delivery.queue !== undefined) {
       const notify = onFirstQueue;
       onFirstQueue = undefined;
       notify(delivery.queue);
     }
 
-    // 2. Decode and run.
-    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const { decoded, outcome } = await run(push, body);
+    const { decoded, outcome } = await run(push, body, malformed);
 
     // 3. Decide and apply.
     let action: Action = decide({ outcome, attempt: delivery.attempt, jobHasWebhook: decoded?.job.webhookUrl !== undefined, policy: tier.policy });
@@ -291,11 +356,13 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
     } else if (action.kind === 'retry' || action.kind === 'reject') {
       status = action.status;
     } else {
-      // Only a handoff needs its context (and the clock).
-      const contentType = headers['content-type'];
+      // Only a handoff needs its context (and the clock). A Pub/Sub message's data has no
+      // Content-Type of its own: it is named after what the codecs found.
+      const contentType = pubsub && malformed === undefined ? dataContentType(decoded) : headers['content-type'];
       const ctx: ApplyContext = {
         delivery,
         body,
+        ...(body !== raw ? { received: raw } : {}),
         ...(typeof contentType === 'string' ? { contentType } : {}),
         ...(decoded !== undefined ? { decoded } : {}),
         tier: push.tier,

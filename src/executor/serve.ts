@@ -10,7 +10,8 @@ import { nearMissVariables } from '../suggest.js';
 import { queuePath } from '../queues/paths.js';
 import { untilStopSignal } from '../signals.js';
 import { closeTasksClients, makeTasksClient } from '../queues/tasks-client.js';
-import { checkQueueDrift } from './drift.js';
+import { closePubSubClients, makeSubscriberClient } from '../queues/pubsub-client.js';
+import { checkQueueDrift, checkSubscriptionDrift } from './drift.js';
 import { startExecutor } from './index.js';
 
 function help(): string {
@@ -58,26 +59,38 @@ export async function runServe(argv: string[]): Promise<void> {
   const tasks = makeTasksClient(config.emulatorHost !== undefined ? { emulatorHost: config.emulatorHost } : {});
 
   if (config.auth.disabled) logger.warn('AUTH_DISABLED=true: pushes are accepted without authentication; never do this outside a laptop');
-  if (config.notifierQueue === undefined) logger.warn('NOTIFIER_QUEUE is not set: no notifications can be sent');
-  if (config.next === undefined) logger.info('no PROBLEM_QUEUE: this is the last tier; spent budgets become failure notifications');
+  if (config.notifierQueue === undefined && config.notifyTopic !== undefined) logger.info({ notifyTopic: config.notifyTopic }, 'NOTIFY_TOPIC without NOTIFIER_QUEUE: outcomes are published to the topic only, no webhook is called');
+  else if (config.notifierQueue === undefined) logger.warn('NOTIFIER_QUEUE is not set: no notifications can be sent');
+  if (config.next === undefined && config.nextTopic === undefined) logger.info('no PROBLEM_QUEUE or NEXT_TOPIC: this is the last tier; spent budgets become failure notifications');
+  // Pub/Sub pushes count their attempts by deliveryAttempt, which only a dead-letter policy brings.
+  logger.info(
+    { maxAttempts: config.maxAttempts, subscription: config.executorSubscription },
+    'Pub/Sub pushes are counted by deliveryAttempt, sent only by subscriptions with a dead-letter policy: without one every delivery is attempt 1 and the budget cannot be counted' +
+      (config.executorSubscription !== undefined ? '; checking EXECUTOR_SUBSCRIPTION' : '; the first Pub/Sub push names the subscription to check'),
+  );
 
   // The drift check runs beside startup, never in front of it: a slow or unreachable Cloud Tasks
   // must not delay the port opening (Cloud Run's startup probe is waiting). Without EXECUTOR_QUEUE
   // the first authenticated push names the queue.
   const checkDrift = (queue: string): void => void checkQueueDrift({ client: tasks, queue, maxAttempts: config.maxAttempts, logger });
+  const checkSubscription = (subscription: string): void =>
+    void checkSubscriptionDrift({ client: makeSubscriberClient(config.pubsubEmulatorHost), subscription, maxAttempts: config.maxAttempts, logger });
   const executor = await startExecutor(config, {
     logger,
     tasksClient: tasks,
     ...(config.executorQueue === undefined ? { onFirstQueue: (id: string) => firstQueueDrift(config, id, checkDrift, logger) } : {}),
+    ...(config.executorSubscription === undefined ? { onFirstSubscription: checkSubscription } : {}),
   }).catch(async (err: unknown) => {
     stop.done();
     await closeTasksClients().catch(() => undefined);
+    await closePubSubClients().catch(() => undefined);
     if ((err as { code?: unknown })?.code === 'EADDRINUSE') {
       throw new CodedError('PORT_IN_USE', `cannot listen on ${config.host}:${config.port}: the port is in use (another executor or 'executor dev' still running?). Stop it, or set PORT to a free port`, { cause: err });
     }
     throw err;
   });
   if (config.executorQueue !== undefined) checkDrift(config.executorQueue);
+  if (config.executorSubscription !== undefined) checkSubscription(config.executorSubscription);
   logger.info(
     { port: executor.port, tier: config.tier, maxAttempts: config.maxAttempts, worker: config.worker.kind, emulator: config.emulatorHost },
     'executor listening',
@@ -88,6 +101,7 @@ export async function runServe(argv: string[]): Promise<void> {
   try {
     await executor.close();
     await closeTasksClients();
+    await closePubSubClients();
   } catch (err) {
     logger.error({ err }, 'error during shutdown');
   }

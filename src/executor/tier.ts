@@ -6,6 +6,7 @@
 import type { ExecutorConfig } from '../config.js';
 import { shortName } from '../queues/names.js';
 import type { QueuePath } from '../queues/paths.js';
+import type { TopicPath } from '../queues/topic-paths.js';
 import type { TierPolicy } from './decide.js';
 import type { Delivery } from './delivery.js';
 
@@ -14,8 +15,12 @@ export const DEFAULT_RETRY_AFTER_SECONDS = 10;
 
 /** Where handoffs go, from the configuration. */
 export interface HandoffTargets {
-  /** The next tier. */
+  /** The next tier, through Cloud Tasks. */
   next?: { queue: QueuePath; url: string };
+  /** The next tier, through a Pub/Sub topic (NEXT_TOPIC; never together with `next`). */
+  nextTopic?: TopicPath;
+  /** Topic of every terminal outcome (NOTIFY_TOPIC). */
+  notifyTopic?: TopicPath;
   /** Queue of notifications. */
   notifierQueue?: QueuePath;
   /** Default webhook. */
@@ -48,10 +53,11 @@ export interface Tier {
 function policyOf(targets: HandoffTargets, maxAttempts: number): TierPolicy {
   return {
     maxAttempts,
-    hasNext: targets.next !== undefined,
+    hasNext: targets.next !== undefined || targets.nextTopic !== undefined,
     hasDeadLetter: targets.deadLetter !== undefined,
     hasNotifier: targets.notifierQueue !== undefined,
     hasDefaultWebhook: targets.notifyUrl !== undefined,
+    hasTopic: targets.notifyTopic !== undefined,
   };
 }
 
@@ -59,6 +65,8 @@ function policyOf(targets: HandoffTargets, maxAttempts: number): TierPolicy {
 export function makeTier(config: ExecutorConfig): Tier {
   const targets: HandoffTargets = {
     ...(config.next !== undefined ? { next: config.next } : {}),
+    ...(config.nextTopic !== undefined ? { nextTopic: config.nextTopic } : {}),
+    ...(config.notifyTopic !== undefined ? { notifyTopic: config.notifyTopic } : {}),
     ...(config.notifierQueue !== undefined ? { notifierQueue: config.notifierQueue } : {}),
     ...(config.notifyUrl !== undefined ? { notifyUrl: config.notifyUrl } : {}),
     ...(config.deadLetterQueue !== undefined && config.deadLetterUrl !== undefined

@@ -36,3 +36,19 @@ export const INVALID_SOURCE_FILE = 'invalid';
  * reported in seconds rather than after the client's long default.
  */
 export const SUBMIT_TIMEOUT_MS = 15_000;
+/**
+ * The Pub/Sub path of the local stack: jobs published to `jobs` are pushed to tier 1 by
+ * `jobs-tier1` (OIDC, a dead-letter policy into `jobs-dead-letter`, kept by a pull subscription so
+ * nothing published there is lost); every outcome of both paths is published to `job-results`,
+ * which `job-results-webhook` pushes to the webhook's /results.
+ */
+export const STACK_PUBSUB = {
+  jobsTopic: 'jobs',
+  tier1Subscription: 'jobs-tier1',
+  deadLetterTopic: 'jobs-dead-letter',
+  deadLetterSubscription: 'jobs-dead-letter-hold',
+  resultsTopic: 'job-results',
+  resultsSubscription: 'job-results-webhook',
+} as const;
+/** Path Pub/Sub pushes outcome messages to on the webhook. */
+export const RESULTS_PATH = '/results';

@@ -36,8 +36,10 @@ export interface DevOptions {
   webhookPort: number;
   /** The emulator's queues file. */
   queuesFile: string;
-  /** Jobs in the demo batch. */
+  /** Jobs in the demo batch submitted through Cloud Tasks. */
   jobs: number;
+  /** Jobs in the demo batch published to the Pub/Sub jobs topic. */
+  pubsubJobs: number;
   /** Share of invalid jobs, 0..1. */
   invalidRatio: number;
   /** Wire encoding of the batch. */
@@ -74,6 +76,7 @@ export interface WebhookOnlyOptions {
 
 const FLAGS = {
   jobs: { type: 'string', short: 'n' },
+  'pubsub-jobs': { type: 'string' },
   'invalid-ratio': { type: 'string' },
   encoding: { type: 'string' },
   'exit-when-done': { type: 'boolean' },
@@ -104,7 +107,9 @@ verified against the emulator's keys), the notifier queue and a webhook receiver
 batch into 'incoming', shows live progress, prints a summary and keeps serving until Ctrl-C.
 
 Demo batch:
-  -n, --jobs N               jobs to submit (default 300; 0 = none, just serve)
+  -n, --jobs N               jobs to submit through Cloud Tasks (default 300; 0 = none, just serve)
+  --pubsub-jobs N            jobs to publish to the Pub/Sub topic 'jobs', pushed to tier 1
+                             (default a tenth of --jobs)
   --invalid-ratio R          share of jobs with sourceFile "invalid" (0..1, default 0.2): they exhaust
                              tier 1, move to tier 2 and end in a failure notification
   --encoding E               binary | json | envelope | mixed (default binary, the original
@@ -142,6 +147,7 @@ const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'
 
 const schema = z.object({
   jobs: intFlag('jobs', 0, 100_000),
+  'pubsub-jobs': intFlag('pubsub-jobs', 0, 100_000),
   'invalid-ratio': numberFlag('invalid-ratio', 0, 1),
   encoding: z.enum(['binary', 'json', 'envelope', 'mixed'], { message: "--encoding must be 'binary', 'json', 'envelope' or 'mixed'" }).optional(),
   'exit-when-done': z.boolean().optional(),
@@ -211,10 +217,10 @@ export function parseDevArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
 
   const work = workOf(f, cwdPath);
   const ownWork = !('WORKER_MODULE' in work && work.WORKER_MODULE === 'demo');
-  if (ownWork && f.jobs !== undefined && f.jobs > 0) {
+  if (ownWork && ((f.jobs !== undefined && f.jobs > 0) || (f['pubsub-jobs'] !== undefined && f['pubsub-jobs'] > 0))) {
     throw new ConfigError(
       'CLI_ARGS_INVALID',
-      [`--jobs ${f.jobs} submits the demo batch, whose expected outcomes are the demo handler's: with your own work, start with --jobs 0 (the default) and send jobs with 'executor submit'`],
+      [`${f.jobs !== undefined && f.jobs > 0 ? `--jobs ${f.jobs}` : `--pubsub-jobs ${f['pubsub-jobs']}`} submits the demo batch, whose expected outcomes are the demo handler's: with your own work, start with --jobs 0 (the default) and send jobs with 'executor submit'`],
       'Invalid arguments for executor dev',
     );
   }
@@ -228,6 +234,7 @@ export function parseDevArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     webhookPort: f['webhook-port'] ?? WEBHOOK_PORT,
     queuesFile: f.queues !== undefined ? cwdPath(f.queues) : DEFAULT_QUEUES_FILE,
     jobs: f.jobs ?? (ownWork ? 0 : 300),
+    pubsubJobs: f['pubsub-jobs'] ?? (ownWork ? 0 : Math.round((f.jobs ?? 300) / 10)),
     invalidRatio: f['invalid-ratio'] ?? 0.2,
     encoding: f.encoding ?? 'binary',
     tier1MaxAttempts: f['tier1-max-attempts'] ?? 3,

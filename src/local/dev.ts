@@ -18,7 +18,8 @@ import { untilStopSignal } from '../signals.js';
 import { expectedOutcomes, planBatch, submitBatch } from './batch.js';
 import { LOCAL_SERVICE_ACCOUNT, WEBHOOK_PATH } from './defaults.js';
 import { DEV_USAGE, parseDevArgs, type DevOptions, type WebhookOnlyOptions } from './dev-args.js';
-import { ProgressLine, formatProgress, formatSummary, isPerfect, type Summary, type TierCounters } from './progress.js';
+import { ProgressLine, formatProgress, formatSummary, isPerfect, isPubSubPerfect, type PubSubSummary, type Summary, type TierCounters } from './progress.js';
+import { publishBatch } from './pubsub-path.js';
 import type { Stack } from './stack.js';
 import { STACK_QUEUES } from './queues-check.js';
 import type { Outcome } from './tally.js';
@@ -99,10 +100,31 @@ function banner(stack: Stack, options: DevOptions, logFile: string): string {
     `  tier 1    ${tier1!.url}  MAX_ATTEMPTS ${tier1!.maxAttempts}, pushed from '${STACK_QUEUES.tier1}', forwards to '${STACK_QUEUES.tier2}'`,
     `  tier 2    ${tier2!.url}  MAX_ATTEMPTS ${tier2!.maxAttempts}, pushed from '${STACK_QUEUES.tier2}', last tier`,
     `  webhook   ${stack.webhookUrl}  (counts: ${stack.webhook.url}/stats, last notifications: ${stack.webhook.url}/notifications)`,
+    `  pubsub    topic '${shortId(stack.pubsub.jobsTopic)}' pushed to tier 1 by '${shortId(stack.pubsub.tier1Subscription)}' (OIDC, dead letters to '${shortId(stack.pubsub.deadLetterTopic)}');`,
+    `            every outcome on '${shortId(stack.pubsub.resultsTopic)}', pushed to the webhook's /results; export PUBSUB_EMULATOR_HOST=${e.address}`,
     `  work      ${describeWork(options)} (both tiers)`,
     `  OIDC on: the emulator signs every push, the tiers verify it against ${e.jwksUrl}`,
     '',
   ].join('\n');
+}
+
+const shortId = (name: string): string => name.slice(name.lastIndexOf('/') + 1);
+
+/** The Pub/Sub path's part of the summary: the results topic reconciled with every job of both paths. */
+function summarizePubSub(stack: Stack, all: Map<string, Outcome>, jobs: number, invalid: number): PubSubSummary {
+  const r = stack.webhook.results.reconcile(all, (outcome) => (outcome === 'succeeded' ? 1 : stack.tiers.length));
+  const counts = stack.webhook.results.snapshot();
+  const { lostSample, wrongSample: _wrong, ...results } = r;
+  return {
+    jobs,
+    invalid,
+    results,
+    redelivered: stack.webhook.resultsRedelivered(),
+    undecodable: counts.undecodable,
+    deadLetterOutcomes: counts.deadLetters,
+    deadLettered: stack.emulator.pubsubStats().deadLettered,
+    ...(lostSample.length > 0 ? { lostSample } : {}),
+  };
 }
 
 /** The run's summary: the webhook's tally reconciled with the plan, and the components' counters. */
@@ -110,13 +132,13 @@ function summarize(
   stack: Stack,
   expected: Map<string, Outcome>,
   tiers: TierCounters[],
-  run: { seconds: number; timedOut: boolean; invalid: number },
+  run: { seconds: number; timedOut: boolean; invalid: number; pubsub: PubSubSummary },
 ): Summary {
   // Valid jobs end at tier 1; invalid ones are failed by the last tier.
   const r = stack.webhook.tally.reconcile(expected, (outcome) => (outcome === 'succeeded' ? 1 : stack.tiers.length));
   const stats = stack.emulator.stats();
   return {
-    ok: !run.timedOut && isPerfect(r, stats.dropped),
+    ok: !run.timedOut && isPerfect(r, stats.dropped) && isPubSubPerfect(run.pubsub),
     jobs: r.jobs,
     succeeded: r.succeeded,
     failed: r.failed,
@@ -133,6 +155,7 @@ function summarize(
     ...(r.lostSample.length > 0 || r.wrongSample.length > 0
       ? { samples: { ...(r.lostSample.length > 0 ? { lost: r.lostSample } : {}), ...(r.wrongSample.length > 0 ? { wrongOutcome: r.wrongSample } : {}) } }
       : {}),
+    pubsub: run.pubsub,
   };
 }
 
@@ -170,11 +193,20 @@ async function runStack(options: DevOptions): Promise<void> {
 
   try {
     human.write(`${banner(stack, options, logName)}\n`);
-    const plan = planBatch(options.jobs, options.invalidRatio, options.encoding, `job-${randomBytes(3).toString('hex')}`);
+    const runId = `job-${randomBytes(3).toString('hex')}`;
+    const plan = planBatch(options.jobs, options.invalidRatio, options.encoding, runId);
     const expected = expectedOutcomes(plan);
     const invalid = plan.filter((j) => j.invalid).length;
+    // The Pub/Sub jobs name no webhook: their outcomes reach the client through the results topic,
+    // which also carries every Cloud Tasks job's outcome — so it must account for both batches.
+    const psPlan = planBatch(options.pubsubJobs, options.invalidRatio, options.encoding, `${runId}-ps`);
+    const allExpected = new Map([...expected, ...expectedOutcomes(psPlan)]);
+    const psInvalid = psPlan.filter((j) => j.invalid).length;
     if (options.jobs > 0) {
       human.write(`Submitting ${options.jobs} jobs (${invalid} invalid) into '${STACK_QUEUES.tier1}' through the official client…\n`);
+    }
+    if (options.pubsubJobs > 0) {
+      human.write(`Publishing ${options.pubsubJobs} jobs (${psInvalid} invalid) to the topic '${shortId(stack.pubsub.jobsTopic)}' through the official client…\n`);
     }
 
     const progress = new ProgressLine(human);
@@ -197,12 +229,19 @@ async function runStack(options: DevOptions): Promise<void> {
     ).catch((err: unknown) => {
       submitError = err;
     });
+    let published = 0;
+    const publishing = publishBatch(stack.pubsub.publisher, stack.pubsub.jobsTopic, psPlan, () => {
+      published += 1;
+    }).catch((err: unknown) => {
+      submitError ??= err;
+    });
 
     let finished = false;
     const show = async (force = false): Promise<TierCounters[]> => {
       const tiers = await allCounters(stack);
       const seconds = finished ? undefined : (Date.now() - started) / 1000;
-      progress.update(formatProgress({ submitted, jobs: options.jobs, tiers, webhook: stack.webhook.tally.snapshot(), ...(seconds !== undefined ? { seconds } : {}) }), force);
+      const pubsub = { published, jobs: psPlan.length, results: stack.webhook.results.jobsNotified };
+      progress.update(formatProgress({ submitted, jobs: options.jobs, tiers, webhook: stack.webhook.tally.snapshot(), pubsub, ...(seconds !== undefined ? { seconds } : {}) }), force);
       return tiers;
     };
 
@@ -210,7 +249,8 @@ async function runStack(options: DevOptions): Promise<void> {
     let timedOut = false;
     for (;;) {
       if (stop.signal !== undefined || submitError !== undefined) break;
-      if (submitted === plan.length && stack.webhook.tally.allNotified(expected.keys())) break;
+      const everyJob = stack.webhook.tally.allNotified(expected.keys()) && stack.webhook.results.allNotified(allExpected.keys());
+      if (submitted === plan.length && published === psPlan.length && everyJob) break;
       if (Date.now() - started > options.timeoutMs) {
         timedOut = true;
         break;
@@ -220,6 +260,7 @@ async function runStack(options: DevOptions): Promise<void> {
     }
     const seconds = (Date.now() - started) / 1000;
     await submitting;
+    await publishing;
     if (submitError !== undefined) {
       progress.done();
       throw submitError instanceof CodedError ? submitError : new CodedError('DEV_SUBMIT_FAILED', `Submitting the demo batch failed: ${submitError instanceof Error ? submitError.message : JSON.stringify(submitError)}`, { cause: submitError });
@@ -236,7 +277,7 @@ async function runStack(options: DevOptions): Promise<void> {
     const tiers = await show(true);
     progress.done();
 
-    const summary = summarize(stack, expected, tiers, { seconds, timedOut, invalid });
+    const summary = summarize(stack, expected, tiers, { seconds, timedOut, invalid, pubsub: summarizePubSub(stack, allExpected, psPlan.length, psInvalid) });
     if (options.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else human.write(`${formatSummary(summary)}\n`);
 

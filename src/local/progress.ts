@@ -71,6 +71,8 @@ export interface ProgressState {
   webhook: TallyCounts;
   /** Seconds since the batch started; left out once the batch is done. */
   seconds?: number;
+  /** The Pub/Sub path: jobs published (of how many) and distinct outcomes received from the results topic. */
+  pubsub?: { published: number; jobs: number; results: number };
 }
 
 /** One line: `submitted 300/300 │ tier 1: … │ tier 2: … │ webhook: … │ 4.2s`. */
@@ -84,6 +86,7 @@ export function formatProgress(s: ProgressState): string {
     `submitted ${s.submitted}/${s.jobs}`,
     ...tiers,
     `notified: ${w.succeeded} succeeded, ${w.failed} failed${extra.length > 0 ? `, ${extra.join(', ')}` : ''}`,
+    ...(s.pubsub !== undefined ? [`pubsub: published ${s.pubsub.published}/${s.pubsub.jobs}, ${s.pubsub.results} results`] : []),
     ...(s.seconds !== undefined ? [`${s.seconds.toFixed(1)}s`] : []),
   ].join(' │ ');
 }
@@ -104,11 +107,41 @@ export interface Summary extends Omit<Reconciliation, 'lostSample' | 'wrongSampl
   emulator: { address: string; created: number; dispatched: number; dropped: number };
   /** A few ids to investigate, when something is off (`wrongOutcome`: wrong outcome or tier). */
   samples?: { lost?: string[]; wrongOutcome?: string[] };
+  /** The Pub/Sub path and the results topic (which carries the outcomes of both paths' jobs). */
+  pubsub: PubSubSummary;
+}
+
+/** How the Pub/Sub path fared. */
+export interface PubSubSummary {
+  /** Jobs published to the jobs topic. */
+  jobs: number;
+  /** Invalid ones among them. */
+  invalid: number;
+  /**
+   * The results topic reconciled with every job of both paths (Cloud Tasks and Pub/Sub): each must
+   * have exactly one outcome event with the expected outcome and tier.
+   */
+  results: Omit<Reconciliation, 'lostSample' | 'wrongSample'>;
+  /** Outcome messages whose eventId had been received already (a redelivered push published again): deduplicated, not an error. */
+  redelivered: number;
+  /** Outcome messages that were no notification, or dead-letter outcomes (must be 0). */
+  undecodable: number;
+  deadLetterOutcomes: number;
+  /** Messages Pub/Sub moved to a dead-letter topic (must be 0: the budget forwards and acks first). */
+  deadLettered: number;
+  /** Lost job ids on the results topic, to investigate. */
+  lostSample?: string[];
 }
 
 /** Whether a reconciliation and the emulator say the run was perfect. */
 export function isPerfect(r: Reconciliation, dropped: number): boolean {
   return r.lost === 0 && r.duplicates === 0 && r.wrongOutcome === 0 && r.wrongTier === 0 && dropped === 0 && r.succeeded + r.failed === r.jobs;
+}
+
+/** Whether the Pub/Sub path and the results topic say the run was perfect. */
+export function isPubSubPerfect(p: PubSubSummary): boolean {
+  const r = p.results;
+  return r.lost === 0 && r.duplicates === 0 && r.wrongOutcome === 0 && r.wrongTier === 0 && r.unexpected === 0 && r.succeeded + r.failed === r.jobs && p.undecodable === 0 && p.deadLetterOutcomes === 0 && p.deadLettered === 0;
 }
 
 /** The human summary, several lines. */
@@ -121,10 +154,20 @@ export function formatSummary(s: Summary): string {
     ),
     `  emulator: ${s.emulator.created} tasks created, ${s.emulator.dispatched} dispatches, ${s.emulator.dropped} dropped`,
   ];
+  const p = s.pubsub;
+  const r = p.results;
+  lines.push(
+    `  pubsub: ${p.jobs} jobs (${p.invalid} invalid) published to 'jobs'; results topic: ${r.succeeded + r.failed}/${r.jobs} jobs of both paths accounted for — ${r.succeeded} succeeded, ${r.failed} failed, ${r.lost} lost, ${r.duplicates} duplicates${r.wrongOutcome > 0 ? `, ${r.wrongOutcome} with the wrong outcome` : ''}${r.wrongTier > 0 ? `, ${r.wrongTier} from the wrong tier` : ''}; ${p.redelivered} redelivered events deduplicated, ${p.deadLettered} dead-lettered${p.undecodable + p.deadLetterOutcomes > 0 ? `, ${p.undecodable} undecodable, ${p.deadLetterOutcomes} dead-letter outcomes` : ''}`,
+  );
+  if (p.lostSample !== undefined && p.lostSample.length > 0) lines.push(`  lost on the results topic, e.g.: ${p.lostSample.join(', ')}`);
   if (s.unexpected > 0) lines.push(`  ${s.unexpected} notifications for jobs not in this batch`);
   if (s.samples?.lost !== undefined && s.samples.lost.length > 0) lines.push(`  lost, e.g.: ${s.samples.lost.join(', ')}`);
   if (s.samples?.wrongOutcome !== undefined && s.samples.wrongOutcome.length > 0) lines.push(`  wrong outcome or tier, e.g.: ${s.samples.wrongOutcome.join(', ')}`);
-  lines.push(s.ok ? 'Every job got exactly one notification with the expected outcome.' : 'NOT every job got exactly one notification with the expected outcome.');
+  lines.push(
+    s.ok
+      ? 'Every job got exactly one notification (and one outcome event) with the expected outcome.'
+      : 'NOT every job got exactly one notification (and one outcome event) with the expected outcome.',
+  );
   return lines.join('\n');
 }
 

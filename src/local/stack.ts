@@ -1,20 +1,23 @@
 /**
  * Starts the local topology in one process: the emulator with the queues file, executor tier 2 and
- * tier 1 (tier 1 forwards to tier 2), and the webhook. Each tier is configured by calling
+ * tier 1 (tier 1 forwards to tier 2), the webhook, and the Pub/Sub path (a jobs topic pushed to
+ * tier 1, every outcome published to a results topic pushed to the webhook; see pubsub-path.ts). Each tier is configured by calling
  * `loadConfig` with an environment object — exactly the production configuration path — with
  * inbound OIDC on: the emulator signs every push and the tiers verify it against its JWKS.
  */
 import type { CloudTasksClient } from '@google-cloud/tasks';
+import type { v1 } from '@google-cloud/pubsub';
 import type { Logger } from 'pino';
 import { loadConfig } from '../config.js';
 import { CodedError, messageOf } from '../errors.js';
 import { startEmulator, type Emulator } from '../emulator/index.js';
 import { startExecutor } from '../executor/index.js';
-import { newEmulatorClient } from '../queues/index.js';
+import { closePubSubClients, makePublisherClient, makeSubscriberClient, newEmulatorClient } from '../queues/index.js';
 import { queuePath } from '../queues/paths.js';
-import { FIREBASE_EMULATED_SERVICE_ACCOUNT, LOCAL_SERVICE_ACCOUNT, WEBHOOK_PATH } from './defaults.js';
+import { FIREBASE_EMULATED_SERVICE_ACCOUNT, LOCAL_SERVICE_ACCOUNT, STACK_PUBSUB, WEBHOOK_PATH } from './defaults.js';
 import type { DevOptions, DevWork } from './dev-args.js';
 import { readTierCounters, type TierCounters } from './progress.js';
+import { setUpPubSubPath, type PubSubPath } from './pubsub-path.js';
 import { STACK_QUEUES, checkQueuesFile } from './queues-check.js';
 import { startWebhook, type Webhook } from './webhook.js';
 
@@ -46,6 +49,8 @@ export interface Stack {
   readonly incomingQueue: string;
   /** An official client connected to the emulator (closed by `close`). */
   readonly client: CloudTasksClient;
+  /** The Pub/Sub path's resources, and the Publisher client jobs are published with. */
+  readonly pubsub: PubSubPath & { publisher: v1.PublisherClient };
   /** Stops every component, in reverse order of start. */
   close(): Promise<void>;
 }
@@ -64,6 +69,8 @@ export interface StackEnv {
   logLevel: string;
   /** What the tiers run (default the demo handler). */
   work?: DevWork;
+  /** Publish every outcome to the stack's results topic (NOTIFY_TOPIC) and check tier 1's subscription. */
+  pubsub?: boolean;
 }
 
 /**
@@ -95,6 +102,7 @@ export function tierEnv(env: StackEnv, tier: { tier: number; port: number; maxAt
     TIER: String(tier.tier),
     EXECUTOR_QUEUE: queue,
     ...(tier.next !== undefined ? { PROBLEM_QUEUE: STACK_QUEUES.tier2, PROBLEM_SERVICE: tier.next } : {}),
+    ...(env.pubsub === true ? { NOTIFY_TOPIC: STACK_PUBSUB.resultsTopic, ...(tier.tier === 1 ? { EXECUTOR_SUBSCRIPTION: STACK_PUBSUB.tier1Subscription } : {}) } : {}),
   };
 }
 
@@ -127,9 +135,10 @@ export async function startStack(options: DevOptions, logger: Logger): Promise<S
   const { project, location, withDefaultTarget } = await checkQueuesFile(options.queuesFile, { tier1: options.tier1MaxAttempts, tier2: options.tier2MaxAttempts });
   // Stop order: the client, then the emulator (no more pushes), then the tiers (nothing left in
   // flight to drain), then the webhook. A partial start stops what it started, in the same order.
-  const stops: Partial<Record<'client' | 'emulator' | 'tier1' | 'tier2' | 'webhook', () => Promise<void>>> = {};
+  const stops: Partial<Record<'client' | 'emulator' | 'tier1' | 'tier2' | 'pubsub' | 'webhook', () => Promise<void>>> = {};
   const closeAll = async (): Promise<void> => {
-    for (const key of ['client', 'emulator', 'tier1', 'tier2', 'webhook'] as const) {
+    // The Pub/Sub clients are shared with the tiers: closed once the tiers are.
+    for (const key of ['client', 'emulator', 'tier1', 'tier2', 'pubsub', 'webhook'] as const) {
       const stop = stops[key];
       delete stops[key];
       if (stop === undefined) continue;
@@ -160,7 +169,8 @@ export async function startStack(options: DevOptions, logger: Logger): Promise<S
     stops.webhook = () => webhook.close();
     const webhookUrl = `${webhook.url}${WEBHOOK_PATH}`;
 
-    const env: StackEnv = { host: options.host, project, location, webhookUrl: webhook.url, emulator, logLevel: options.logLevel, work: options.work };
+    const env: StackEnv = { host: options.host, project, location, webhookUrl: webhook.url, emulator, logLevel: options.logLevel, work: options.work, pubsub: true };
+    stops.pubsub = () => closePubSubClients();
 
     const startTier = async (tier: number, port: number, maxAttempts: number, next?: string): Promise<TierHandle> => {
       const config = loadConfig(tierEnv(env, { tier, port, maxAttempts, ...(next !== undefined ? { next } : {}) }));
@@ -183,6 +193,14 @@ export async function startStack(options: DevOptions, logger: Logger): Promise<S
 
     const client = newEmulatorClient(emulator.address);
     stops.client = () => client.close();
+
+    const publisher = makePublisherClient(emulator.address);
+    const pubsubPath = await setUpPubSubPath(
+      publisher,
+      makeSubscriberClient(emulator.address),
+      { project, tier1Url: tier1.url, webhookUrl: webhook.url, tier1MaxAttempts: tier1.maxAttempts, serviceAccount: LOCAL_SERVICE_ACCOUNT },
+      logger.child({ component: 'pubsub' }),
+    );
 
     const stackQueue = (id: string): string => queuePath(project, location, id);
     // Tasks that name no URL (firebase-admin's) go to the tier the queue feeds, unless the queues
@@ -208,6 +226,7 @@ export async function startStack(options: DevOptions, logger: Logger): Promise<S
       webhookUrl,
       incomingQueue: queuePath(project, location, STACK_QUEUES.tier1),
       client,
+      pubsub: { ...pubsubPath, publisher },
       close: closeAll,
     };
   } catch (err) {

@@ -3,6 +3,10 @@
  * notification the notifier queue delivers (SvcWorkResponse binary or JSON, or the JSON envelope
  * notification), counts outcomes per job id, and answers:
  *
+ * - `POST /results` — a Pub/Sub push of an outcome message from the results topic: counted once per
+ *   `eventId` (a redelivered push publishes the same event again; those are counted as redelivered,
+ *   not as duplicates), always acked with 200 — a body that is no notification would never get
+ *   better, and a nack would slow the whole subscription.
  * - `POST /dead-letter` — a dead-letter task (the dead-letter queue is paused locally, so this only
  *   happens when someone resumes it): counted, 200.
  * - `POST` any other path — a notification: 200 when it decodes, 400 when it does not (the notifier
@@ -18,6 +22,8 @@ import { decodeNotification, type DecodedNotification } from './notification.js'
 import { RecentNotifications } from './recent.js';
 import { Tally } from './tally.js';
 import { messageOf } from '../errors.js';
+import { unwrapPubSub } from '../executor/pubsub-envelope.js';
+import { RESULTS_PATH } from './defaults.js';
 
 /** Notifications are small; anything bigger than Cloud Tasks' task limit is not one. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -49,6 +55,10 @@ export interface Webhook {
   readonly url: string;
   /** The counts. */
   readonly tally: Tally;
+  /** Outcomes received from the results topic, one per eventId. */
+  readonly results: Tally;
+  /** Outcome messages whose eventId had been seen already (at-least-once publishing). */
+  readonly resultsRedelivered: () => number;
   /** The last notifications with their bodies. */
   readonly recent: RecentNotifications;
   /** Stops listening. */
@@ -80,17 +90,62 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 export async function startWebhook(options: WebhookOptions = {}): Promise<Webhook> {
   const logger = options.logger ?? makeLogger({ level: 'silent' });
   const tally = new Tally();
+  const results = new Tally();
+  const events = new Set<string>();
+  let redelivered = 0;
   const recent = new RecentNotifications();
+
+  /** One outcome message pushed from the results topic. */
+  const handleResult = (res: ServerResponse, body: Buffer): void => {
+    const unwrapped = unwrapPubSub(body);
+    if (unwrapped.kind !== 'envelope') {
+      results.recordUndecodable();
+      logger.error({ bytes: body.length }, 'results push is not a Pub/Sub envelope');
+      return send(res, 200, { received: 'undecodable' });
+    }
+    const { attributes } = unwrapped.facts;
+    const eventId = attributes.eventId;
+    if (eventId !== undefined && events.has(eventId)) {
+      redelivered += 1;
+      return send(res, 200, { received: 'redelivered' });
+    }
+    if (eventId !== undefined) events.add(eventId);
+    if (attributes.outcome === 'dead-lettered') {
+      results.recordDeadLetter();
+      logger.warn({ eventId, origin: attributes.origin }, 'dead-letter outcome received');
+      return send(res, 200, { received: 'dead-lettered' });
+    }
+    try {
+      // The body must be the notification itself; the attributes are what a subscriber filters on.
+      decodeNotification(unwrapped.data);
+    } catch (err) {
+      results.recordUndecodable();
+      logger.error({ eventId, err: messageOf(err) }, 'undecodable outcome message');
+      return send(res, 200, { received: 'undecodable' });
+    }
+    const outcome = attributes.outcome === 'succeeded' || attributes.outcome === 'failed' ? attributes.outcome : undefined;
+    if (outcome === undefined) {
+      results.recordUndecodable();
+      return send(res, 200, { received: 'undecodable' });
+    }
+    const tier = Number(attributes.tier);
+    results.record({ outcome, ...(attributes.jobId !== undefined ? { jobId: attributes.jobId } : {}), ...(Number.isInteger(tier) ? { tier } : {}) });
+    logger.info({ eventId, jobId: attributes.jobId, outcome, tier: attributes.tier, attempts: attributes.attempts }, `result ${attributes.jobId ?? '(no id)'} ${outcome}`);
+    return send(res, 200, { received: outcome });
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (req.method === 'GET' && path === '/health') return send(res, 200, { status: 'ok' });
-    if (req.method === 'GET' && path === '/stats') return send(res, 200, { ...tally.snapshot(), jobs: tally.jobsNotified });
+    if (req.method === 'GET' && path === '/stats') {
+      return send(res, 200, { ...tally.snapshot(), jobs: tally.jobsNotified, results: { ...results.snapshot(), jobs: results.jobsNotified, redelivered } });
+    }
     if (req.method === 'GET' && path === '/notifications') return send(res, 200, { notifications: recent.list() });
     if (req.method !== 'POST') return send(res, 405, { error: 'POST a notification, or GET /stats, /notifications or /health' });
 
     const body = await readBody(req);
     if (body === undefined) return send(res, 413, { error: `notification larger than ${MAX_BODY_BYTES} bytes` });
+    if (path === RESULTS_PATH) return handleResult(res, body);
     const task = req.headers['x-cloudtasks-taskname'];
     if (path === '/dead-letter') {
       tally.recordDeadLetter();
@@ -148,6 +203,8 @@ export async function startWebhook(options: WebhookOptions = {}): Promise<Webhoo
     port,
     url: `http://${urlHost}:${port}`,
     tally,
+    results,
+    resultsRedelivered: () => redelivered,
     recent,
     close: () =>
       new Promise<void>((resolve, reject) => {

@@ -39,3 +39,22 @@ export function assessQueueAttempts(queueMaxAttempts: number, maxAttempts: numbe
   if (effective < 0) return { ok: false, effective };
   return effective > maxAttempts ? { ok: true, effective } : { ok: false, effective };
 }
+
+/** The verdict of comparing a subscription's dead-letter policy with MAX_ATTEMPTS. */
+export type SubscriptionAttemptsVerdict =
+  | { ok: true; maxDeliveryAttempts: number }
+  /** No dead-letter policy: Pub/Sub sends no deliveryAttempt, so every delivery looks like the first. */
+  | { ok: false; reason: 'no-dead-letter-policy' }
+  /** The policy dead-letters the message at or before the budget: a failed last handoff is not retried. */
+  | { ok: false; reason: 'too-few-attempts'; maxDeliveryAttempts: number };
+
+/**
+ * Pure comparison for a Pub/Sub subscription: the budget can only be counted with a dead-letter
+ * policy (`deliveryAttempt` exists only then), and its `maxDeliveryAttempts` must exceed
+ * `maxAttempts` for the same reason a queue's max_attempts must: the delivery after a failed
+ * handoff must still come.
+ */
+export function assessSubscriptionAttempts(maxDeliveryAttempts: number | undefined, maxAttempts: number): SubscriptionAttemptsVerdict {
+  if (maxDeliveryAttempts === undefined) return { ok: false, reason: 'no-dead-letter-policy' };
+  return maxDeliveryAttempts > maxAttempts ? { ok: true, maxDeliveryAttempts } : { ok: false, reason: 'too-few-attempts', maxDeliveryAttempts };
+}

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type { QueuePath } from './paths.js';
 
 /** Why a task is created; part of its name so different actions on one source never collide. */
-export type HandoffKind = 'forward' | 'notify-success' | 'notify-failure' | 'dead-letter';
+export type HandoffKind = 'forward' | 'notify-success' | 'notify-failure' | 'dead-letter' | 'outcome-message';
 
 /**
  * A task id (`[A-Za-z0-9_-]`, ≤ 500) derived from the source queue, the source task and the action.
@@ -28,6 +28,15 @@ export function handoffTaskId(sourceQueue: string, sourceTask: string, kind: Han
 export function outcomeTaskId(origin: string): string {
   const digest = createHash('sha256').update(`${origin}\noutcome`).digest('hex');
   return `notify-${digest.slice(0, 40)}`;
+}
+
+/**
+ * The `eventId` of a job's outcome message on NOTIFY_TOPIC: from the job's origin (or, for a push
+ * that names no source, a digest of its body) and the outcome. Publishing is at-least-once — a
+ * redelivered push publishes again — so subscribers deduplicate on it.
+ */
+export function outcomeEventId(source: string, outcome: string): string {
+  return createHash('sha256').update(`${source}\n${outcome}\nevent`).digest('hex').slice(0, 40);
 }
 
 /** Full resource name of a task in a queue. */

@@ -32,4 +32,4 @@ export async function makeRunner(worker: WorkerConfig, options: RunnerOptions): 
 export { IgnoreError, PermanentError, RetryableError, IGNORE, PERMANENT, RETRYABLE } from './errors.js';
 export { METADATA_NAMES } from './metadata.js';
 export { EX_TEMPFAIL } from './command.js';
-export type { Handler, Job, JobFormat, RunContext, RunOutcome, Runner, RunnerOptions, WorkError } from './types.js';
+export type { Handler, Job, JobFormat, PubSubFacts, RunContext, RunOutcome, Runner, RunnerOptions, WorkError } from './types.js';

@@ -14,6 +14,11 @@ interface MetadataField {
   value: (job: Job, ctx: RunContext) => string | undefined;
 }
 
+/** JSON with every character outside printable ASCII escaped (`\\uXXXX`), so it is a valid header value. */
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 const FIELDS: readonly MetadataField[] = [
   { header: 'X-Executor-Attempt', env: 'EXECUTOR_ATTEMPT', value: (_j, c) => String(c.attempt) },
   { header: 'X-Executor-Max-Attempts', env: 'EXECUTOR_MAX_ATTEMPTS', value: (_j, c) => String(c.maxAttempts) },
@@ -23,6 +28,10 @@ const FIELDS: readonly MetadataField[] = [
   { header: 'X-Executor-Queue', env: 'EXECUTOR_QUEUE', value: (_j, c) => c.queue },
   { header: 'X-Executor-Task', env: 'EXECUTOR_TASK', value: (_j, c) => c.taskName },
   { header: 'X-Executor-Format', env: 'EXECUTOR_FORMAT', value: (j) => j.format },
+  { header: 'X-Executor-Subscription', env: 'EXECUTOR_SUBSCRIPTION', value: (_j, c) => c.pubsub?.subscription },
+  { header: 'X-Executor-Message-Id', env: 'EXECUTOR_MESSAGE_ID', value: (_j, c) => c.pubsub?.messageId },
+  // JSON, ASCII-only, so any attribute (names and values are free text) travels in one header or variable.
+  { header: 'X-Executor-Attributes', env: 'EXECUTOR_ATTRIBUTES', value: (_j, c) => (c.pubsub !== undefined ? asciiJson(c.pubsub.attributes) : undefined) },
 ];
 
 /** The documented names, for docs and tests: `[header, env]` pairs. */

@@ -24,7 +24,11 @@ export interface Job {
 
 /** What a runner knows about the delivery it is running for. */
 export interface RunContext {
-  /** 1-based attempt of the work on this tier (`X-CloudTasks-TaskExecutionCount + 1`). */
+  /**
+   * 1-based attempt of the work on this tier: `X-CloudTasks-TaskExecutionCount + 1` for a Cloud
+   * Tasks push, the envelope's `deliveryAttempt` for a Pub/Sub push (1 when the subscription has no
+   * dead-letter policy, which is the only case Pub/Sub sends none).
+   */
   attempt: number;
   /** This tier's attempt budget. */
   maxAttempts: number;
@@ -38,10 +42,28 @@ export interface RunContext {
   taskName?: string;
   /** This tier's number in the chain (1 = first). */
   tier: number;
+  /** The Pub/Sub message's facts, when the push was a Pub/Sub push (absent for Cloud Tasks pushes). */
+  pubsub?: PubSubFacts;
   /** Aborted when the work's time limit passes or the process must stop. */
   signal: AbortSignal;
   /** A logger bound to this delivery, for handlers. Never log payloads with it. */
   logger: Logger;
+}
+
+/** What a Pub/Sub push says about its message. */
+export interface PubSubFacts {
+  /** Full subscription name (`projects/P/subscriptions/S`). */
+  subscription: string;
+  /** The message's id. */
+  messageId: string;
+  /** The message's attributes, as published (empty when it had none). */
+  attributes: Readonly<Record<string, string>>;
+  /** `deliveryAttempt` (1-based); absent when the subscription has no dead-letter policy. */
+  deliveryAttempt?: number;
+  /** When the message was published (RFC 3339), when the envelope said. */
+  publishTime?: string;
+  /** The message's ordering key, when it had one. */
+  orderingKey?: string;
 }
 
 /** Why a run failed, in the shape of the wire format's `Error { type, message }`. */

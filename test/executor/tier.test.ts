@@ -6,12 +6,12 @@ import { Q, pushHeaders, testConfig } from '../helpers/executor-fixtures.js';
 describe('makeTier', () => {
   it("derives decide's policy from the handoff targets, so the two cannot disagree", () => {
     const full = makeTier(testConfig({ deadLetterQueue: Q.deadLetter, deadLetterUrl: 'https://dl.example.test/', notifyUrl: 'https://hook.example.test/' }));
-    expect(full.policy).toEqual({ maxAttempts: 3, hasNext: true, hasDeadLetter: true, hasNotifier: true, hasDefaultWebhook: true });
+    expect(full.policy).toEqual({ maxAttempts: 3, hasNext: true, hasDeadLetter: true, hasNotifier: true, hasDefaultWebhook: true, hasTopic: false });
     expect(full.targets).toMatchObject({ next: { queue: Q.incoming2 }, deadLetter: { queue: Q.deadLetter }, notifierQueue: Q.notifier });
 
     // A dead-letter queue without its URL is no target, so decide may not choose it.
     const bare = makeTier(testConfig({ next: undefined, notifierQueue: undefined, deadLetterQueue: Q.deadLetter }));
-    expect(bare.policy).toEqual({ maxAttempts: 3, hasNext: false, hasDeadLetter: false, hasNotifier: false, hasDefaultWebhook: false });
+    expect(bare.policy).toEqual({ maxAttempts: 3, hasNext: false, hasDeadLetter: false, hasNotifier: false, hasDefaultWebhook: false, hasTopic: false });
     expect(bare.targets).toEqual({ serviceAccount: 'tasks@test-project.iam.gserviceaccount.com' });
   });
 

@@ -55,9 +55,9 @@ function safeRead(file: string): string {
 
 describe('executor dev', () => {
   it(
-    'runs 200 jobs through both tiers: each gets exactly one notification, valid ones succeed at tier 1, invalid ones fail after tier 2',
+    'runs 200 Cloud Tasks jobs and 20 Pub/Sub jobs through both tiers: each gets exactly one notification and one outcome event, valid ones succeed at tier 1, invalid ones fail after tier 2',
     async () => {
-      const run = await runDev([...FREE_PORTS, '--jobs', '200', '--exit-when-done', '--json'], 90_000);
+      const run = await runDev([...FREE_PORTS, '--jobs', '200', '--pubsub-jobs', '20', '--exit-when-done', '--json'], 90_000);
       expect(run.code, run.stderr).toBe(0);
       // --json keeps stdout to the one summary object.
       const lines = run.stdout.trim().split('\n');
@@ -65,13 +65,23 @@ describe('executor dev', () => {
       const s = JSON.parse(lines[0]!) as Summary;
       expect(s).toMatchObject({ ok: true, jobs: 200, invalid: 40, succeeded: 160, failed: 40, lost: 0, duplicates: 0, wrongOutcome: 0, wrongTier: 0, timedOut: false });
       expect(s.seconds).toBeLessThan(60);
+      // The results topic accounts for every job of both paths, once each, from the right tier.
+      expect(s.pubsub).toMatchObject({
+        jobs: 20,
+        invalid: 4,
+        results: { jobs: 220, succeeded: 176, failed: 44, lost: 0, duplicates: 0, wrongOutcome: 0, wrongTier: 0, unexpected: 0 },
+        undecodable: 0,
+        deadLetterOutcomes: 0,
+        deadLettered: 0,
+      });
       const [tier1, tier2] = s.tiers;
-      // Valid jobs end at tier 1; every invalid one spends tier 1's budget and moves on.
-      expect(tier1).toMatchObject({ tier: 1, notifiedSucceeded: 160, notifiedFailed: 0, forwarded: 40, authRejected: 0 });
-      expect(tier1!.retried).toBe(40 * (tier1!.maxAttempts - 1));
-      // Tier 2 spends its own budget on them, then sends the failure notifications.
+      // Valid jobs end at tier 1; every invalid one (of either path) spends tier 1's budget and moves on.
+      expect(tier1).toMatchObject({ tier: 1, notifiedSucceeded: 160, notifiedFailed: 0, forwarded: 44, authRejected: 0 });
+      expect(tier1!.retried).toBe(44 * (tier1!.maxAttempts - 1));
+      // Tier 2 spends its own budget on them, then sends the failure notifications (the Pub/Sub
+      // jobs name no webhook: theirs are on the results topic only).
       expect(tier2).toMatchObject({ tier: 2, notifiedSucceeded: 0, notifiedFailed: 40, forwarded: 0, authRejected: 0 });
-      expect(tier2!.retried).toBe(40 * (tier2!.maxAttempts - 1));
+      expect(tier2!.retried).toBe(44 * (tier2!.maxAttempts - 1));
       expect(s.emulator.dropped).toBe(0);
     },
     100_000,

@@ -182,3 +182,39 @@ describe('webhook receiver, refusing on purpose', () => {
     }
   });
 });
+
+describe('the webhook /results (outcome messages pushed from the results topic)', () => {
+  let hook: Webhook;
+  beforeEach(async () => {
+    hook = await startWebhook();
+  });
+  afterEach(async () => {
+    await hook.close();
+  });
+
+  const envelope = (data: Buffer, attributes: Record<string, string>, messageId: string) =>
+    JSON.stringify({ message: { data: data.toString('base64'), attributes, messageId }, subscription: 'projects/p/subscriptions/job-results-webhook' });
+  const post = (body: string) => fetch(`${hook.url}/results`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+
+  it('counts an outcome once per eventId: a republished event is acked and counted as redelivered, not as a duplicate', async () => {
+    const attributes = { outcome: 'failed', jobId: 'job-9', tier: '2', eventId: 'e-1' };
+    const body = binaryResponse('job-9', { type: 'Error', message: 'x' });
+    expect((await post(envelope(body, attributes, '1'))).status).toBe(200);
+    expect((await post(envelope(body, attributes, '2'))).status).toBe(200);
+    expect(hook.results.job('job-9')).toEqual({ outcomes: ['failed'], tier: 2 });
+    expect(hook.results.snapshot()).toMatchObject({ notifications: 1, duplicates: 0 });
+    expect(hook.resultsRedelivered()).toBe(1);
+  });
+
+  it('counts two different events for one job as a duplicate', async () => {
+    await post(envelope(binaryResponse('job-7'), { outcome: 'succeeded', jobId: 'job-7', tier: '1', eventId: 'a' }, '1'));
+    await post(envelope(binaryResponse('job-7', { type: 'E', message: 'm' }), { outcome: 'failed', jobId: 'job-7', tier: '2', eventId: 'b' }, '2'));
+    expect(hook.results.snapshot()).toMatchObject({ notifications: 2, duplicates: 1 });
+  });
+
+  it('acks (200) but counts a body that is no notification or no envelope, since a nack would only come back', async () => {
+    expect((await post(envelope(Buffer.from('{not json'), { outcome: 'succeeded', eventId: 'z' }, '1'))).status).toBe(200);
+    expect((await post('{"hello": 1}')).status).toBe(200);
+    expect(hook.results.snapshot().undecodable).toBe(2);
+  });
+});

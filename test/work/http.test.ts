@@ -54,6 +54,21 @@ describe('HTTP runner request', () => {
     expect(headers.authorization).toBeUndefined();
   });
 
+  it('sends a Pub/Sub message\'s subscription, id and attributes (JSON, ASCII-only) for a Pub/Sub push', async () => {
+    let headers: Record<string, string | string[] | undefined> = {};
+    nock(WORKER)
+      .post('/run')
+      .reply((request: Request) => {
+        headers = Object.fromEntries(request.headers);
+        return [200];
+      });
+    const pubsub = { subscription: 'projects/p/subscriptions/jobs', messageId: '42', attributes: { kind: 'thumb', city: 'Zürich' }, deliveryAttempt: 2 };
+    await runner.run(makeJob(), makeCtx({ pubsub }));
+    expect(headers).toMatchObject({ 'x-executor-subscription': 'projects/p/subscriptions/jobs', 'x-executor-message-id': '42' });
+    expect(headers['x-executor-attributes']).toBe('{"kind":"thumb","city":"Z\\u00fcrich"}');
+    expect(JSON.parse(headers['x-executor-attributes'] as string)).toEqual(pubsub.attributes);
+  });
+
   it('leaves out metadata the delivery did not carry', async () => {
     let headers: Record<string, string | string[] | undefined> = {};
     nock(WORKER)
@@ -65,6 +80,7 @@ describe('HTTP runner request', () => {
     await runner.run(makeJob(), makeCtx({ queue: undefined, taskName: undefined }));
     expect(headers['x-executor-queue']).toBeUndefined();
     expect(headers['x-executor-task']).toBeUndefined();
+    expect(headers['x-executor-attributes']).toBeUndefined();
   });
 
   it('sends credentials from the URL as Basic auth and keeps them out of errors', async () => {

@@ -23,7 +23,9 @@ export function checkPublish(messages: Array<{ data?: Buffer | undefined; attrib
     for (const k of keys) {
       if (k === '') throw invalidArgument('Attribute keys must not be empty.');
       if (utf8(k) > L.maxAttributeKeyBytes) throw invalidArgument(`The attribute key '${k.slice(0, 40)}…' is longer than ${L.maxAttributeKeyBytes} bytes.`);
-      if (/^goog/i.test(k)) throw invalidArgument(`The attribute key '${k}' is reserved: keys must not start with "goog".`);
+      // `googclient_` is the client libraries' own prefix (@google-cloud/pubsub publishes
+      // googclient_traceparent and googclient_schema*), which production accepts.
+      if (/^goog/i.test(k) && !k.startsWith('googclient_')) throw invalidArgument(`The attribute key '${k}' is reserved: keys must not start with "goog".`);
       if (utf8(attrs[k]!) > L.maxAttributeValueBytes) throw invalidArgument(`The value of attribute '${k}' is longer than ${L.maxAttributeValueBytes} bytes.`);
     }
     if (utf8(m.orderingKey ?? '') > L.maxOrderingKeyBytes) throw invalidArgument(`An ordering key is longer than ${L.maxOrderingKeyBytes} bytes.`);
