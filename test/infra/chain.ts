@@ -3,7 +3,6 @@
  * `optional(type, default)` attributes), `local.tiers` (re-implemented here, and pinned to the
  * locals.tf text by the tests), and each tier's service environment evaluated from services.tf.
  */
-import { CONFIG_VARIABLES } from '../../src/config.js';
 import { evaluateAttribute } from './expr.js';
 import { type Body, type Infra, type Scope, evalExpr, evalValue, optionalDefaults, UnsupportedExpression } from './hcl.js';
 
@@ -281,13 +280,6 @@ export function allInstances(infra: Infra, chain: Chain, type: string): Evaluate
     instances(infra, chain, type, name).map((i) => ({ name, key: i.key, body, scope: i.scope, args: evaluated(body, i) })),
   );
 }
-
-/**
- * The executor variables of the Pub/Sub path (issue 15) that infra/ sets and src/config.ts does not
- * know yet: the executor side names them, in parallel. Once CONFIG_VARIABLES has them this is empty
- * and every check against CONFIG_VARIABLES is strict again.
- */
-export const PENDING_PUBSUB_VARIABLES = ['NOTIFY_TOPIC', 'EXECUTOR_SUBSCRIPTION'].filter((name) => !(name in CONFIG_VARIABLES));
 
 /** The body of `resource.TYPE.NAME` (throws if absent). */
 export function resourceBody(infra: Infra, type: string, name: string): Body {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config.js';
 import { type Body, type Infra, INFRA, ROOT, evalValue, loadInfra, loadTfvars, squash } from './hcl.js';
-import { type Chain, PENDING_PUBSUB_VARIABLES, allInstances, block, evaluateChain, resourceBody, tierEnv, tierScope } from './chain.js';
+import { type Chain, allInstances, block, evaluateChain, resourceBody, tierEnv, tierScope } from './chain.js';
 
 // Loaded at import: describe.each below needs the example's tiers while collecting tests.
 const infra: Infra = await loadInfra();
@@ -160,7 +160,7 @@ describe.each(samples())('the chain with %s', (_label, tfvars) => {
     for (const k of keys()) {
       const env = tierEnv(infra, chain, k);
       const tier = chain.tiers[k]!;
-      for (const name of Object.keys(env)) expect([...Object.keys(CONFIG_VARIABLES), ...PENDING_PUBSUB_VARIABLES], `${name} on tier ${k}`).toContain(name);
+      for (const name of Object.keys(env)) expect(Object.keys(CONFIG_VARIABLES), `${name} on tier ${k}`).toContain(name);
       // Cloud Run sets PORT itself and refuses a revision that sets it.
       expect(env.PORT).toBeUndefined();
       const config = loadConfig(env);
