@@ -64,7 +64,6 @@ describe('executor dev', () => {
       expect(lines, run.stdout).toHaveLength(1);
       const s = JSON.parse(lines[0]!) as Summary;
       expect(s).toMatchObject({ ok: true, jobs: 200, invalid: 40, succeeded: 160, failed: 40, lost: 0, duplicates: 0, wrongOutcome: 0, wrongTier: 0, timedOut: false });
-      expect(s.seconds).toBeLessThan(60);
       // The results topic accounts for every job of both paths, once each, from the right tier.
       expect(s.pubsub).toMatchObject({
         jobs: 20,
