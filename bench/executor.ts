@@ -41,7 +41,11 @@
  * BENCH_EXECUTOR_ONLY (comma list of targets, default all but the diagnostic one; `fastify` is always
  * included), BENCH_EXECUTOR_PROFILE (a target name: that target runs under `node --cpu-prof`, its
  * profile written to BENCH_EXECUTOR_PROFILE_DIR, default ./profiles, when the bench ends; summarise it
- * with `npx tsx bench/_cpuprofile.ts FILE`).
+ * with `npx tsx bench/_cpuprofile.ts FILE`), BENCH_EXECUTOR_BASELINE (the folder of another checkout of
+ * this project, e.g. `git archive` of an earlier commit with node_modules linked in: each executor
+ * target also runs from there as `TARGET@baseline`, in the same interleaved rounds, and the median
+ * of the per-round differences is printed — how a change to the push path is measured on a noisy
+ * machine).
  */
 import { spawn } from 'node:child_process';
 import { createSign, generateKeyPairSync } from 'node:crypto';
@@ -50,7 +54,7 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import protobuf from 'protobufjs';
@@ -66,7 +70,6 @@ import { intEnv } from './_env.js';
 import { ensureFirebaseFunctions } from './_firebase-functions.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const THIS_FILE = fileURLToPath(import.meta.url);
 const SERVICE_ACCOUNT = 'bench-pusher@bench-project.iam.gserviceaccount.com';
 const ISSUER = 'https://bench-issuer.invalid';
 
@@ -260,10 +263,10 @@ interface Spawned {
   stop: () => Promise<void>;
 }
 
-async function spawnTarget(target: Target, profileDir: string | undefined): Promise<Spawned> {
+async function spawnTarget(target: Target, profileDir: string | undefined, root = ROOT): Promise<Spawned> {
   const flags = profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${target}.cpuprofile`] : [];
-  const child = spawn(process.execPath, [...flags, '--import', 'tsx', THIS_FILE], {
-    cwd: ROOT,
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', join(root, 'bench', 'executor.ts')], {
+    cwd: root,
     env: { ...process.env, BENCH_EXECUTOR_ROLE: 'target', BENCH_EXECUTOR_TARGET: target },
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
@@ -312,25 +315,33 @@ export async function run(): Promise<void> {
   const targets = TARGETS.filter((t) => (only.length === 0 ? !DIAGNOSTIC_TARGETS.includes(t) : t === 'fastify' || only.includes(t)));
   const profileDir = resolve(process.env.BENCH_EXECUTOR_PROFILE_DIR ?? 'profiles');
 
+  const baselineDir = process.env.BENCH_EXECUTOR_BASELINE;
+  /** What is loaded: every target, and each executor target once more from the baseline checkout. */
+  const runs: { label: string; target: Target; root?: string }[] = targets.map((target) => ({ label: target, target }));
+  if (baselineDir !== undefined) {
+    for (const target of targets) if (target.startsWith('executor')) runs.push({ label: `${target}@baseline`, target, root: resolve(baselineDir) });
+  }
+
   // Installed before any target starts, so the install's CPU is never measured.
   if (targets.includes('firebase')) await ensureFirebaseFunctions(print);
-  const spawned = new Map<Target, Spawned>();
+  const spawned = new Map<string, Spawned>();
   try {
-    for (const target of targets) spawned.set(target, await spawnTarget(target, target === profile ? profileDir : undefined));
+    for (const r of runs) spawned.set(r.label, await spawnTarget(r.target, r.label === profile ? profileDir : undefined, r.root));
     const token = spawned.get('executor+oidc')?.ready.token;
+    const baselineToken = spawned.get('executor+oidc@baseline')?.ready.token;
     const bodies = { plain: workRequest(false), webhook: workRequest(true), firebase: Buffer.from(JSON.stringify({ data: job(false) })) };
-    const load = async (target: Target, duration: number): Promise<AutocannonResult> => {
+    const load = async (label: string, target: Target, duration: number): Promise<AutocannonResult> => {
       const result = await autocannon({
-        url: `${spawned.get(target)!.ready.url}/`,
+        url: `${spawned.get(label)!.ready.url}/`,
         method: 'POST',
-        headers: headersFor(target, token),
+        headers: headersFor(target, label.endsWith('@baseline') ? baselineToken : token),
         body: target === 'executor+notify' ? bodies.webhook : target === 'firebase' ? bodies.firebase : bodies.plain,
         connections,
         duration,
         pipelining: 1,
       });
       if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) {
-        throw new Error(`${target}: ${result.non2xx} non-2xx answers, ${result.errors} errors, ${result.timeouts} timeouts — the figures would be meaningless`);
+        throw new Error(`${label}: ${result.non2xx} non-2xx answers, ${result.errors} errors, ${result.timeouts} timeouts — the figures would be meaningless`);
       }
       return result;
     };
@@ -341,30 +352,32 @@ export async function run(): Promise<void> {
         `${connections} connections, ${rounds} interleaved rounds of ${seconds} s per target; Node ${process.version}`,
     );
     // Warm-up: JIT, connection pools and the OIDC cache, not measured.
-    for (const target of targets) await load(target, 1);
+    for (const r of runs) await load(r.label, r.target, 1);
 
-    const cpu = new Map<Target, number[]>(targets.map((t) => [t, []]));
-    const rps = new Map<Target, number[]>(targets.map((t) => [t, []]));
+    const cpu = new Map<string, number[]>(runs.map((r) => [r.label, []]));
+    const rps = new Map<string, number[]>(runs.map((r) => [r.label, []]));
     for (let round = 0; round < rounds; round++) {
       // Alternate the order so drift on a shared machine does not favour one target.
-      const order = round % 2 === 0 ? [...targets] : [...targets].reverse();
-      for (const target of order) {
-        const { cpu: cpuOf } = spawned.get(target)!;
+      const order = round % 2 === 0 ? [...runs] : [...runs].reverse();
+      for (const { label, target } of order) {
+        const { cpu: cpuOf } = spawned.get(label)!;
         const before = await cpuOf();
-        const r = await load(target, seconds);
+        const r = await load(label, target, seconds);
         const after = await cpuOf();
-        cpu.get(target)!.push((after.user + after.system - before.user - before.system) / r.requests.total);
-        rps.get(target)!.push(r.requests.total / r.duration);
+        cpu.get(label)!.push((after.user + after.system - before.user - before.system) / r.requests.total);
+        rps.get(label)!.push(r.requests.total / r.duration);
       }
     }
 
     const bare = median(cpu.get('fastify')!);
     const fixed = (x: number, d = 0) => x.toFixed(d);
-    for (const target of targets) {
-      const xs = cpu.get(target)!;
+    /** The median of per-round differences a − b: the two ran next to each other, so the machine's drift cancels. */
+    const paired = (a: string, b: string) => median(cpu.get(a)!.map((c, i) => c - cpu.get(b)![i]!));
+    for (const { label } of runs) {
+      const xs = cpu.get(label)!;
       const c = median(xs);
-      const ratio = target === 'fastify' ? '' : `   CPU ratio ${(bare / c).toFixed(2)}   (+${fixed(c - bare)} µs over bare Fastify)`;
-      print(`  ${target.padEnd(18)} ${fixed(c, 1).padStart(6)} µs CPU/push (rounds ${fixed(Math.min(...xs))}–${fixed(Math.max(...xs))})   ${fixed(median(rps.get(target)!)).padStart(6)} req/s${ratio}`);
+      const ratio = label === 'fastify' ? '' : `   CPU ratio ${(bare / c).toFixed(2)}   (+${fixed(c - bare)} µs over bare Fastify)`;
+      print(`  ${label.padEnd(18)} ${fixed(c, 1).padStart(6)} µs CPU/push (rounds ${fixed(Math.min(...xs))}–${fixed(Math.max(...xs))})   ${fixed(median(rps.get(label)!)).padStart(6)} req/s${ratio}`);
     }
     print('  (CPU ratio = bare Fastify CPU per push / target CPU per push: 1.0 would mean the push path is free)');
     const verdict = (met: boolean) => (met ? 'met' : 'NOT met');
@@ -377,12 +390,15 @@ export async function run(): Promise<void> {
       print(`  target: executor, LOG_DELIVERIES=failures CPU ratio >= 0.70: ${r.toFixed(2)} — ${verdict(r >= 0.7)}`);
     }
     if (cpu.has('executor+oidc') && cpu.has('executor')) {
-      // Paired by round: the two ran next to each other, so the machine's drift cancels.
-      const plain = cpu.get('executor')!;
-      const extra = median(cpu.get('executor+oidc')!.map((c, i) => c - plain[i]!));
-      print(`  target: OIDC with a cached token <= 10 µs more than auth off: +${extra.toFixed(1)} µs — ${verdict(extra <= 10)}`);
+      const extra = paired('executor+oidc', 'executor');
+      print(`  target: OIDC with a cached token <= 10 µs more than auth off: +${extra.toFixed(1)} µs (median of per-round differences) — ${verdict(extra <= 10)}`);
     }
-    if (cpu.has('firebase')) print(`  peer: the Firebase task-queue handler costs ${(median(cpu.get('firebase')!) / median(cpu.get('executor') ?? [NaN])).toFixed(1)}× the executor's CPU per push`);
+    if (cpu.has('firebase') && cpu.has('executor')) {
+      print(`  peer: the Firebase task-queue handler costs ${(median(cpu.get('firebase')!) / median(cpu.get('executor')!)).toFixed(1)}× the executor's CPU per push`);
+    }
+    for (const { label } of runs) {
+      if (label.endsWith('@baseline')) print(`  change: ${label.slice(0, -'@baseline'.length)} vs its baseline: ${paired(label.slice(0, -'@baseline'.length), label) >= 0 ? '+' : ''}${paired(label.slice(0, -'@baseline'.length), label).toFixed(1)} µs CPU/push (median of per-round differences)`);
+    }
   } finally {
     for (const s of spawned.values()) await s.stop();
   }
