@@ -377,7 +377,7 @@ export async function run(): Promise<void> {
       const xs = cpu.get(label)!;
       const c = median(xs);
       const ratio = label === 'fastify' ? '' : `   CPU ratio ${(bare / c).toFixed(2)}   (+${fixed(c - bare)} µs over bare Fastify)`;
-      print(`  ${label.padEnd(18)} ${fixed(c, 1).padStart(6)} µs CPU/push (rounds ${fixed(Math.min(...xs))}–${fixed(Math.max(...xs))})   ${fixed(median(rps.get(label)!)).padStart(6)} req/s${ratio}`);
+      print(`  ${label.padEnd(27)} ${fixed(c, 1).padStart(6)} µs CPU/push (rounds ${fixed(Math.min(...xs))}–${fixed(Math.max(...xs))})   ${fixed(median(rps.get(label)!)).padStart(6)} req/s${ratio}`);
     }
     print('  (CPU ratio = bare Fastify CPU per push / target CPU per push: 1.0 would mean the push path is free)');
     const verdict = (met: boolean) => (met ? 'met' : 'NOT met');

@@ -73,6 +73,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     gate,
     metrics,
     logger,
+    ...(config.logDeliveries !== undefined ? { logDeliveries: config.logDeliveries } : {}),
     clock: deps.clock ?? (() => new Date()),
     ...(deps.onFirstQueue !== undefined ? { onFirstQueue: deps.onFirstQueue } : {}),
   });

@@ -7,8 +7,9 @@
 import { performance } from 'node:perf_hooks';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { AuthConfig } from '../config.js';
+import type { AuthConfig, LogDeliveries } from '../config.js';
 import { PUSH_ERROR_STATUS, messageOf } from '../errors.js';
+import { jsonString, makeLineWriter, type LineLevel } from '../log.js';
 import type { RunContext, Runner, WorkError } from '../work/types.js';
 import { HandoffError, type Apply, type ApplyContext, type Handoff, type HandoffResult } from './apply.js';
 import { requestAudiences, socketAudiences, type PushVerifier } from './auth.js';
@@ -19,7 +20,7 @@ import type { PushGate } from './gate.js';
 import { recordHandoff, type ExecutorMetrics } from './metrics.js';
 import { endDeliverySpan, startDeliverySpan, startHandoffSpan } from './spans.js';
 import { tierNumberOf, type Tier } from './tier.js';
-import { traceFields, traceHeadersToCarry } from './trace.js';
+import { traceFields, traceHeadersToCarry, traceJson, traceJsonPrefix } from './trace.js';
 
 /**
  * Answers a push whose work outlived the grace period (and ignored the abort): 503 + Retry-After
@@ -67,6 +68,8 @@ export interface PushDeps {
   metrics: ExecutorMetrics;
   /** Process logger. */
   logger: Logger;
+  /** LOG_DELIVERIES: which deliveries get a line (default all). */
+  logDeliveries?: LogDeliveries;
   /** Now. */
   clock: () => Date;
   /** Called once with the queue id of the first authenticated push that names one. */
@@ -89,6 +92,33 @@ function internalReason(err: unknown): string {
   const code = (err as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string') return code;
   return err instanceof Error ? err.name : 'non-Error thrown';
+}
+
+/**
+ * Whether a delivery gets its line under LOG_DELIVERIES: always with `all`; with `failures`, every
+ * delivery but one whose work succeeded and that needed no handoff (an info-level `success` acked
+ * as it is). Failures, handoffs, refusals and drops (`ignore`) keep their line; metrics count all.
+ */
+export function logsDelivery(mode: LogDeliveries, level: LineLevel, outcome: string, action: string | undefined): boolean {
+  return mode === 'all' || level !== 'info' || outcome !== 'success' || action !== 'ack';
+}
+
+/**
+ * A delivery line's extra fields as pino writes them, or undefined when one needs pino itself (an
+ * `err`, which has a serialiser). Strings go through jsonString, plain objects through JSON.stringify,
+ * exactly as pino's generic path.
+ */
+function extraJson(extra: Record<string, unknown>): string | undefined {
+  let json = '';
+  for (const key in extra) {
+    const value = extra[key];
+    if (value === undefined) continue;
+    if (key === 'err') return undefined;
+    const text =
+      typeof value === 'string' ? jsonString(value) : typeof value === 'number' ? (Number.isFinite(value) ? String(value) : 'null') : typeof value === 'boolean' ? String(value) : JSON.stringify(value);
+    json += `,${jsonString(key)}:${text}`;
+  }
+  return json;
 }
 
 function errorOf(outcome: DecideOutcome): WorkError | undefined {
@@ -148,6 +178,16 @@ class Push implements RunContext {
     return fields;
   }
 
+  /** {@link facts} as pino writes them in a line (`,"key":value` each); `tracePrefix` from traceJsonPrefix. */
+  factsJson(tracePrefix: string): string {
+    if (!this.trusted) return `,"tier":${this.tier}`;
+    // Queue and task ids passed readDelivery's SAFE_ID check: nothing in them needs escaping.
+    let json = `${traceJson(this.#headers, tracePrefix)},"tier":${this.tier}`;
+    if (this.delivery.queue !== undefined) json += `,"queue":"${this.delivery.queue}"`;
+    if (this.delivery.taskName !== undefined) json += `,"task":"${this.delivery.taskName}"`;
+    return `${json},"attempt":${this.delivery.attempt}`;
+  }
+
   /** A logger bound to this delivery, made on first use (after authentication). */
   get logger(): Logger {
     return (this.child ??= this.#base.child(this.facts()));
@@ -160,7 +200,11 @@ class Push implements RunContext {
  */
 export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: FastifyReply) => Promise<void> {
   const { tier, auth: authConfig, verifier, runner, apply, gate, metrics, logger, clock } = deps;
+  const logDeliveries = deps.logDeliveries ?? 'all';
   let onFirstQueue = deps.onFirstQueue;
+  // The delivery line, hand-serialised (see makeLineWriter); undefined when the logger needs pino's own path.
+  const writeLine = makeLineWriter(logger, 'delivery');
+  const tracePrefix = traceJsonPrefix(tier.project);
 
   // Metric children bound once per label set: the push path then skips prom-client's label
   // validation and object building for the common outcomes.
@@ -187,26 +231,32 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
     outcome: string,
     answer: PushAnswer,
     extra?: Record<string, unknown>,
-    level: 'info' | 'warn' | 'error' = 'info',
+    level: LineLevel = 'info',
   ): void {
     const seconds = (performance.now() - push.started) / 1000;
     countDelivery(outcome, status, seconds);
     endDeliverySpan(push, status, outcome, answer.action);
-    if (logger.isLevelEnabled(level)) {
-      const { delivery } = push;
-      // With a child already bound (the work logged), its bindings carry the delivery's facts.
-      const line: Record<string, unknown> = push.child === undefined ? push.facts() : {};
-      line.outcome = outcome;
-      line.status = status;
-      line.action = answer.action;
-      line.durationMs = Math.round(seconds * 1000);
-      if (push.trusted) {
-        line.retryCount = delivery.retryCount;
-        line.executionCount = delivery.executionCount;
+    if (logsDelivery(logDeliveries, level, outcome, answer.action) && logger.isLevelEnabled(level)) {
+      const durationMs = Math.round(seconds * 1000);
+      const extraText = extra === undefined ? '' : extraJson(extra);
+      if (writeLine !== undefined && push.child === undefined && extraText !== undefined) {
+        writeLine(level, deliveryJson(push, outcome, status, answer.action, durationMs) + extraText);
+      } else {
+        const { delivery } = push;
+        // With a child already bound (the work logged), its bindings carry the delivery's facts.
+        const line: Record<string, unknown> = push.child === undefined ? push.facts() : {};
+        line.outcome = outcome;
+        line.status = status;
+        line.action = answer.action;
+        line.durationMs = durationMs;
+        if (push.trusted) {
+          line.retryCount = delivery.retryCount;
+          line.executionCount = delivery.executionCount;
+        }
+        line.maxAttempts = tier.maxAttempts;
+        if (extra !== undefined) Object.assign(line, extra);
+        (push.child ?? logger)[level](line, 'delivery');
       }
-      line.maxAttempts = tier.maxAttempts;
-      if (extra !== undefined) Object.assign(line, extra);
-      (push.child ?? logger)[level](line, 'delivery');
     }
     // Answered already: the grace period ended first and the push got 503 (see answerAbandoned).
     if (reply.sent) return;
@@ -214,6 +264,19 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
     // Draining: no next request on this connection, so none can be cut off when the server closes.
     if (gate.draining) void reply.header('connection', 'close');
     void reply.code(status).send(answer);
+  }
+
+  /** The delivery line's own fields, in the order of the generic path above (outcome and action are codes: nothing to escape). */
+  function deliveryJson(push: Push, outcome: string, status: number, action: string | undefined, durationMs: number): string {
+    let json = `${push.factsJson(tracePrefix)},"outcome":"${outcome}","status":${status}`;
+    if (action !== undefined) json += `,"action":"${action}"`;
+    json += `,"durationMs":${durationMs}`;
+    if (push.trusted) {
+      const { retryCount, executionCount } = push.delivery;
+      if (retryCount !== undefined) json += `,"retryCount":${retryCount}`;
+      if (executionCount !== undefined) json += `,"executionCount":${executionCount}`;
+    }
+    return `${json},"maxAttempts":${tier.maxAttempts}`;
   }
 
   /** Authenticates the push; answers and returns false when it is refused. */
