@@ -12,7 +12,7 @@ import { PUSH_ERROR_STATUS, messageOf } from '../errors.js';
 import { jsonString, makeLineWriter, type LineLevel } from '../log.js';
 import type { RunContext, Runner, WorkError } from '../work/types.js';
 import { HandoffError, type Apply, type ApplyContext, type Handoff, type HandoffResult } from './apply.js';
-import { requestAudiences, socketAudiences, type PushVerifier } from './auth.js';
+import { requestAudiences, socketAudiences, type AuthRejection, type AuthSuccess, type PushVerifier } from './auth.js';
 import { decodeBody, UndecodableBodyError, type DecodedBody } from './codecs.js';
 import { decide, type Action, type DecideOutcome } from './decide.js';
 import { readDelivery, type Delivery } from './delivery.js';
@@ -198,7 +198,7 @@ class Push implements RunContext {
  * Makes the push route's handler. (Long because it is a closure: its steps — admit, authenticate,
  * run, finish — share this app's metric children and the first-queue callback; each is short.)
  */
-export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: FastifyReply) => Promise<void> {
+export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: FastifyReply) => void {
   const { tier, auth: authConfig, verifier, runner, apply, gate, metrics, logger, clock } = deps;
   const logDeliveries = deps.logDeliveries ?? 'all';
   let onFirstQueue = deps.onFirstQueue;
@@ -279,57 +279,67 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
     return `${json},"maxAttempts":${tier.maxAttempts}`;
   }
 
-  /** Authenticates the push; answers and returns false when it is refused. */
-  async function authenticate(req: FastifyRequest, reply: FastifyReply, push: Push): Promise<boolean> {
-    if (!authConfig.disabled) {
-      const audiences =
-        authConfig.audience !== undefined
-          ? [authConfig.audience]
-          : authConfig.hostAudience === true
-            ? requestAudiences(forwardedProto(req), req.headers.host ?? '', req.url)
-            : socketAudiences(req.socket.localAddress, req.socket.localPort, req.url);
-      const auth = await verifier.verify(req.headers.authorization, audiences);
-      if (!auth.ok) {
-        metrics.authRejections.inc({ code: auth.code });
-        if (auth.status === 401) void reply.header('www-authenticate', 'Bearer');
-        finish(push, reply, auth.status, 'unauthorized', { error: { code: auth.code, message: auth.reason } }, { authCode: auth.code }, 'warn');
-        return false;
-      }
-    }
-    push.trusted = true;
-    return true;
+  /** The push's verdict on its token: undefined when auth is off (nothing to check). */
+  function verify(req: FastifyRequest): ReturnType<PushVerifier['verify']> | undefined {
+    if (authConfig.disabled) return undefined;
+    const audiences =
+      authConfig.audience !== undefined
+        ? [authConfig.audience]
+        : authConfig.hostAudience === true
+          ? requestAudiences(forwardedProto(req), req.headers.host ?? '', req.url)
+          : socketAudiences(req.socket.localAddress, req.socket.localPort, req.url);
+    return verifier.verify(req.headers.authorization, audiences);
+  }
+
+  /** Refuses a push its token did not admit. */
+  function refuse(push: Push, reply: FastifyReply, auth: AuthRejection): void {
+    metrics.authRejections.inc({ code: auth.code });
+    if (auth.status === 401) void reply.header('www-authenticate', 'Bearer');
+    finish(push, reply, auth.status, 'unauthorized', { error: { code: auth.code, message: auth.reason } }, { authCode: auth.code }, 'warn');
   }
 
   /**
-   * Decodes the body and runs the work. Always, even on a redelivery after a failed handoff: an
-   * earlier run's outcome is not known here, and deciding without running would report work that
-   * never ran.
+   * Runs the work. Always, even on a redelivery after a failed handoff: an earlier run's outcome
+   * is not known here, and deciding without running would report work that never ran. The outcome
+   * itself when the runner finished synchronously, else a promise of it.
    */
-  async function run(push: Push, body: Buffer): Promise<{ decoded?: DecodedBody; outcome: DecideOutcome }> {
-    let decoded: DecodedBody;
+  function run(push: Push, decoded: DecodedBody): DecideOutcome | Promise<DecideOutcome> {
     try {
-      decoded = decodeBody(body);
+      const outcome = runner.run(decoded.job, push);
+      return isThenable(outcome) ? Promise.resolve(outcome).catch((err: unknown) => runnerThrew(push, err)) : outcome;
     } catch (err) {
-      if (!(err instanceof UndecodableBodyError)) throw err;
-      return { outcome: { kind: 'undecodable', error: { type: 'UndecodableBody', message: err.message } } };
-    }
-    try {
-      return { decoded, outcome: await runner.run(decoded.job, push) };
-    } catch (err) {
-      // Runners promise never to throw; if one does, the job is retried rather than lost.
-      push.logger.error({ err }, 'runner threw instead of returning an outcome');
-      return { decoded, outcome: { kind: 'retryable', error: { type: 'RunnerError', message: messageOf(err) } } };
+      return runnerThrew(push, err);
     }
   }
 
-  async function handlePush(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  /** Runners promise never to throw; if one does, the job is retried rather than lost. */
+  function runnerThrew(push: Push, err: unknown): DecideOutcome {
+    push.logger.error({ err }, 'runner threw instead of returning an outcome');
+    return { kind: 'retryable', error: { type: 'RunnerError', message: messageOf(err) } };
+  }
+
+  /**
+   * One push, from its headers to its answer. Synchronous as long as each step is (auth off or a
+   * verdict at hand, a synchronous handler, no handoff): only a step that returns a promise makes
+   * the rest wait for it, so a quick push costs no promise and no microtask.
+   */
+  function handlePush(req: FastifyRequest, reply: FastifyReply): void | Promise<void> {
     const headers = req.headers;
     const delivery: Delivery = readDelivery(headers);
     const push = new Push(performance.now(), headers, delivery, tier, gate.signal, logger);
     startDeliverySpan(push, headers, delivery, push.tier, tier.maxAttempts);
 
     // 1. Authenticate.
-    if (!(await authenticate(req, reply, push))) return;
+    const verdict = verify(req);
+    if (isThenable(verdict)) return verdict.then((auth) => admitted(req, reply, push, auth));
+    return admitted(req, reply, push, verdict);
+  }
+
+  /** 2. Decode and run, once the push is authenticated (or refuse it). */
+  function admitted(req: FastifyRequest, reply: FastifyReply, push: Push, auth: AuthSuccess | AuthRejection | undefined): void | Promise<void> {
+    if (auth !== undefined && !auth.ok) return refuse(push, reply, auth);
+    push.trusted = true;
+    const { delivery } = push;
     if (delivery.warnings.length > 0) push.logger.warn({ warnings: delivery.warnings }, 'ignored malformed delivery headers');
 
     // Only an authenticated push may tell the executor which queue is its own.
@@ -339,68 +349,79 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
       notify(delivery.queue);
     }
 
-    // 2. Decode and run.
-    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const { decoded, outcome } = await run(push, body);
+    const body = Buffer.isBuffer(req.body) ? req.body : EMPTY_BODY;
+    let decoded: DecodedBody;
+    try {
+      decoded = decodeBody(body);
+    } catch (err) {
+      if (!(err instanceof UndecodableBodyError)) throw err;
+      return decided(push, reply, req.headers, body, undefined, { kind: 'undecodable', error: { type: 'UndecodableBody', message: err.message } });
+    }
+    const outcome = run(push, decoded);
+    if (isThenable(outcome)) return outcome.then((o) => decided(push, reply, req.headers, body, decoded, o));
+    return decided(push, reply, req.headers, body, decoded, outcome);
+  }
 
-    // 3. Decide and apply.
-    let action: Action = decide({ outcome, attempt: delivery.attempt, jobHasWebhook: decoded?.job.webhookUrl !== undefined, policy: tier.policy });
+  /** 3. Decide, and answer — at once, or once the handoff the decision calls for is done. */
+  function decided(push: Push, reply: FastifyReply, headers: FastifyRequest['headers'], body: Buffer, decoded: DecodedBody | undefined, outcome: DecideOutcome): void | Promise<void> {
+    const { delivery } = push;
+    const action: Action = decide({ outcome, attempt: delivery.attempt, jobHasWebhook: decoded?.job.webhookUrl !== undefined, policy: tier.policy });
+    if (action.kind === 'ack') return answer(push, reply, 200, action, outcome.kind, errorOf(outcome), undefined);
+    if (action.kind === 'retry' || action.kind === 'reject') return answer(push, reply, action.status, action, outcome.kind, errorOf(outcome), undefined);
+    return handOff(push, reply, headers, body, decoded, action, outcome);
+  }
+
+  /** Carries out a handoff (forward, notification, dead letter), then answers. */
+  async function handOff(push: Push, reply: FastifyReply, headers: FastifyRequest['headers'], body: Buffer, decoded: DecodedBody | undefined, first: Handoff, outcome: DecideOutcome): Promise<void> {
+    const { delivery } = push;
+    let action: Action = first;
     let label: string = outcome.kind;
     let error = errorOf(outcome);
-    let status: number;
-    let handoff: HandoffResult | undefined;
-    if (action.kind === 'ack') {
-      status = 200;
-    } else if (action.kind === 'retry' || action.kind === 'reject') {
-      status = action.status;
-    } else {
-      // Only a handoff needs its context (and the clock).
-      const contentType = headers['content-type'];
-      const ctx: ApplyContext = {
-        delivery,
-        body,
-        ...(typeof contentType === 'string' ? { contentType } : {}),
-        ...(decoded !== undefined ? { decoded } : {}),
-        tier: push.tier,
-        now: clock(),
-      };
-      let result = await tryApply(push, headers, action, ctx);
-      if ('unexpected' in result) {
-        // Deterministic for this push (a bug, or a job the encoders cannot carry): answering 5xx
-        // would loop forever, since Cloud Tasks does not count 5xx as executions. Park it the way
-        // an undecodable body is parked: dead letter (the raw body kept), else 400.
-        push.logger.error({ err: result.unexpected }, 'push could not be handed off; parking it instead of answering 5xx');
-        error = { type: 'InternalError', message: `The push could not be handed off (${internalReason(result.unexpected)}); it was not retried, to avoid a loop` };
-        label = 'internal';
-        action = decide({ outcome: { kind: 'undecodable', error }, attempt: delivery.attempt, jobHasWebhook: false, policy: tier.policy });
-        result = action.kind === 'dead-letter' ? await tryApply(push, headers, action, ctx) : { unexpected: result.unexpected };
-        if ('unexpected' in result) action = { kind: 'reject', status: 400, error };
-      }
-      if ('failed' in result) {
-        const err = result.failed;
-        const answer: PushAnswer = { outcome: label, action: action.kind, attempt: delivery.attempt, error: { code: err.code, message: err.message } };
-        const errorFields = error !== undefined ? { errorType: error.type, errorMessage: error.message } : undefined;
-        finish(push, reply, PUSH_ERROR_STATUS.HANDOFF_FAILED, label, answer, { ...errorFields, handoff: { kind: err.kind, result: 'failed' }, err }, 'error');
-        return;
-      }
-      if ('handoff' in result) handoff = result.handoff;
-      status = action.kind === 'reject' ? action.status : 200;
-    }
-
-    const base = { outcome: label, action: action.kind, attempt: delivery.attempt } satisfies PushAnswer;
-    const errorFields = error !== undefined ? { errorType: error.type, errorMessage: error.message } : undefined;
-    const answer: PushAnswer = {
-      ...base,
-      ...(handoff !== undefined ? { handoff } : {}),
-      ...(action.kind === 'retry' || action.kind === 'reject' ? { error: { type: action.error.type, message: action.error.message } } : {}),
+    // Only a handoff needs its context (and the clock).
+    const contentType = headers['content-type'];
+    const ctx: ApplyContext = {
+      delivery,
+      body,
+      ...(typeof contentType === 'string' ? { contentType } : {}),
+      ...(decoded !== undefined ? { decoded } : {}),
+      tier: push.tier,
+      now: clock(),
     };
+    let result = await tryApply(push, headers, first, ctx);
+    if ('unexpected' in result) {
+      // Deterministic for this push (a bug, or a job the encoders cannot carry): answering 5xx
+      // would loop forever, since Cloud Tasks does not count 5xx as executions. Park it the way
+      // an undecodable body is parked: dead letter (the raw body kept), else 400.
+      push.logger.error({ err: result.unexpected }, 'push could not be handed off; parking it instead of answering 5xx');
+      error = { type: 'InternalError', message: `The push could not be handed off (${internalReason(result.unexpected)}); it was not retried, to avoid a loop` };
+      label = 'internal';
+      action = decide({ outcome: { kind: 'undecodable', error }, attempt: delivery.attempt, jobHasWebhook: false, policy: tier.policy });
+      result = action.kind === 'dead-letter' ? await tryApply(push, headers, action, ctx) : { unexpected: result.unexpected };
+      if ('unexpected' in result) action = { kind: 'reject', status: 400, error };
+    }
+    if ('failed' in result) {
+      const err = result.failed;
+      const failure: PushAnswer = { outcome: label, action: action.kind, attempt: delivery.attempt, error: { code: err.code, message: err.message } };
+      const errorFields = error !== undefined ? { errorType: error.type, errorMessage: error.message } : undefined;
+      finish(push, reply, PUSH_ERROR_STATUS.HANDOFF_FAILED, label, failure, { ...errorFields, handoff: { kind: err.kind, result: 'failed' }, err }, 'error');
+      return;
+    }
+    answer(push, reply, action.kind === 'reject' ? action.status : 200, action, label, error, 'handoff' in result ? result.handoff : undefined);
+  }
+
+  /** Answers a decided push: its JSON answer, and the facts its line carries beyond the delivery's own. */
+  function answer(push: Push, reply: FastifyReply, status: number, action: Action, label: string, error: WorkError | undefined, handoff: HandoffResult | undefined): void {
+    const body: PushAnswer = { outcome: label, action: action.kind, attempt: push.delivery.attempt };
+    if (handoff !== undefined) body.handoff = handoff;
+    if (action.kind === 'retry' || action.kind === 'reject') body.error = { type: action.error.type, message: action.error.message };
     const unnotified = action.kind === 'ack' ? action.unnotified : undefined;
     const level = action.kind === 'reject' || unnotified !== undefined || label === 'internal' ? 'error' : 'info';
+    const errorFields = error !== undefined ? { errorType: error.type, errorMessage: error.message } : undefined;
     const extra =
       errorFields === undefined && handoff === undefined && unnotified === undefined
         ? undefined
         : { ...errorFields, ...(handoff !== undefined ? { handoff } : {}), ...(unnotified !== undefined ? { unnotified } : {}) };
-    finish(push, reply, status, label, answer, extra, level);
+    finish(push, reply, status, label, body, extra, level);
   }
 
   /** Applies a handoff; a failed enqueue and an unexpected error are told apart, never thrown. */
@@ -424,10 +445,11 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
   /**
    * Admission control, here rather than in an onRequest hook: a route without hooks takes Fastify's
    * fast path. Only pushes hold up shutdown; health checks and scrapes do not. The push counts
-   * until its answer is handed to the socket, which every path of handlePush does before returning
-   * (a thrown error is answered by the error handler in the same turn).
+   * until its answer is handed to the socket, which every path of handlePush does before it returns
+   * or settles. Nothing is returned to Fastify (no promise for it to wrap): an error is answered
+   * here through the error handler, as Fastify would answer a rejected handler.
    */
-  return function admitPush(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  return function admitPush(req: FastifyRequest, reply: FastifyReply): void {
     if (gate.draining) {
       countAnswer('draining', PUSH_ERROR_STATUS.SHUTTING_DOWN);
       void reply
@@ -435,10 +457,34 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
         .header('retry-after', tier.retryAfter)
         .header('connection', 'close')
         .send({ error: { code: 'SHUTTING_DOWN', message: 'This instance is shutting down; Cloud Tasks will retry elsewhere' } } satisfies PushAnswer);
-      return Promise.resolve();
+      return;
     }
     gate.enter(reply);
-    // Not awaited here (one async frame less per push): the gate is left when the push settles.
-    return handlePush(req, reply).finally(() => gate.leave(reply));
+    let pending: void | Promise<void>;
+    try {
+      pending = handlePush(req, reply);
+    } catch (err) {
+      gate.leave(reply);
+      void reply.send(err);
+      return;
+    }
+    if (pending === undefined) {
+      gate.leave(reply);
+      return;
+    }
+    pending.then(
+      () => gate.leave(reply),
+      (err: unknown) => {
+        gate.leave(reply);
+        void reply.send(err);
+      },
+    );
   };
+}
+
+/** The body of a push that carried none (Fastify leaves req.body undefined). */
+const EMPTY_BODY = Buffer.alloc(0);
+
+function isThenable<T>(value: T | PromiseLike<T> | undefined): value is PromiseLike<T> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
