@@ -208,14 +208,16 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
 
   // Metric children bound once per label set: the push path then skips prom-client's label
   // validation and object building for the common outcomes.
-  const deliveryCounters = new Map<string, { inc(): void }>();
-  const durationHistograms = new Map<string, { observe(value: number): void }>();
+  // By outcome, then status: two lookups and no key string built per push.
+  const deliveryCounters = new Map<string, Map<number, { inc(): void }>>();
   const countAnswer = (outcome: string, status: number) => {
-    const key = `${outcome} ${status}`;
-    let counter = deliveryCounters.get(key);
-    if (counter === undefined) deliveryCounters.set(key, (counter = metrics.deliveries.labels(outcome, String(status))));
+    let byStatus = deliveryCounters.get(outcome);
+    if (byStatus === undefined) deliveryCounters.set(outcome, (byStatus = new Map()));
+    let counter = byStatus.get(status);
+    if (counter === undefined) byStatus.set(status, (counter = metrics.deliveries.labels(outcome, String(status))));
     counter.inc();
   };
+  const durationHistograms = new Map<string, { observe(value: number): void }>();
   const countDelivery = (outcome: string, status: number, seconds: number) => {
     countAnswer(outcome, status);
     let histogram = durationHistograms.get(outcome);
@@ -279,16 +281,28 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
     return `${json},"maxAttempts":${tier.maxAttempts}`;
   }
 
+  // The audiences of the last push, by what they are built from: pushes to one service keep
+  // arriving at the same URL over the same kind of connection, so they are built once, not per push.
+  let audienceMemo: { a: string | undefined; b: string | number | undefined; url: string; audiences: readonly string[] } | undefined;
+  const fixedAudience = authConfig.disabled || authConfig.audience === undefined ? undefined : [authConfig.audience];
+
+  /** The audiences this push's token may name (see requestAudiences and socketAudiences). */
+  function audiencesOf(req: FastifyRequest): readonly string[] {
+    if (fixedAudience !== undefined) return fixedAudience;
+    const byHost = !authConfig.disabled && authConfig.hostAudience === true;
+    const a = byHost ? forwardedProto(req) : req.socket.localAddress;
+    const b = byHost ? (req.headers.host ?? '') : req.socket.localPort;
+    const memo = audienceMemo;
+    if (memo !== undefined && memo.a === a && memo.b === b && memo.url === req.url) return memo.audiences;
+    const audiences = byHost ? requestAudiences(a!, b as string, req.url) : socketAudiences(a, b as number | undefined, req.url);
+    audienceMemo = { a, b, url: req.url, audiences };
+    return audiences;
+  }
+
   /** The push's verdict on its token: undefined when auth is off (nothing to check). */
   function verify(req: FastifyRequest): ReturnType<PushVerifier['verify']> | undefined {
     if (authConfig.disabled) return undefined;
-    const audiences =
-      authConfig.audience !== undefined
-        ? [authConfig.audience]
-        : authConfig.hostAudience === true
-          ? requestAudiences(forwardedProto(req), req.headers.host ?? '', req.url)
-          : socketAudiences(req.socket.localAddress, req.socket.localPort, req.url);
-    return verifier.verify(req.headers.authorization, audiences);
+    return verifier.verify(req.headers.authorization, audiencesOf(req));
   }
 
   /** Refuses a push its token did not admit. */
