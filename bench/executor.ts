@@ -137,11 +137,11 @@ async function firebaseServer(): Promise<ReturnType<typeof createServer>> {
   // The Functions runtime, not its emulator: tokens are decoded (Cloud Run verified them), not skipped.
   delete process.env.FUNCTIONS_EMULATOR;
   const express = require('express') as (() => { use(h: unknown): void; post(path: string, h: unknown): void }) & { json(o: object): unknown };
-  const { onTaskDispatched } = require('firebase-functions/v2/tasks') as { onTaskDispatched(h: (req: { data: unknown }) => void): unknown };
+  const tasksModule = require('firebase-functions/v2/tasks') as { onTaskDispatched: (this: void, h: (req: { data: unknown }) => void) => unknown };
   // firebase-functions' logger writes structured JSON to stdout, which carries the ready line here.
   const app = express();
   app.use(express.json({ limit: '1mb' }));
-  app.post('/', onTaskDispatched(() => undefined));
+  app.post('/', tasksModule.onTaskDispatched(() => undefined));
   return createServer(app as unknown as Parameters<typeof createServer>[0]);
 }
 

@@ -212,7 +212,7 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
   const deliveryCounters = new Map<string, Map<number, { inc(): void }>>();
   const countAnswer = (outcome: string, status: number) => {
     let byStatus = deliveryCounters.get(outcome);
-    if (byStatus === undefined) deliveryCounters.set(outcome, (byStatus = new Map()));
+    if (byStatus === undefined) deliveryCounters.set(outcome, (byStatus = new Map<number, { inc(): void }>()));
     let counter = byStatus.get(status);
     if (counter === undefined) byStatus.set(status, (counter = metrics.deliveries.labels(outcome, String(status))));
     counter.inc();
