@@ -1,84 +1,178 @@
 /**
- * Executor benchmark: what the push path costs over a bare Fastify route.
+ * Executor benchmark: the CPU one push costs the executor, side by side with what the HTTP stack
+ * itself costs and with a peer doing the same job.
  *
- * Targets, all in one child process (so the load generator, here, does not share their event
- * loop), each on its own 127.0.0.1 port:
- *   - bare       a Fastify route that takes the body as bytes and answers 200 — the ceiling;
- *   - executor   `buildApp` from src/executor/app.ts with auth disabled and a module runner that
- *                returns at once; the job names no webhook, so a push is read, decoded, run,
- *                decided, logged (one line per delivery, to /dev/null) and answered 200;
- *   - +webhook   the same with a job that names a webhook: each push also builds a success
- *                notification and hands it to an in-process fake Cloud Tasks API (no network), so
- *                this is the push path's own cost of notifying, not a CreateTask round trip;
- *   - +oidc      the `executor` case with inbound OIDC on: tokens signed with a local RSA key,
- *                verified against a JWKS served on 127.0.0.1 (AUTH_JWKS_URL).
+ * Targets, each in its own child process (so no target's heap, GC or timers land on another's
+ * bill, and the load generator, here, shares none of their event loops), each on its own
+ * 127.0.0.1 port:
+ *   - fastify            a bare Fastify route that takes the body as bytes and answers 200: the
+ *                        HTTP stack's own cost, the denominator of every ratio;
+ *   - node-http          a bare `node:http` handler doing the executor's decode and decide (read the
+ *                        delivery headers, decode the SvcWorkRequest, decide, answer the same JSON),
+ *                        without Fastify, metrics or a log line;
+ *   - executor           `buildApp` from src/executor/app.ts, auth off, a module runner returning at
+ *                        once, one delivery line per push (to /dev/null through a real descriptor);
+ *   - executor+oidc      the same with inbound OIDC on: an RS256 token verified against a JWKS on
+ *                        loopback once, then served from the verified-token cache (as Cloud Tasks
+ *                        reuses one token for many pushes);
+ *   - executor+notify    a job naming a webhook: each push also builds a success notification and
+ *                        hands it to an in-process fake Cloud Tasks API (the push path's own cost of
+ *                        a handoff, not a CreateTask round trip);
+ *   - executor-failures  `executor` with LOG_DELIVERIES=failures: successful deliveries write no line;
+ *   - firebase           a Firebase task-queue handler: firebase-functions' `onTaskDispatched` on
+ *                        express with its JSON body parser, as the Functions framework mounts it
+ *                        (installed on demand by bench/_firebase-functions.ts, never a dependency);
+ *   - executor-silent    diagnostic, only when named in BENCH_EXECUTOR_ONLY: `executor` with its
+ *                        logger at `silent` (what the line costs; not the executor as deployed).
  * Every push is a realistic delivery: a binary SvcWorkRequest (as the original client sent it,
- * labelled application/json) with Cloud Tasks' X-CloudTasks-* headers. autocannon drives each
- * target in alternating rounds with the same connections and duration; a round that sees a non-2xx
- * answer or an error aborts the benchmark (cheap 4xx answers would flatter the figures).
+ * labelled application/json) with Cloud Tasks' X-CloudTasks-* and traceparent headers; the Firebase
+ * peer gets the same job as its `{"data": …}` JSON body and the same headers. autocannon drives the
+ * targets in interleaved rounds (the order reversed every other round) with the same connections
+ * and duration; a round that sees a non-2xx answer or an error aborts the benchmark.
  *
- * Reported: requests/s and p99 latency per target, and each executor variant as a ratio of the bare
- * route's (target: >= 0.8 of bare throughput with auth disabled).
+ * Reported per target: the median over rounds of **CPU µs per push** (user + system time of the
+ * target's process, from process.cpuUsage around the round, divided by the pushes answered), the
+ * lowest and highest round, and requests/s; the CPU ratio bare Fastify / target (1.0 = free); and
+ * the targets: executor ≥ 0.6, executor-failures ≥ 0.7, OIDC with a cached token ≤ 10 µs more than
+ * auth off (the median of the per-round differences).
  *
- * Run: `npm run bench -- executor`. Knobs: BENCH_EXECUTOR_SECONDS (per round, default 3),
- * BENCH_EXECUTOR_ROUNDS (default 3), BENCH_EXECUTOR_CONNECTIONS (default 32),
- * BENCH_EXECUTOR_ONLY (comma list of targets to load, default all but the diagnostic
- * `executor-silent` — the executor with logging off; `bare` is always included),
- * BENCH_EXECUTOR_TARGETS_ONLY=1 (start the targets and print their URLs, for profiling by hand),
- * BENCH_EXECUTOR_BREAKDOWN=0 (skip the per-step timings printed after the HTTP figures).
+ * Run: `npm run bench -- executor`. Knobs: BENCH_EXECUTOR_SECONDS (per round, default 2),
+ * BENCH_EXECUTOR_ROUNDS (default 7), BENCH_EXECUTOR_CONNECTIONS (default 32),
+ * BENCH_EXECUTOR_ONLY (comma list of targets, default all but the diagnostic one; `fastify` is always
+ * included), BENCH_EXECUTOR_PROFILE (a target name: that target runs under `node --cpu-prof`, its
+ * profile written to BENCH_EXECUTOR_PROFILE_DIR, default ./profiles, when the bench ends; summarise it
+ * with `npx tsx bench/_cpuprofile.ts FILE`), BENCH_EXECUTOR_BASELINE (the folder of another checkout of
+ * this project, e.g. `git archive` of an earlier commit with node_modules linked in: each executor
+ * target also runs from there as `TARGET@baseline`, in the same interleaved rounds, and the median
+ * of the per-round differences is printed — how a change to the push path is measured on a noisy
+ * machine).
  */
 import { spawn } from 'node:child_process';
 import { createSign, generateKeyPairSync } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import protobuf from 'protobufjs';
 import { loadConfig } from '../src/config.js';
 import { buildApp } from '../src/executor/app.js';
-import type { TasksApi } from '../src/queues/create-task.js';
 import { decodeBody } from '../src/executor/codecs.js';
-import { decide } from '../src/executor/decide.js';
+import { decide, type TierPolicy } from '../src/executor/decide.js';
 import { readDelivery } from '../src/executor/delivery.js';
-import { makeMetrics } from '../src/executor/metrics.js';
-import { traceFields } from '../src/executor/trace.js';
+import type { TasksApi } from '../src/queues/create-task.js';
 import { makeLogger } from '../src/log.js';
 import { makeModuleRunner } from '../src/work/module.js';
 import { intEnv } from './_env.js';
+import { ensureFirebaseFunctions } from './_firebase-functions.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const THIS_FILE = fileURLToPath(import.meta.url);
 const SERVICE_ACCOUNT = 'bench-pusher@bench-project.iam.gserviceaccount.com';
 const ISSUER = 'https://bench-issuer.invalid';
 
-/** The four targets, in the order of the report. */
-const TARGETS = ['bare', 'executor', 'executor+webhook', 'executor+oidc', 'executor-silent'] as const;
+/** The targets, in the order of the report. */
+const TARGETS = ['fastify', 'node-http', 'executor', 'executor+oidc', 'executor+notify', 'executor-failures', 'firebase', 'executor-silent'] as const;
 type Target = (typeof TARGETS)[number];
-/**
- * Diagnostic targets, loaded only when named in BENCH_EXECUTOR_ONLY: `executor-silent` is the
- * `executor` case with its logger at `silent`, to show what the one log line per delivery costs.
- * It is not the executor as deployed (the log line is required), so never the headline figure.
- */
+/** Loaded only when named in BENCH_EXECUTOR_ONLY. */
 const DIAGNOSTIC_TARGETS: readonly Target[] = ['executor-silent'];
 
-/** What the child process prints once its servers listen. */
-interface TargetsReady {
-  urls: Record<Target, string>;
-  /** Bearer token for the OIDC target (audience = its URL). */
-  token: string;
+/** What a target process prints once it listens. */
+interface TargetReady {
+  url: string;
+  /** A bearer token minted for this target's URL (executor+oidc only). */
+  token?: string;
 }
 
-// ---- the child: the servers under test ---------------------------------------------------------
+// ---- the children: one server under test each ----------------------------------------------------
 
-async function startTargets(): Promise<TargetsReady & { close(): Promise<void> }> {
+/** A binary SvcWorkRequest like the original client's, with or without a webhook. */
+function workRequest(withWebhook: boolean): Buffer {
+  const root = protobuf.loadSync(join(ROOT, 'proto/work.proto'));
+  const type = root.lookupType('morais_protos.SvcWorkRequest');
+  return Buffer.from(type.encode(type.fromObject(job(withWebhook))).finish());
+}
+
+function job(withWebhook: boolean): Record<string, unknown> {
+  return {
+    sourceFile: 'gs://demo-bucket/uploads/2026/11/report-0001.pdf',
+    ...(withWebhook ? { webhookUrl: 'https://client.example.com/hooks/executor' } : {}),
+    fileMetadata: { mimetype: 'application/pdf', md5: 'd41d8cd98f00b204e9800998ecf8427e', size: 482_113 },
+    context: { id: 'job-0001' },
+  };
+}
+
+async function listenFastify(app: FastifyInstance): Promise<{ url: string; close: () => Promise<unknown> }> {
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, close: () => app.close() };
+}
+
+async function listenHttp(server: ReturnType<typeof createServer>): Promise<{ url: string; close: () => Promise<unknown> }> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((r) => server.close(r)) };
+}
+
+/** The bare node:http peer: the executor's decode and decide, nothing else. */
+function nodeHttpServer(): ReturnType<typeof createServer> {
+  const policy: TierPolicy = { maxAttempts: 20, hasNext: false, hasDeadLetter: false, hasNotifier: false, hasDefaultWebhook: false };
+  return createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const delivery = readDelivery(req.headers);
+      const decoded = decodeBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+      const action = decide({ outcome: { kind: 'success' }, attempt: delivery.attempt, jobHasWebhook: decoded.job.webhookUrl !== undefined, policy });
+      const body = JSON.stringify({ outcome: 'success', action: action.kind, attempt: delivery.attempt });
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
+    });
+  });
+}
+
+/** The Firebase peer: onTaskDispatched on express, as the Functions framework serves it. */
+async function firebaseServer(): Promise<ReturnType<typeof createServer>> {
+  const dir = await ensureFirebaseFunctions((l) => process.stderr.write(`${l}\n`));
+  const require = createRequire(join(dir, 'package.json'));
+  // The Functions runtime, not its emulator: tokens are decoded (Cloud Run verified them), not skipped.
+  delete process.env.FUNCTIONS_EMULATOR;
+  const express = require('express') as (() => { use(h: unknown): void; post(path: string, h: unknown): void }) & { json(o: object): unknown };
+  const tasksModule = require('firebase-functions/v2/tasks') as { onTaskDispatched: (this: void, h: (req: { data: unknown }) => void) => unknown };
+  // firebase-functions' logger writes structured JSON to stdout, which carries the ready line here.
+  const app = express();
+  app.use(express.json({ limit: '1mb' }));
+  app.post('/', tasksModule.onTaskDispatched(() => undefined));
+  return createServer(app as unknown as Parameters<typeof createServer>[0]);
+}
+
+async function startTarget(target: Target): Promise<TargetReady & { close(): Promise<void> }> {
   const closers: (() => Promise<unknown>)[] = [];
+  const done = (ready: TargetReady) => ({
+    ...ready,
+    close: async () => {
+      for (const close of closers.reverse()) await close();
+    },
+  });
+  if (target === 'fastify') {
+    const bare = Fastify({ logger: false });
+    bare.removeAllContentTypeParsers();
+    bare.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, cb) => cb(null, body));
+    bare.post('/*', async () => ({ status: 'ok' }));
+    const { url, close } = await listenFastify(bare);
+    closers.push(close);
+    return done({ url });
+  }
+  if (target === 'node-http' || target === 'firebase') {
+    const { url, close } = await listenHttp(target === 'node-http' ? nodeHttpServer() : await firebaseServer());
+    closers.push(close);
+    return done({ url });
+  }
+
   // Logs are produced and serialised as in production, then discarded.
-  const logger = makeLogger({ level: 'info', destination: pino.destination({ dest: '/dev/null', sync: false }) });
+  const logger =
+    target === 'executor-silent' ? makeLogger({ level: 'silent' }) : makeLogger({ level: 'info', destination: pino.destination({ dest: '/dev/null', sync: false }) });
   const runner = makeModuleRunner({ handler: () => undefined }, { timeoutMs: 300_000, maxOutputBytes: 65_536, logger });
+  closers.push(() => runner.close());
   let created = 0;
   const tasks: TasksApi = {
     createTask: async (request) => {
@@ -86,57 +180,27 @@ async function startTargets(): Promise<TargetsReady & { close(): Promise<void> }
       return [request.task];
     },
   };
+  closers.push(async () => void (target === 'executor+notify' && process.stderr.write(`(fake Cloud Tasks API received ${created} notifications)\n`)));
+  const env: NodeJS.ProcessEnv = { WORKER_MODULE: 'demo', MAX_ATTEMPTS: '20', TIER: '1', LOG_LEVEL: 'info', AUTH_DISABLED: 'true' };
+  if (target === 'executor+notify') Object.assign(env, { GOOGLE_CLOUD_PROJECT: 'bench-project', TASKS_LOCATION: 'us-central1', NOTIFIER_QUEUE: 'notifier' });
+  if (target === 'executor-failures') env.LOG_DELIVERIES = 'failures';
+  if (target !== 'executor+oidc') {
+    const { url, close } = await listenFastify(buildApp({ config: loadConfig(env), runner, tasks, logger }));
+    closers.push(close);
+    return done({ url });
+  }
 
-  const listen = async (app: FastifyInstance): Promise<string> => {
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    closers.push(() => app.close());
-    return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  };
-
-  const bare = Fastify({ logger: false });
-  bare.removeAllContentTypeParsers();
-  bare.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  bare.post('/*', async () => ({ status: 'ok' }));
-
-  const base = { WORKER_MODULE: 'demo', MAX_ATTEMPTS: '20', TIER: '1', LOG_LEVEL: 'info' };
-  const queues = { GOOGLE_CLOUD_PROJECT: 'bench-project', TASKS_LOCATION: 'us-central1', NOTIFIER_QUEUE: 'notifier', NOTIFIER_LOCATION: 'us-central1' };
-  const plain = buildApp({ config: loadConfig({ ...base, AUTH_DISABLED: 'true' }), runner, tasks, logger });
-  const webhook = buildApp({ config: loadConfig({ ...base, ...queues, AUTH_DISABLED: 'true' }), runner, tasks, logger });
-
-  // OIDC: a local key, its JWKS on loopback, one token for the target's URL.
+  // OIDC: a local key, its JWKS on loopback, one token for this target's URL.
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const kid = 'bench-key-1';
   const jwks = JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' }] });
-  const jwksServer = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=3600' }).end(jwks));
-  await new Promise<void>((r) => jwksServer.listen(0, '127.0.0.1', r));
-  closers.push(() => new Promise((r) => jwksServer.close(r)));
-  const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`;
-  const oidc = buildApp({
-    config: loadConfig({ ...base, AUTH_ALLOWED_EMAILS: SERVICE_ACCOUNT, AUTH_ISSUER: ISSUER, AUTH_JWKS_URL: jwksUrl }),
-    runner,
-    tasks,
-    logger,
-  });
-
-  const urls: Record<Target, string> = {
-    bare: await listen(bare),
-    executor: await listen(plain),
-    'executor+webhook': await listen(webhook),
-    'executor+oidc': await listen(oidc),
-    'executor-silent': await listen(
-      buildApp({ config: loadConfig({ ...base, AUTH_DISABLED: 'true' }), runner, tasks, logger: makeLogger({ level: 'silent' }) }),
-    ),
-  };
-  const token = signToken(privateKey, kid, `${urls['executor+oidc']}/`);
-  return {
-    urls,
-    token,
-    close: async () => {
-      for (const close of closers.reverse()) await close();
-      await runner.close();
-      process.stderr.write(`(fake Cloud Tasks API received ${created} notifications)\n`);
-    },
-  };
+  const jwksServer = await listenHttp(createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=3600' }).end(jwks)));
+  closers.push(jwksServer.close);
+  delete env.AUTH_DISABLED;
+  Object.assign(env, { AUTH_ALLOWED_EMAILS: SERVICE_ACCOUNT, AUTH_ISSUER: ISSUER, AUTH_JWKS_URL: `${jwksServer.url}/jwks` });
+  const { url, close } = await listenFastify(buildApp({ config: loadConfig(env), runner, tasks, logger }));
+  closers.push(close);
+  return done({ url, token: signToken(privateKey, kid, `${url}/`) });
 }
 
 function signToken(key: Parameters<ReturnType<typeof createSign>['sign']>[0], kid: string, audience: string): string {
@@ -155,12 +219,11 @@ function signToken(key: Parameters<ReturnType<typeof createSign>['sign']>[0], ki
   return `${unsigned}.${createSign('RSA-SHA256').update(unsigned).sign(key).toString('base64url')}`;
 }
 
-// ---- the parent: load and report ---------------------------------------------------------------
+// ---- the parent: load and report -----------------------------------------------------------------
 
 /** The subset of autocannon's API used here (the package ships no types). */
 interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p99: number; average: number };
+  requests: { total: number };
   non2xx: number;
   errors: number;
   timeouts: number;
@@ -178,25 +241,7 @@ type Autocannon = (options: {
 
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
-/** A binary SvcWorkRequest like the original client's, with or without a webhook. */
-function workRequest(withWebhook: boolean): Buffer {
-  const root = protobuf.loadSync(join(ROOT, 'proto/work.proto'));
-  const type = root.lookupType('morais_protos.SvcWorkRequest');
-  return Buffer.from(
-    type
-      .encode(
-        type.fromObject({
-          sourceFile: 'gs://demo-bucket/uploads/2026/11/report-0001.pdf',
-          ...(withWebhook ? { webhookUrl: 'https://client.example.com/hooks/executor' } : {}),
-          fileMetadata: { mimetype: 'application/pdf', md5: 'd41d8cd98f00b204e9800998ecf8427e', size: 482_113 },
-          context: { id: 'job-0001' },
-        }),
-      )
-      .finish(),
-  );
-}
-
-function headersFor(target: Target, token: string): Record<string, string> {
+function headersFor(target: Target, token: string | undefined): Record<string, string> {
   return {
     // The original client labelled binary protobuf as JSON; the executor goes by content.
     'content-type': 'application/json',
@@ -207,25 +252,38 @@ function headersFor(target: Target, token: string): Record<string, string> {
     'x-cloudtasks-taskexecutioncount': '0',
     'x-cloudtasks-tasketa': '1795000000.000000',
     traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
-    ...(target === 'executor+oidc' ? { authorization: `Bearer ${token}` } : {}),
+    // Firebase's handler decodes (without verifying) the token Cloud Run verified; ours verifies it.
+    ...((target === 'executor+oidc' || target === 'firebase') && token !== undefined ? { authorization: `Bearer ${token}` } : {}),
   };
 }
 
-async function spawnTargets(): Promise<{ ready: TargetsReady; cpuMicros: () => Promise<NodeJS.CpuUsage>; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', THIS_FILE], {
-    cwd: ROOT,
-    env: { ...process.env, BENCH_EXECUTOR_ROLE: 'targets' },
+interface Spawned {
+  ready: TargetReady;
+  cpu: () => Promise<NodeJS.CpuUsage>;
+  stop: () => Promise<void>;
+}
+
+async function spawnTarget(target: Target, profileDir: string | undefined, root = ROOT): Promise<Spawned> {
+  const flags = profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${target}.cpuprofile`] : [];
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', join(root, 'bench', 'executor.ts')], {
+    cwd: root,
+    env: { ...process.env, BENCH_EXECUTOR_ROLE: 'target', BENCH_EXECUTOR_TARGET: target },
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const ready = await new Promise<TargetsReady>((done, fail) => {
+  const ready = await new Promise<TargetReady>((done, fail) => {
     const lines = createInterface({ input: child.stdout! });
-    lines.once('line', (line) => done(JSON.parse(line) as TargetsReady));
-    void exited.then((code) => fail(new Error(`the benchmark's target process exited ${code} before listening`)));
+    // Other output (firebase-functions' logger) is passed on; the first JSON line with a URL is ours.
+    lines.on('line', (line) => {
+      const parsed = line.startsWith('{"url"') ? (JSON.parse(line) as TargetReady) : undefined;
+      if (parsed !== undefined) done(parsed);
+      else process.stderr.write(`[${target}] ${line}\n`);
+    });
+    void exited.then((code) => fail(new Error(`target ${target} exited ${code} before listening`)));
   });
   return {
     ready,
-    cpuMicros: () =>
+    cpu: () =>
       new Promise<NodeJS.CpuUsage>((done) => {
         child.once('message', (message: unknown) => done(message as NodeJS.CpuUsage));
         child.send('cpu');
@@ -238,84 +296,6 @@ async function spawnTargets(): Promise<{ ready: TargetsReady; cpuMicros: () => P
   };
 }
 
-/**
- * The push path's steps timed in isolation (this process, no HTTP): what the executor adds to a
- * bare route, step by step, as CPU microseconds per call. The HTTP figures above also include
- * what no code change removes (Fastify, the socket, the kernel); this says where the rest goes.
- */
-async function breakdown(print: (line: string) => void): Promise<void> {
-  const headers = Object.fromEntries(Object.entries(headersFor('executor', '')).map(([k, v]) => [k.toLowerCase(), v]));
-  const body = workRequest(false);
-  const logger = makeLogger({ level: 'info', destination: pino.destination({ dest: '/dev/null', sync: false }) });
-  const runner = makeModuleRunner({ handler: () => undefined }, { timeoutMs: 300_000, maxOutputBytes: 65_536, logger });
-  const metrics = makeMetrics();
-  const counter = metrics.deliveries.labels('success', '200');
-  const histogram = metrics.duration.labels('success');
-  const delivery = readDelivery(headers);
-  const decoded = decodeBody(body);
-  const policy = { maxAttempts: 20, hasNext: false, hasDeadLetter: false, hasNotifier: false, hasDefaultWebhook: false };
-  const ctx = {
-    attempt: 1,
-    maxAttempts: 20,
-    retryCount: 0,
-    executionCount: 0,
-    queue: 'incoming',
-    taskName: '1234567890123456789',
-    tier: 1,
-    signal: new AbortController().signal,
-    logger,
-  };
-  const steps: [string, () => unknown][] = [
-    ['read delivery headers', () => readDelivery(headers)],
-    ['trace fields', () => traceFields(headers, 'bench-project')],
-    ['decode binary SvcWorkRequest', () => decodeBody(body)],
-    ['run (module runner, no-op handler)', () => runner.run(decoded.job, ctx)],
-    ['decide', () => decide({ outcome: { kind: 'success' }, attempt: delivery.attempt, jobHasWebhook: false, policy })],
-    ['metrics (counter + histogram)', () => (counter.inc(), histogram.observe(0.0001))],
-    [
-      'one delivery log line',
-      () => {
-        // Built as the app builds it (facts, then the outcome): a spread here would cost pino 3x.
-        const line: Record<string, unknown> = traceFields(headers, 'bench-project');
-        line.tier = 1;
-        line.queue = 'incoming';
-        line.task = '1234567890123456789';
-        line.attempt = 1;
-        line.outcome = 'success';
-        line.status = 200;
-        line.action = 'ack';
-        line.durationMs = 0;
-        line.retryCount = 0;
-        line.executionCount = 0;
-        line.maxAttempts = 20;
-        logger.info(line, 'delivery');
-      },
-    ],
-  ];
-  print('  push-path steps in isolation (CPU µs per call, this process):');
-  let total = 0;
-  for (const [name, step] of steps) {
-    const calls = 40_000;
-    // Yield to the event loop now and then, as a server does, so the log destination's writes
-    // complete instead of piling up in its buffer.
-    const loop = async (n: number) => {
-      for (let i = 1; i <= n; i++) {
-        await step();
-        if (i % 20 === 0) await new Promise((r) => setImmediate(r));
-      }
-    };
-    await loop(5_000);
-    const before = process.cpuUsage();
-    await loop(calls);
-    const used = process.cpuUsage(before);
-    const micros = (used.user + used.system) / calls;
-    total += micros;
-    print(`    ${name.padEnd(36)} ${micros.toFixed(2).padStart(6)} µs`);
-  }
-  print(`    ${'sum'.padEnd(36)} ${total.toFixed(2).padStart(6)} µs`);
-  await runner.close();
-}
-
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
@@ -324,126 +304,126 @@ const median = (xs: number[]) => {
 
 /** Runs the executor benchmark and prints its report. */
 export async function run(): Promise<void> {
-  const seconds = intEnv('BENCH_EXECUTOR_SECONDS', 3);
-  const rounds = intEnv('BENCH_EXECUTOR_ROUNDS', 3);
+  const seconds = intEnv('BENCH_EXECUTOR_SECONDS', 2);
+  const rounds = intEnv('BENCH_EXECUTOR_ROUNDS', 7);
   const connections = intEnv('BENCH_EXECUTOR_CONNECTIONS', 32);
   const print = (line: string) => process.stdout.write(`${line}\n`);
   const only = (process.env.BENCH_EXECUTOR_ONLY ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '');
-  const unknown = only.filter((t) => !(TARGETS as readonly string[]).includes(t));
-  if (unknown.length > 0) throw new Error(`BENCH_EXECUTOR_ONLY: unknown target(s) ${unknown.join(', ')}; use ${TARGETS.join(', ')}`);
-  const targets = TARGETS.filter((t) => (only.length === 0 ? !DIAGNOSTIC_TARGETS.includes(t) : t === 'bare' || only.includes(t)));
+  const profile = process.env.BENCH_EXECUTOR_PROFILE;
+  const unknown = [...only, ...(profile !== undefined ? [profile] : [])].filter((t) => !(TARGETS as readonly string[]).includes(t));
+  if (unknown.length > 0) throw new Error(`BENCH_EXECUTOR_ONLY / _PROFILE: unknown target(s) ${unknown.join(', ')}; use ${TARGETS.join(', ')}`);
+  const targets = TARGETS.filter((t) => (only.length === 0 ? !DIAGNOSTIC_TARGETS.includes(t) : t === 'fastify' || only.includes(t)));
+  const profileDir = resolve(process.env.BENCH_EXECUTOR_PROFILE_DIR ?? 'profiles');
 
-  const { ready, cpuMicros, stop } = await spawnTargets();
+  const baselineDir = process.env.BENCH_EXECUTOR_BASELINE;
+  /** What is loaded: every target, and each executor target once more from the baseline checkout. */
+  const runs: { label: string; target: Target; root?: string }[] = targets.map((target) => ({ label: target, target }));
+  if (baselineDir !== undefined) {
+    for (const target of targets) if (target.startsWith('executor')) runs.push({ label: `${target}@baseline`, target, root: resolve(baselineDir) });
+  }
+
+  // Installed before any target starts, so the install's CPU is never measured.
+  if (targets.includes('firebase')) await ensureFirebaseFunctions(print);
+  const spawned = new Map<string, Spawned>();
   try {
-    const bodies = { plain: workRequest(false), webhook: workRequest(true) };
-    const load = async (target: Target, duration: number): Promise<AutocannonResult> => {
+    for (const r of runs) spawned.set(r.label, await spawnTarget(r.target, r.label === profile ? profileDir : undefined, r.root));
+    const token = spawned.get('executor+oidc')?.ready.token;
+    const baselineToken = spawned.get('executor+oidc@baseline')?.ready.token;
+    const bodies = { plain: workRequest(false), webhook: workRequest(true), firebase: Buffer.from(JSON.stringify({ data: job(false) })) };
+    const load = async (label: string, target: Target, duration: number): Promise<AutocannonResult> => {
       const result = await autocannon({
-        url: `${ready.urls[target]}/`,
+        url: `${spawned.get(label)!.ready.url}/`,
         method: 'POST',
-        headers: headersFor(target, ready.token),
-        body: target === 'executor+webhook' ? bodies.webhook : bodies.plain,
+        headers: headersFor(target, label.endsWith('@baseline') ? baselineToken : token),
+        body: target === 'executor+notify' ? bodies.webhook : target === 'firebase' ? bodies.firebase : bodies.plain,
         connections,
         duration,
         pipelining: 1,
       });
       if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) {
-        throw new Error(`${target}: ${result.non2xx} non-2xx answers, ${result.errors} errors, ${result.timeouts} timeouts — the figures would be meaningless`);
+        throw new Error(`${label}: ${result.non2xx} non-2xx answers, ${result.errors} errors, ${result.timeouts} timeouts — the figures would be meaningless`);
       }
       return result;
     };
 
     print('== executor ==');
     print(
-      `push path vs a bare Fastify route: binary SvcWorkRequest with X-CloudTasks-* headers, module runner returning at once; ` +
-        `${connections} connections, ${rounds} rounds of ${seconds} s per target, alternating; Node ${process.version}`,
+      `CPU per push, each target in its own process: binary SvcWorkRequest with X-CloudTasks-* headers, handler returning at once; ` +
+        `${connections} connections, ${rounds} interleaved rounds of ${seconds} s per target; Node ${process.version}`,
     );
-    // Warm-up: JIT and connection pools, not measured.
-    for (const target of targets) await load(target, 1);
+    // Warm-up: JIT, connection pools and the OIDC cache, not measured.
+    for (const r of runs) await load(r.label, r.target, 1);
 
-    const rps = new Map<Target, number[]>(targets.map((t) => [t, []]));
-    const p99 = new Map<Target, number[]>(targets.map((t) => [t, []]));
-    const cpu = new Map<Target, number[]>(targets.map((t) => [t, []]));
-    // Kernel time per request, reported apart: it grows when the server is the bottleneck (more
-    // wake-ups of the load generator per request), not only with the server's own work.
-    const sys = new Map<Target, number[]>(targets.map((t) => [t, []]));
+    const cpu = new Map<string, number[]>(runs.map((r) => [r.label, []]));
+    const rps = new Map<string, number[]>(runs.map((r) => [r.label, []]));
     for (let round = 0; round < rounds; round++) {
       // Alternate the order so drift on a shared machine does not favour one target.
-      const order = round % 2 === 0 ? [...targets] : [...targets].reverse();
-      for (const target of order) {
-        const before = await cpuMicros();
-        const r = await load(target, seconds);
-        const after = await cpuMicros();
-        cpu.get(target)!.push((after.user + after.system - before.user - before.system) / r.requests.total);
-        sys.get(target)!.push((after.system - before.system) / r.requests.total);
-        rps.get(target)!.push(r.requests.total / r.duration);
-        p99.get(target)!.push(r.latency.p99);
+      const order = round % 2 === 0 ? [...runs] : [...runs].reverse();
+      for (const { label, target } of order) {
+        const { cpu: cpuOf } = spawned.get(label)!;
+        const before = await cpuOf();
+        const r = await load(label, target, seconds);
+        const after = await cpuOf();
+        cpu.get(label)!.push((after.user + after.system - before.user - before.system) / r.requests.total);
+        rps.get(label)!.push(r.requests.total / r.duration);
       }
     }
 
-    const bareRps = median(rps.get('bare')!);
-    const bareP99 = median(p99.get('bare')!);
-    const bareCpu = median(cpu.get('bare')!);
-    for (const target of targets) {
-      const t = median(rps.get(target)!);
-      const l = median(p99.get(target)!);
-      const c = median(cpu.get(target)!);
-      const ratio =
-        target === 'bare'
-          ? ''
-          : `   throughput ratio ${(t / bareRps).toFixed(2)}   p99 ratio ${(l / Math.max(bareP99, 1)).toFixed(2)}   CPU ratio ${(bareCpu / c).toFixed(2)}`;
-      const verdict = target === 'executor' ? `   target >= 0.80: ${t / bareRps >= 0.8 ? 'met' : 'NOT met'}` : '';
-      print(`  ${target.padEnd(17)} ${t.toFixed(0).padStart(7)} req/s   p99 ${l.toFixed(0).padStart(3)} ms   ${c.toFixed(0).padStart(4)} µs CPU/req (${median(sys.get(target)!).toFixed(0).padStart(2)} sys)${ratio}${verdict}`);
+    const bare = median(cpu.get('fastify')!);
+    const fixed = (x: number, d = 0) => x.toFixed(d);
+    /** The median of per-round differences a − b: the two ran next to each other, so the machine's drift cancels. */
+    const paired = (a: string, b: string) => median(cpu.get(a)!.map((c, i) => c - cpu.get(b)![i]!));
+    for (const { label } of runs) {
+      const xs = cpu.get(label)!;
+      const c = median(xs);
+      const ratio = label === 'fastify' ? '' : `   CPU ratio ${(bare / c).toFixed(2)}   (+${fixed(c - bare)} µs over bare Fastify)`;
+      print(`  ${label.padEnd(27)} ${fixed(c, 1).padStart(6)} µs CPU/push (rounds ${fixed(Math.min(...xs))}–${fixed(Math.max(...xs))})   ${fixed(median(rps.get(label)!)).padStart(6)} req/s${ratio}`);
     }
-    print('  (CPU ratio = bare CPU per request / target CPU per request: the throughput ratio a CPU-bound server would reach, less distorted by other load on the machine)');
-    print(`  (per round, req/s: ${targets.map((t) => `${t} ${rps.get(t)!.map((x) => x.toFixed(0)).join('/')}`).join('; ')})`);
+    print('  (CPU ratio = bare Fastify CPU per push / target CPU per push: 1.0 would mean the push path is free)');
+    const verdict = (met: boolean) => (met ? 'met' : 'NOT met');
+    if (cpu.has('executor')) {
+      const r = bare / median(cpu.get('executor')!);
+      print(`  target: executor (a line per delivery) CPU ratio >= 0.60: ${r.toFixed(2)} — ${verdict(r >= 0.6)}`);
+    }
+    if (cpu.has('executor-failures')) {
+      const r = bare / median(cpu.get('executor-failures')!);
+      print(`  target: executor, LOG_DELIVERIES=failures CPU ratio >= 0.70: ${r.toFixed(2)} — ${verdict(r >= 0.7)}`);
+    }
+    if (cpu.has('executor+oidc') && cpu.has('executor')) {
+      const extra = paired('executor+oidc', 'executor');
+      print(`  target: OIDC with a cached token <= 10 µs more than auth off: +${extra.toFixed(1)} µs (median of per-round differences) — ${verdict(extra <= 10)}`);
+    }
+    if (cpu.has('firebase') && cpu.has('executor')) {
+      print(`  peer: the Firebase task-queue handler costs ${(median(cpu.get('firebase')!) / median(cpu.get('executor')!)).toFixed(1)}× the executor's CPU per push`);
+    }
+    for (const { label } of runs) {
+      if (label.endsWith('@baseline')) print(`  change: ${label.slice(0, -'@baseline'.length)} vs its baseline: ${paired(label.slice(0, -'@baseline'.length), label) >= 0 ? '+' : ''}${paired(label.slice(0, -'@baseline'.length), label).toFixed(1)} µs CPU/push (median of per-round differences)`);
+    }
   } finally {
-    await stop();
+    for (const s of spawned.values()) await s.stop();
   }
-  // In a fresh process: this one's heap (autocannon's histograms) would distort the small figures.
-  if (process.env.BENCH_EXECUTOR_BREAKDOWN !== '0') {
-    const child = spawn(process.execPath, ['--import', 'tsx', THIS_FILE], {
-      cwd: ROOT,
-      env: { ...process.env, BENCH_EXECUTOR_ROLE: 'breakdown' },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-    if (code !== 0) throw new Error(`the breakdown process exited ${code}`);
-  }
+  if (profile !== undefined) print(`(CPU profile of ${profile}: ${join(profileDir, `${profile}.cpuprofile`)}; summarise with npx tsx bench/_cpuprofile.ts FILE)`);
 }
 
-// ---- entry points ------------------------------------------------------------------------------
+// ---- entry points --------------------------------------------------------------------------------
 
 const isMain = import.meta.url === pathToFileURL(process.argv[1] ?? '').href;
-if (isMain && process.env.BENCH_EXECUTOR_ROLE === 'breakdown') {
-  breakdown((line) => process.stdout.write(`${line}\n`)).then(
-    () => process.exit(0),
-    (err: unknown) => {
-      process.stderr.write(`bench/executor breakdown: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-} else if (isMain && process.env.BENCH_EXECUTOR_ROLE === 'targets') {
-  // The child: serve until told to stop.
-  void startTargets().then(
-    (targets) => {
-      process.stdout.write(`${JSON.stringify({ urls: targets.urls, token: targets.token } satisfies TargetsReady)}\n`);
-      // The parent asks for CPU time around each round: CPU per request is the figure a busy
-      // shared machine distorts least.
+if (isMain && process.env.BENCH_EXECUTOR_ROLE === 'target') {
+  const target = process.env.BENCH_EXECUTOR_TARGET as Target;
+  void startTarget(target).then(
+    (started) => {
+      process.stdout.write(`${JSON.stringify({ url: started.url, ...(started.token !== undefined ? { token: started.token } : {}) } satisfies TargetReady)}\n`);
+      // The parent asks for CPU time around each round.
       process.on('message', () => process.send?.(process.cpuUsage()));
-      const stop = () => void targets.close().finally(() => process.exit(0));
+      const stop = () => void started.close().finally(() => process.exit(0));
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
     },
     (err: unknown) => {
-      process.stderr.write(`bench/executor targets: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.stderr.write(`bench/executor target ${target}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
       process.exit(1);
     },
   );
-} else if (isMain && process.env.BENCH_EXECUTOR_TARGETS_ONLY === '1') {
-  void startTargets().then((targets) => {
-    process.stdout.write(`${JSON.stringify({ urls: targets.urls, token: targets.token }, null, 2)}\n`);
-    process.once('SIGINT', () => void targets.close().finally(() => process.exit(0)));
-  });
 } else if (isMain) {
   run().catch((err: unknown) => {
     process.stderr.write(`bench/executor: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

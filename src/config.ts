@@ -52,7 +52,14 @@ export const CONFIG_VARIABLES = {
   RETRY_AFTER_SECONDS: 'The Retry-After of a 503 (a handoff that could not be enqueued, shutdown): how long Cloud Tasks is asked to wait (default 10).',
   LOG_LEVEL: 'trace | debug | info | warn | error | fatal | silent (default info).',
   LOG_FORMAT: 'json | pretty: default pretty on a terminal outside Cloud Run, Cloud Logging JSON otherwise.',
+  LOG_DELIVERIES: 'all | failures: `failures` writes no line for a successful delivery (failures, handoffs and refusals are always logged; metrics always count). Default all.',
 } as const;
+
+/** Which deliveries get a log line: every one, or all but the plain successes (`LOG_DELIVERIES`). */
+export type LogDeliveries = 'all' | 'failures';
+
+/** The values `LOG_DELIVERIES` accepts. */
+export const LOG_DELIVERIES = ['all', 'failures'] as const satisfies readonly LogDeliveries[];
 
 /** Which unit of work runs per delivery. */
 export type WorkerConfig =
@@ -133,6 +140,12 @@ export interface ExecutorConfig {
   retryAfterSeconds?: number;
   /** pino level. */
   logLevel: string;
+  /**
+   * `LOG_DELIVERIES`: `failures` drops the line of a delivery that succeeded without a handoff
+   * (busy queues: Cloud Tasks logs each dispatch itself, and Cloud Logging bills per byte). Absent
+   * means `all`.
+   */
+  logDeliveries?: LogDeliveries;
   /** `LOG_FORMAT` when set; unset means "pretty on a terminal outside Cloud Run" (see chooseLogFormat). */
   logFormat?: LogFormat;
   /** Running on Cloud Run (it sets `K_SERVICE`): logs stay JSON there even on a terminal. */
@@ -244,6 +257,10 @@ const envSchema = z.object({
       }),
   ),
   LOG_FORMAT: logFormat,
+  LOG_DELIVERIES: z.preprocess(
+    (v) => (typeof v === 'string' ? (v.trim() === '' ? undefined : v.trim().toLowerCase()) : v),
+    z.enum(LOG_DELIVERIES, { message: `LOG_DELIVERIES must be ${LOG_DELIVERIES.join(' or ')}` }).optional().default('all'),
+  ),
 });
 
 /** Splits WORKER_COMMAND into argv: a JSON array of strings, or words separated by whitespace. */
@@ -410,6 +427,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExecutorConfig
     shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
     retryAfterSeconds: e.RETRY_AFTER_SECONDS,
     logLevel: e.LOG_LEVEL ?? 'info',
+    logDeliveries: e.LOG_DELIVERIES,
     ...(e.LOG_FORMAT !== undefined ? { logFormat: e.LOG_FORMAT } : {}),
     onCloudRun: e.K_SERVICE !== undefined,
   };

@@ -94,4 +94,69 @@ export function makeLogger(config: LoggerConfig = {}): Logger {
   return config.destination ? pino(options, config.destination) : pino(options);
 }
 
+/** The levels a {@link LineWriter} writes at. */
+export type LineLevel = 'info' | 'warn' | 'error';
+
+/**
+ * Writes one line whose fields are already serialised: `fields` is what pino would put between the
+ * time (and a child's bindings) and the message — `,"key":value` pairs, each with its leading comma.
+ */
+export type LineWriter = (level: LineLevel, fields: string) => void;
+
+/** pino's marker of a stream that wants each line's metadata (a multistream). */
+const NEEDS_METADATA = Symbol.for('pino.metadata');
+
+/**
+ * A writer of pre-serialised lines with `message`, for a hot path that logs one record of a fixed
+ * shape: it skips pino's generic serialiser (a walk over the object, a type switch and escaping per
+ * key, redaction) but assembles the line from the logger's own pieces — its level prefix, time
+ * function, child bindings, message key and line ending — so the line is byte for byte the one
+ * `logger[level](fields, message)` writes (test/executor/log-format.test.ts holds it to that).
+ * The caller checks `logger.isLevelEnabled(level)` and serialises values as pino would (numbers,
+ * booleans, {@link jsonString} for strings, `JSON.stringify` for plain objects) and never passes
+ * keys that are redacted or have serialisers (`err`). Undefined when the logger's output could
+ * differ from that: a mixin, a log formatter, a stream-write hook, or a multistream.
+ */
+export function makeLineWriter(logger: Logger, message: string): LineWriter | undefined {
+  const S = pino.symbols;
+  const l = logger as unknown as Record<symbol, unknown>;
+  const formatters = l[S.formattersSym] as { log?: unknown } | undefined;
+  const hooks = l[S.hooksSym] as { streamWrite?: unknown } | undefined;
+  const stream = l[S.streamSym] as ({ write(line: string): unknown } & Record<symbol, unknown>) | undefined;
+  const time = l[S.timeSym];
+  if (l[S.mixinSym] || formatters?.log || hooks?.streamWrite || stream === undefined || stream[NEEDS_METADATA] === true || typeof time !== 'function') return undefined;
+  if (l[S.nestedKeySym]) return undefined;
+  const tail = `,"${String(l[S.messageKeySym])}":${jsonString(message)}${String(l[S.endSym])}`;
+  const values = logger.levels.values;
+  return (level, fields) => {
+    const prefix = (l[S.lsCacheSym] as Record<number, string>)[values[level]!]!;
+    stream.write(prefix + (time as () => string).call(logger) + String(l[S.chindingsSym]) + fields + tail);
+  };
+}
+
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+
+/**
+ * A string as pino writes it in a line (its `asString` on Node < 25, `JSON.stringify` after):
+ * quotes and backslashes escaped by hand, anything with a control character or longer than 100
+ * characters through `JSON.stringify`.
+ */
+export function jsonString(str: string): string {
+  if (NODE_MAJOR >= 25 || str.length > 100) return JSON.stringify(str);
+  let result = '';
+  let last = 0;
+  let found = false;
+  let point = 255;
+  for (let i = 0; i < str.length && point >= 32; i++) {
+    point = str.charCodeAt(i);
+    if (point === 34 || point === 92) {
+      result += `${str.slice(last, i)}\\`;
+      last = i;
+      found = true;
+    }
+  }
+  result = found ? result + str.slice(last) : str;
+  return point < 32 ? JSON.stringify(str) : `"${result}"`;
+}
+
 export type { Logger };

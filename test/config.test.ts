@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       shutdownGraceMs: 8000,
       retryAfterSeconds: 10,
       logLevel: 'info',
+      logDeliveries: 'all',
       onCloudRun: false,
     });
   });
@@ -188,6 +189,13 @@ describe('loadConfig', () => {
     expect(problems({ ...BASE, LOG_FORMAT: 'xml' })).toEqual(['LOG_FORMAT must be json or pretty']);
     expect(loadLogFormat({ LOG_FORMAT: 'pretty', K_SERVICE: 's' })).toEqual({ logFormat: 'pretty', onCloudRun: true });
     expect(() => loadLogFormat({ LOG_FORMAT: 'text' })).toThrow('LOG_FORMAT must be json or pretty');
+  });
+
+  it('reads LOG_DELIVERIES (all or failures, any case), all by default, and refuses anything else', () => {
+    expect(loadConfig({ ...BASE }).logDeliveries).toBe('all');
+    expect(loadConfig({ ...BASE, LOG_DELIVERIES: ' Failures ' }).logDeliveries).toBe('failures');
+    expect(loadConfig({ ...BASE, LOG_DELIVERIES: '' }).logDeliveries).toBe('all');
+    expect(problems({ ...BASE, LOG_DELIVERIES: 'errors' })).toEqual(['LOG_DELIVERIES must be all or failures']);
   });
 
   it('documents every variable it reads', () => {

@@ -3,7 +3,7 @@
  * log line per delivery), the push route (src/executor/push.ts holds one push's lifecycle),
  * `/health` and `/metrics`, and the error handler.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ExecutorConfig } from '../config.js';
 import { CodedError, PUSH_ERROR_STATUS, type PushErrorCode } from '../errors.js';
@@ -85,20 +85,17 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     gate,
     metrics,
     logger,
+    ...(config.logDeliveries !== undefined ? { logDeliveries: config.logDeliveries } : {}),
     clock: deps.clock ?? (() => new Date()),
     ...(deps.onFirstQueue !== undefined ? { onFirstQueue: deps.onFirstQueue } : {}),
     ...(deps.onFirstSubscription !== undefined ? { onFirstSubscription: deps.onFirstSubscription } : {}),
   });
 
-  // Typed as Fastify's base logger so the app is a plain FastifyInstance for callers.
-  const baseLogger: FastifyBaseLogger = logger;
   const app = Fastify({
-    loggerInstance: baseLogger,
-    // Our own line per delivery replaces Fastify's request/response lines.
-    logController: new LogController({ disableRequestLogging: true }),
-    // Fastify would bind a child logger (request id, level) to every request; only the rare error
-    // paths use req.log, and their lines carry the facts they need.
-    childLoggerFactory: (parent) => parent,
+    // Fastify's own logger off: with one it binds (and validates) a logger per request and puts
+    // listeners on every response to log it, all for lines our one line per delivery replaces.
+    // What Fastify would log that matters here, the errors, the error handler below logs itself.
+    logger: false,
     bodyLimit: BODY_LIMIT_BYTES,
     return503OnClosing: true,
     // Slow clients (a body sent a byte at a time) get 408 instead of holding a connection forever.
@@ -113,14 +110,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (_req, body, done) => done(null, body));
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
     const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : PUSH_ERROR_STATUS.INTERNAL;
     // Fastify's own 413s (FST_ERR_CTP_BODY_TOO_LARGE, a too-long Content-Length) all mean one thing here.
     const registered: PushErrorCode | undefined = status === PUSH_ERROR_STATUS.BODY_TOO_LARGE ? 'BODY_TOO_LARGE' : undefined;
     const code = registered ?? err.code ?? 'INTERNAL';
     const message = registered === 'BODY_TOO_LARGE' ? `Body is larger than ${BODY_LIMIT_BYTES} bytes (the Cloud Tasks maximum)` : err.message;
-    if (status >= 500) req.log.error({ err, code }, 'push failed');
-    else req.log.warn({ code, status, message }, 'push refused');
+    if (status >= 500) logger.error({ err, code }, 'push failed');
+    else logger.warn({ code, status, message }, 'push refused');
     metrics.deliveries.inc({ outcome: registered === 'BODY_TOO_LARGE' ? 'too-large' : 'error', status: String(status) });
     void reply.code(status).send({ error: { code, message } } satisfies PushAnswer);
   });

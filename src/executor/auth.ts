@@ -38,7 +38,7 @@ export interface PushVerifier {
    * @param audiences the audiences accepted for this request (the configured one, or the URLs the
    *   request may have been addressed to)
    */
-  verify(authorization: string | undefined, audiences: readonly string[]): Promise<AuthSuccess | AuthRejection>;
+  verify(authorization: string | undefined, audiences: readonly string[]): AuthSuccess | AuthRejection | Promise<AuthSuccess | AuthRejection>;
 }
 
 /** Signing algorithms Google and Cloud Tasks emulators use; anything else (notably `none`) is refused. */
@@ -56,7 +56,7 @@ function makeJwksSource(
   url: string,
   fetchImpl: typeof fetch = fetch,
   refetchMinMs = JWKS_REFETCH_MIN_MS,
-): (refresh: boolean) => Promise<Certs> {
+): { get(refresh: boolean): Promise<Certs>; current(now: number): Certs | undefined } {
   let cached: { certs: Certs; expires: number; fetchedAt: number } | undefined;
   let inflight: Promise<Certs> | undefined;
 
@@ -80,16 +80,29 @@ function makeJwksSource(
     return certs;
   }
 
-  return async (refresh) => {
-    const now = Date.now();
-    const fresh = cached !== undefined && now < cached.expires && !(refresh && now - cached.fetchedAt >= refetchMinMs);
-    if (fresh) return cached!.certs;
-    inflight ??= load().finally(() => {
-      inflight = undefined;
-    });
-    return inflight;
+  return {
+    async get(refresh) {
+      const now = Date.now();
+      const fresh = cached !== undefined && now < cached.expires && !(refresh && now - cached.fetchedAt >= refetchMinMs);
+      if (fresh) return cached!.certs;
+      inflight ??= load().finally(() => {
+        inflight = undefined;
+      });
+      return inflight;
+    },
+    /** The keys at hand, while fresh: what a cached token is checked against without waiting. */
+    current(now) {
+      return cached !== undefined && now < cached.expires ? cached.certs : undefined;
+    },
   };
 }
+
+/**
+ * How long Google's certificates, once fetched, are used for cached tokens without asking
+ * google-auth-library again (it caches them for hours itself, by their Cache-Control): a rotated
+ * key voids the cached tokens it signed within this long.
+ */
+const GOOGLE_CERTS_AT_HAND_MS = 60_000;
 
 function decodeSegment(segment: string): Record<string, unknown> | undefined {
   try {
@@ -149,6 +162,8 @@ const CLOCK_SKEW_SECONDS = 300;
 /** A token whose signature was verified: its claims and the key that verified it. */
 interface VerifiedToken {
   payload: Record<string, unknown>;
+  /** The email checks' verdict on `payload` (allow-list and `email_verified`), which a push cannot change. */
+  verdict: AuthSuccess | AuthRejection;
   /** The `kid` and key (PEM) it was verified with: when the issuer rotates that key away, the entry is void. */
   kid: string;
   cert: string;
@@ -157,7 +172,8 @@ interface VerifiedToken {
 }
 
 /**
- * A bounded LRU of verified tokens, keyed by the whole token string. Safe because a signature over
+ * A bounded LRU of verified tokens, keyed by the whole `Authorization` header that carried the token
+ * (so a hit needs no parsing of it). Safe because a signature over
  * the same bytes cannot change: what is skipped on a hit is only the RSA/ECDSA verification (and the
  * PEM parse); issuer, audience, expiry and the email checks still run against the cached claims on
  * every push, and an entry dies at the token's `exp` or when its key leaves the issuer's key set.
@@ -194,11 +210,19 @@ function makeTokenCache(max: number) {
  * the token cache and the checks share one configuration; each inner step is short.)
  */
 export function makePushVerifier(config: AuthConfig, options: VerifierOptions = {}): PushVerifier {
-  if (config.disabled) return { verify: async () => ({ ok: true }) };
+  if (config.disabled) return { verify: () => ({ ok: true }) };
   const client = options.oauthClient ?? new OAuth2Client();
   const jwks = config.jwksUrl !== undefined ? makeJwksSource(config.jwksUrl, options.fetch, options.jwksRefetchMinMs) : undefined;
-  const certs = async (refresh: boolean): Promise<Certs> =>
-    jwks !== undefined ? jwks(refresh) : ((await client.getFederatedSignonCertsAsync()).certs as Certs);
+  let google: { certs: Certs; at: number } | undefined;
+  const certs = async (refresh: boolean): Promise<Certs> => {
+    if (jwks !== undefined) return jwks.get(refresh);
+    const fetched = (await client.getFederatedSignonCertsAsync()).certs as Certs;
+    google = { certs: fetched, at: Date.now() };
+    return fetched;
+  };
+  /** The keys at hand without waiting, or undefined when they must be fetched (or asked for) first. */
+  const certsNow = (now: number): Certs | undefined =>
+    jwks !== undefined ? jwks.current(now) : google !== undefined && now - google.at < GOOGLE_CERTS_AT_HAND_MS ? google.certs : undefined;
   const allowed = new Set(config.allowedEmails.map((e) => e.toLowerCase()));
   const issuers = [...config.issuers];
   const cache = makeTokenCache(options.tokenCacheSize ?? TOKEN_CACHE_SIZE);
@@ -221,65 +245,84 @@ export function makePushVerifier(config: AuthConfig, options: VerifierOptions = 
     return { ok: true, email };
   }
 
+  /** A cached token's verdict once its key is known to be current: only the claims a push can change are checked. */
+  function cachedVerdict(hit: VerifiedToken, audiences: readonly string[], now: number): AuthSuccess | AuthRejection {
+    return checkCachedClaims(hit.payload, audiences, now) ?? hit.verdict;
+  }
+
+  /** A cache hit whose issuer keys are not at hand: wait for them, then check as a hit, or verify afresh. */
+  async function verifyHitLater(authorization: string, hit: VerifiedToken, audiences: readonly string[], now: number): Promise<AuthSuccess | AuthRejection> {
+    let keys: Certs | undefined;
+    try {
+      keys = await certs(false);
+    } catch {
+      keys = undefined;
+    }
+    // Still signed by a current key: only the claims need checking. Otherwise verify afresh.
+    if (keys !== undefined && keys[hit.kid] === hit.cert) return cachedVerdict(hit, audiences, now);
+    cache.delete(authorization);
+    return verifyFresh(authorization, audiences, now);
+  }
+
+  /** The full check: the token's signature against the issuer's keys, its claims, then the email rules. */
+  async function verifyFresh(authorization: string, audiences: readonly string[], now: number): Promise<AuthSuccess | AuthRejection> {
+    const match = /^Bearer[ ]+([^\s]+)\s*$/i.exec(authorization);
+    if (match === null) return reject('AUTH_MISSING', 'Authorization: Bearer <OIDC token> is required');
+    const token = match[1]!;
+    const segments = token.split('.');
+    const header = segments.length === 3 ? decodeSegment(segments[0]!) : undefined;
+    if (header === undefined) return reject('AUTH_MALFORMED', 'bearer token is not a JWT');
+    if (typeof header.alg !== 'string' || !ALGORITHMS.has(header.alg)) {
+      return reject('AUTH_ALGORITHM', `token algorithm ${JSON.stringify(header.alg ?? null).slice(0, 20)} is not accepted`);
+    }
+
+    // RFC 7515 §4.1.11: a recipient must refuse a token whose `crit` names extensions it does
+    // not understand; this service understands none, so any `crit` is refused.
+    if (header.crit !== undefined) return reject('AUTH_INVALID', 'token has critical header extensions this service does not understand');
+
+    let keys: Certs;
+    try {
+      keys = await certs(false);
+      if (typeof header.kid === 'string' && !(header.kid in keys) && jwks !== undefined) keys = await certs(true);
+    } catch {
+      return reject('AUTH_KEYS_UNAVAILABLE', 'signing keys could not be fetched; retry later');
+    }
+
+    let payload: Record<string, unknown> | undefined;
+    try {
+      const ticket = await client.verifySignedJwtWithCertsAsync(token, keys, audiences.length === 1 ? audiences[0] : [...audiences], issuers);
+      payload = ticket.getPayload() as Record<string, unknown> | undefined;
+    } catch (err) {
+      const { code, reason } = classify(err instanceof Error ? err.message : '');
+      return reject(code, reason);
+    }
+    if (payload === undefined) return reject('AUTH_INVALID', 'token has no payload');
+    const notBefore = checkNotBefore(payload, now);
+    if (notBefore !== undefined) return notBefore;
+    // The signature is good (and the library checked exp numerically): remember it. The key is
+    // the one the library verified with (it requires `kid` to name a key in this set).
+    const verdict = checkEmail(payload);
+    const kid = header.kid;
+    const cert = typeof kid === 'string' ? keys[kid] : undefined;
+    if (typeof kid === 'string' && cert !== undefined) cache.set(authorization, { payload, verdict, kid, cert, expiresAtMs: Number(payload.exp) * 1000 });
+    return verdict;
+  }
+
   return {
-    async verify(authorization, audiences) {
-      const match = authorization === undefined ? null : /^Bearer[ ]+([^\s]+)\s*$/i.exec(authorization);
-      if (match === null) return reject('AUTH_MISSING', 'Authorization: Bearer <OIDC token> is required');
-      const token = match[1]!;
-
+    /**
+     * Synchronous for a cached token whose issuer keys are at hand (the common case: Cloud Tasks
+     * reuses one token for many pushes), so such a push waits for nothing.
+     */
+    verify(authorization, audiences) {
+      if (authorization === undefined) return reject('AUTH_MISSING', 'Authorization: Bearer <OIDC token> is required');
       const now = Date.now();
-      const hit = cache.get(token, now);
-      if (hit !== undefined) {
-        let keys: Certs | undefined;
-        try {
-          keys = await certs(false);
-        } catch {
-          keys = undefined;
-        }
-        // Still signed by a current key: only the claims need checking. Otherwise verify afresh.
-        if (keys !== undefined && keys[hit.kid] === hit.cert) {
-          const refused = checkCachedClaims(hit.payload, audiences, now);
-          return refused ?? checkEmail(hit.payload);
-        }
-        cache.delete(token);
-      }
-
-      const segments = token.split('.');
-      const header = segments.length === 3 ? decodeSegment(segments[0]!) : undefined;
-      if (header === undefined) return reject('AUTH_MALFORMED', 'bearer token is not a JWT');
-      if (typeof header.alg !== 'string' || !ALGORITHMS.has(header.alg)) {
-        return reject('AUTH_ALGORITHM', `token algorithm ${JSON.stringify(header.alg ?? null).slice(0, 20)} is not accepted`);
-      }
-
-      // RFC 7515 §4.1.11: a recipient must refuse a token whose `crit` names extensions it does
-      // not understand; this service understands none, so any `crit` is refused.
-      if (header.crit !== undefined) return reject('AUTH_INVALID', 'token has critical header extensions this service does not understand');
-
-      let keys: Certs;
-      try {
-        keys = await certs(false);
-        if (typeof header.kid === 'string' && !(header.kid in keys) && jwks !== undefined) keys = await certs(true);
-      } catch {
-        return reject('AUTH_KEYS_UNAVAILABLE', 'signing keys could not be fetched; retry later');
-      }
-
-      let payload: Record<string, unknown> | undefined;
-      try {
-        const ticket = await client.verifySignedJwtWithCertsAsync(token, keys, audiences.length === 1 ? audiences[0] : [...audiences], issuers);
-        payload = ticket.getPayload() as Record<string, unknown> | undefined;
-      } catch (err) {
-        const { code, reason } = classify(err instanceof Error ? err.message : '');
-        return reject(code, reason);
-      }
-      if (payload === undefined) return reject('AUTH_INVALID', 'token has no payload');
-      const notBefore = checkNotBefore(payload, now);
-      if (notBefore !== undefined) return notBefore;
-      // The signature is good (and the library checked exp numerically): remember it. The key is
-      // the one the library verified with (it requires `kid` to name a key in this set).
-      const kid = header.kid;
-      const cert = typeof kid === 'string' ? keys[kid] : undefined;
-      if (typeof kid === 'string' && cert !== undefined) cache.set(token, { payload, kid, cert, expiresAtMs: Number(payload.exp) * 1000 });
-      return checkEmail(payload);
+      const hit = cache.get(authorization, now);
+      if (hit === undefined) return verifyFresh(authorization, audiences, now);
+      const keys = certsNow(now);
+      if (keys === undefined) return verifyHitLater(authorization, hit, audiences, now);
+      if (keys[hit.kid] === hit.cert) return cachedVerdict(hit, audiences, now);
+      cache.delete(authorization);
+      return verifyFresh(authorization, audiences, now);
     },
   };
 }

@@ -98,15 +98,8 @@ export async function startExecutor(config: ExecutorConfig, options: StartOption
     ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
   });
   try {
-    // Fastify logs "Server listening at …" once per interface (several on 0.0.0.0); `executor serve`
-    // logs the one line that matters, with the tier's facts, so Fastify's are held back here.
-    const level = logger.level;
-    logger.level = 'warn';
-    try {
-      await app.listen({ port: config.port, host: config.host });
-    } finally {
-      logger.level = level;
-    }
+    // Fastify's logger is off (see buildApp): `executor serve` logs the one line that matters.
+    await app.listen({ port: config.port, host: config.host });
   } catch (err) {
     if (ownRunner) await runner.close();
     throw err;

@@ -7,7 +7,7 @@
  * propagator) is the delivery span's parent, and the handoff span's context is what the created
  * task carries on (see trace.ts), so a job's path through the tiers is one trace.
  */
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace, type Attributes, type Context, type ProxyTracerProvider, type Span } from '@opentelemetry/api';
 import type { HandoffResult } from './apply.js';
 import type { Delivery, HeaderBag } from './delivery.js';
 
@@ -21,16 +21,32 @@ export const TRACER_NAME = 'cloud-tasks-executor';
 const tracer = trace.getTracer(TRACER_NAME);
 
 interface Open {
-  span: Span;
+  /** Undefined without an SDK (no span was made). */
+  span: Span | undefined;
   ctx: Context;
 }
 
 /** Open delivery spans by push (a WeakMap: runners see the push as their context, never the span). */
 const deliveries = new WeakMap<object, Open>();
 
+/**
+ * Whether an SDK is registered: the global provider is the API's proxy, and it has a delegate to
+ * hand out tracers. Without one, every span is the API's no-op, and the push skips building it.
+ */
+function sdkRegistered(): boolean {
+  const provider = trace.getTracerProvider() as Partial<ProxyTracerProvider>;
+  return typeof provider.getDelegateTracer !== 'function' || provider.getDelegateTracer(TRACER_NAME) !== undefined;
+}
+
 /** Starts the delivery span of `push`, a child of the trace its headers carry. */
 export function startDeliverySpan(push: object, headers: HeaderBag, delivery: Delivery, tier: number, maxAttempts: number): void {
   const parent = propagation.extract(ROOT_CONTEXT, headers);
+  if (!sdkRegistered()) {
+    // The no-op span would only carry the parent's span context on: keep the parent itself (when a
+    // propagator found one) for the handoff span, which is then what it would have been.
+    if (trace.getSpanContext(parent) !== undefined) deliveries.set(push, { span: undefined, ctx: parent });
+    return;
+  }
   const attributes: Attributes = {
     'messaging.system': MESSAGING_SYSTEM,
     'messaging.operation.type': 'process',
@@ -51,6 +67,7 @@ export function endDeliverySpan(push: object, status: number, outcome: string, a
   const open = deliveries.get(push);
   if (open === undefined) return;
   deliveries.delete(push);
+  if (open.span === undefined) return;
   open.span.setAttributes({ 'executor.outcome': outcome, 'http.response.status_code': status, ...(action !== undefined ? { 'executor.action': action } : {}) });
   // 5xx: the delivery failed as far as Cloud Tasks is concerned (it retries); a handled failure
   // answered with the retry status is the expected path, not a span error.

@@ -74,7 +74,9 @@ export function makeModuleRunner(loaded: Pick<LoadedHandler, 'handler' | 'close'
   const { timeoutMs, maxOutputBytes, logger } = options;
   return {
     kind: 'module',
-    async run(job: Job, ctx: RunContext): Promise<RunOutcome> {
+    // Not async: a synchronous handler's outcome is returned in the same turn, so the push is
+    // answered without a promise or a microtask; only a handler that returns a promise is awaited.
+    run(job: Job, ctx: RunContext): RunOutcome | Promise<RunOutcome> {
       // The deadline (an AbortController and a timer) is made only when needed: when the handler
       // reads ctx.signal or returns a promise. A synchronous handler cannot be interrupted anyway,
       // and skipping both keeps the hot path of quick handlers lean.
@@ -97,27 +99,16 @@ export function makeModuleRunner(loaded: Pick<LoadedHandler, 'handler' | 'close'
       // Assigned rather than spread into the literal: spreads beside getters take V8's slow path.
       if (ctx.queue !== undefined) handlerCtx.queue = ctx.queue;
       if (ctx.taskName !== undefined) handlerCtx.taskName = ctx.taskName;
+      let value: unknown;
       try {
-        let value = handler(job, handlerCtx);
-        if (isThenable(value)) {
-          const d = deadlineOf(run);
-          // Race the deadline so a handler that ignores its signal cannot hold the delivery forever.
-          const settled = await Promise.race([Promise.resolve(value), d.fired.then(() => TIMED_OUT)]);
-          if (settled === TIMED_OUT) return failed(describeAbort(d.cause() ?? 'timeout', timeoutMs));
-          value = settled;
-        }
-        const bounded = boundResult(value, maxOutputBytes);
-        if (bounded.truncated) ctx.logger.warn({ maxOutputBytes }, 'handler result is larger than WORKER_MAX_OUTPUT_BYTES; reporting it truncated');
-        if (bounded.unserialisable) ctx.logger.warn('handler result is not JSON-serialisable; reporting no result');
-        return bounded.result === undefined ? { kind: 'success' } : { kind: 'success', result: bounded.result };
+        value = handler(job, handlerCtx);
+        if (isThenable(value)) return settle(run, value, maxOutputBytes);
+        return outcomeOf(value, ctx, maxOutputBytes);
       } catch (thrown) {
-        const cause = run.deadline?.cause() ?? (ctx.signal.aborted ? 'aborted' : undefined);
-        // A handler that gave up because its signal fired failed by timeout, unless it said otherwise.
-        if (cause !== undefined && !hasIntent(thrown)) return failed(describeAbort(cause, timeoutMs));
-        return outcomeFromThrown(thrown);
+        return thrownOutcome(run, thrown);
       } finally {
-        run.finished = true;
-        run.deadline?.dispose();
+        // A promise's run ends in settle(); a synchronous one ends here.
+        if (!isThenable(value)) endRun(run);
       }
     },
     async close() {
@@ -129,6 +120,40 @@ export function makeModuleRunner(loaded: Pick<LoadedHandler, 'handler' | 'close'
       }
     },
   };
+}
+
+/** Awaits a handler's promise, raced against the run's deadline so one that ignores its signal cannot hold the delivery forever. */
+async function settle(run: RunState, value: PromiseLike<unknown>, maxOutputBytes: number): Promise<RunOutcome> {
+  try {
+    const d = deadlineOf(run);
+    const settled = await Promise.race([Promise.resolve(value), d.fired.then(() => TIMED_OUT)]);
+    if (settled === TIMED_OUT) return failed(describeAbort(d.cause() ?? 'timeout', run.timeoutMs));
+    return outcomeOf(settled, run.ctx, maxOutputBytes);
+  } catch (thrown) {
+    return thrownOutcome(run, thrown);
+  } finally {
+    endRun(run);
+  }
+}
+
+/** A handler's result as a success, bounded to WORKER_MAX_OUTPUT_BYTES. */
+function outcomeOf(value: unknown, ctx: RunContext, maxOutputBytes: number): RunOutcome {
+  const bounded = boundResult(value, maxOutputBytes);
+  if (bounded.truncated) ctx.logger.warn({ maxOutputBytes }, 'handler result is larger than WORKER_MAX_OUTPUT_BYTES; reporting it truncated');
+  if (bounded.unserialisable) ctx.logger.warn('handler result is not JSON-serialisable; reporting no result');
+  return bounded.result === undefined ? { kind: 'success' } : { kind: 'success', result: bounded.result };
+}
+
+/** What a throw (or a rejection) means: a timeout or abort when the signal fired, unless the handler said otherwise. */
+function thrownOutcome(run: RunState, thrown: unknown): RunOutcome {
+  const cause = run.deadline?.cause() ?? (run.ctx.signal.aborted ? 'aborted' : undefined);
+  if (cause !== undefined && !hasIntent(thrown)) return failed(describeAbort(cause, run.timeoutMs));
+  return outcomeFromThrown(thrown);
+}
+
+function endRun(run: RunState): void {
+  run.finished = true;
+  run.deadline?.dispose();
 }
 
 /** One run's deadline state: module-level helpers over it keep per-run closures off the hot path. */

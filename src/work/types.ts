@@ -89,8 +89,12 @@ export type RunOutcome =
 export interface Runner {
   /** `module`, `http` or `command`, for logs and metrics. */
   readonly kind: string;
-  /** Runs the job; resolves to its outcome. */
-  run(job: Job, ctx: RunContext): Promise<RunOutcome>;
+  /**
+   * Runs the job: its outcome, or a promise of it. A runner may return the outcome itself when the
+   * work finished synchronously (the module runner with a synchronous handler), so the push is
+   * answered in the same turn.
+   */
+  run(job: Job, ctx: RunContext): RunOutcome | Promise<RunOutcome>;
   /** Releases resources (connection pools) at shutdown. */
   close(): Promise<void>;
 }

@@ -4,7 +4,8 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Writable } from 'node:stream';
-import { chooseLogFormat, isoTimeCached, makeLogger } from '../../src/log.js';
+import pino from 'pino';
+import { chooseLogFormat, isoTimeCached, jsonString, makeLineWriter, makeLogger } from '../../src/log.js';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -89,5 +90,57 @@ describe('isoTimeCached', () => {
       vi.setSystemTime(ms);
       expect(isoTimeCached()).toBe(`,"time":"${new Date(ms).toISOString()}"`);
     }
+  });
+});
+
+describe('makeLineWriter', () => {
+  /** Lines written to one array, raw. */
+  function rawCapture(options: { format?: 'json' | 'pretty' } = {}) {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString('utf8'));
+        done();
+      },
+    });
+    const logger = makeLogger({ destination, ...(options.format !== undefined ? { format: options.format } : {}) });
+    return { logger, lines };
+  }
+
+  const fields = { tier: 1, queue: 'incoming', outcome: 'success', status: 200, sampled: true, errorMessage: 'a "quoted" \\ path\nand a newline, é and 😀' };
+  const serialised = `,"tier":1,"queue":"incoming","outcome":"success","status":200,"sampled":true,"errorMessage":${jsonString(fields.errorMessage)}`;
+
+  it('writes byte for byte the line pino writes for the same fields, at each level, for the root logger and a child', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.UTC(2026, 11, 4, 3, 0, 0, 123));
+    const { logger, lines } = rawCapture();
+    const child = logger.child({ component: 'tier-1' });
+    for (const l of [logger, child]) {
+      const write = makeLineWriter(l, 'delivery')!;
+      for (const level of ['info', 'warn', 'error'] as const) {
+        l[level](fields, 'delivery');
+        write(level, serialised);
+      }
+    }
+    expect(lines).toHaveLength(12);
+    for (let i = 0; i < lines.length; i += 2) expect(lines[i + 1]).toBe(lines[i]);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ severity: 'INFO', message: 'delivery', errorMessage: fields.errorMessage });
+    expect(JSON.parse(lines[6]!)).toMatchObject({ component: 'tier-1' });
+  });
+
+  it('escapes strings as pino does, including long ones and control characters', () => {
+    for (const s of ['plain', 'say "hi"', 'back\\slash', 'tab\there', 'x'.repeat(150), '"'.repeat(101), '']) {
+      expect(JSON.parse(jsonString(s))).toBe(s);
+    }
+    expect(jsonString('a"b')).toBe(JSON.stringify('a"b'));
+  });
+
+  it('declines a logger whose lines pino would shape differently: a mixin, a log formatter, a stream-write hook, a multistream', () => {
+    const sink = { write: () => undefined };
+    expect(makeLineWriter(pino({ mixin: () => ({ a: 1 }) }, sink), 'm')).toBeUndefined();
+    expect(makeLineWriter(pino({ formatters: { log: (o) => o } }, sink), 'm')).toBeUndefined();
+    expect(makeLineWriter(pino({ hooks: { streamWrite: (s) => s } }, sink), 'm')).toBeUndefined();
+    expect(makeLineWriter(pino({}, pino.multistream([{ stream: sink }])), 'm')).toBeUndefined();
+    expect(makeLineWriter(pino({}, sink), 'm')).toBeDefined();
   });
 });
