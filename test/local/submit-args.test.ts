@@ -15,12 +15,16 @@ function problems(fn: () => unknown): readonly string[] {
 describe('executor submit flags', () => {
   it('targets the local stack with no flags beyond --emulator', () => {
     expect(parseSubmitArgs(['--emulator', 'localhost:8123'], NO_ENV)).toEqual({
-      queue: 'projects/local-project/locations/us-central1/queues/incoming',
-      url: 'http://127.0.0.1:8081/',
+      target: {
+        kind: 'queue',
+        queue: 'projects/local-project/locations/us-central1/queues/incoming',
+        url: 'http://127.0.0.1:8081/',
+        serviceAccount: 'executor-local@local-project.iam.gserviceaccount.com',
+        headers: {},
+      },
       emulatorHost: 'localhost:8123',
       count: 1,
       payload: { kind: 'request', encoding: 'binary', sourceFile: 'gs://demo-bucket/report.pdf', webhookUrl: 'http://127.0.0.1:8090/notify' },
-      serviceAccount: 'executor-local@local-project.iam.gserviceaccount.com',
       json: false,
     });
   });
@@ -39,9 +43,9 @@ describe('executor submit flags', () => {
 
   it('builds a Google queue path from --project and --location and sends no OIDC token unless asked', () => {
     const o = parseSubmitArgs(['--project', 'my-proj', '--location', 'europe-west1', '--queue', 'incoming-2', '--url', 'https://x.a.run.app/'], NO_ENV);
-    expect(o).toMatchObject({ queue: 'projects/my-proj/locations/europe-west1/queues/incoming-2', url: 'https://x.a.run.app/' });
+    expect(o).toMatchObject({ target: { queue: 'projects/my-proj/locations/europe-west1/queues/incoming-2', url: 'https://x.a.run.app/' } });
     expect(o).not.toHaveProperty('emulatorHost');
-    expect(o).not.toHaveProperty('serviceAccount');
+    expect(o).not.toHaveProperty('target.serviceAccount');
   });
 
   it('names every bad flag at once', () => {
@@ -61,7 +65,7 @@ describe('executor submit flags', () => {
   });
 
   it('omits the token with --no-oidc', () => {
-    expect(parseSubmitArgs(['--emulator', 'h:1', '--no-oidc'], NO_ENV)).not.toHaveProperty('serviceAccount');
+    expect(parseSubmitArgs(['--emulator', 'h:1', '--no-oidc'], NO_ENV)).not.toHaveProperty('target.serviceAccount');
   });
 
   it('answers help', () => {
@@ -72,7 +76,7 @@ describe('executor submit flags', () => {
 describe('executor submit queue names', () => {
   it('accepts a full queue path without --project', () => {
     const o = parseSubmitArgs(['--queue', 'projects/p1/locations/asia-east1/queues/q-1', '--url', 'https://x.run.app/'], {});
-    expect(o).toMatchObject({ queue: 'projects/p1/locations/asia-east1/queues/q-1' });
+    expect(o).toMatchObject({ target: { queue: 'projects/p1/locations/asia-east1/queues/q-1' } });
   });
 
   it('names an invalid queue id as such', () => {
@@ -87,8 +91,7 @@ describe('executor submit queue names', () => {
 describe("gcloud's spellings", () => {
   it('take --oidc-service-account-email and --oidc-token-audience for --service-account and --audience', () => {
     const o = parseSubmitArgs(['--emulator', '127.0.0.1:1', '--oidc-service-account-email', 'a@b.iam.gserviceaccount.com', '--oidc-token-audience', 'https://aud'], {}) as SubmitOptions;
-    expect(o.serviceAccount).toBe('a@b.iam.gserviceaccount.com');
-    expect(o.audience).toBe('https://aud');
+    expect(o.target).toMatchObject({ serviceAccount: 'a@b.iam.gserviceaccount.com', audience: 'https://aud' });
   });
 
   it('refuse both spellings with different values', () => {

@@ -6,12 +6,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { decodeBody } from '../../src/executor/codecs.js';
-import { parseSubmitArgs, submit, type SubmitOptions } from '../../src/local/submit.js';
+import { parseSubmitArgs, submit, type QueueTarget, type SubmitOptions } from '../../src/local/submit.js';
 import type { CloudTasksClient } from '@google-cloud/tasks';
 import { newTasksClient } from '../../src/queues/index.js';
 import { rejection } from '../helpers/rejection.js';
 
 const QUEUE = 'projects/local-project/locations/us-central1/queues/incoming';
+const queueOf = (o: SubmitOptions): string => (o.target as QueueTarget).queue;
 
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -53,10 +54,10 @@ describe('executor submit against the emulator', () => {
   }
 
   it('sends a good binary SvcWorkRequest with an OIDC token to tier 1 by default', async () => {
-    const created = await submit(opts(['--id', 'one']), client);
+    const created = await submit(opts(['--id', 'one']), { tasks: client });
     expect(created).toHaveLength(1);
-    expect(created[0]!.task.startsWith(`${QUEUE}/tasks/`)).toBe(true);
-    const [t] = await bodiesOf([created[0]!.task]);
+    expect(created[0]!.task!.startsWith(`${QUEUE}/tasks/`)).toBe(true);
+    const [t] = await bodiesOf([created[0]!.task!]);
     expect(t!.url).toBe('http://127.0.0.1:8081/');
     expect(t!.email).toBe('executor-local@local-project.iam.gserviceaccount.com');
     expect(t!.headers['Content-Type']).toBe('application/x-protobuf');
@@ -66,9 +67,9 @@ describe('executor submit against the emulator', () => {
   });
 
   it('sends --count invalid JSON requests with numbered ids', async () => {
-    const created = await submit(opts(['--invalid', '--count', '3', '--encoding', 'json', '--id', 'bad', '--url', 'http://127.0.0.1:9/x']), client);
+    const created = await submit(opts(['--invalid', '--count', '3', '--encoding', 'json', '--id', 'bad', '--url', 'http://127.0.0.1:9/x']), { tasks: client });
     expect(created.map((c) => c.jobId).sort()).toEqual(['bad-1', 'bad-2', 'bad-3']);
-    for (const t of await bodiesOf(created.map((c) => c.task))) {
+    for (const t of await bodiesOf(created.map((c) => c.task!))) {
       expect(t.url).toBe('http://127.0.0.1:9/x');
       expect(decodeBody(t.body).job).toMatchObject({ format: 'proto-json', payload: { sourceFile: 'invalid' } });
     }
@@ -78,8 +79,8 @@ describe('executor submit against the emulator', () => {
     const dir = mkdtempSync(join(tmpdir(), 'executor-submit-'));
     const file = join(dir, 'job.json');
     writeFileSync(file, JSON.stringify({ payload: { sourceFile: 'gs://b/x' }, webhookUrl: 'http://127.0.0.1:8090/notify', id: 'env-1' }));
-    const [created] = await submit(opts(['--file', file, '--no-oidc']), client);
-    const [t] = await bodiesOf([created!.task]);
+    const [created] = await submit(opts(['--file', file, '--no-oidc']), { tasks: client });
+    const [t] = await bodiesOf([created!.task!]);
     expect(t!.email).toBeUndefined();
     expect(decodeBody(t!.body)).toMatchObject({ id: 'env-1', job: { format: 'envelope', payload: { sourceFile: 'gs://b/x' } } });
   });
@@ -88,19 +89,19 @@ describe('executor submit against the emulator', () => {
     const dir = mkdtempSync(join(tmpdir(), 'submit-'));
     const file = join(dir, 'wrong.json');
     writeFileSync(file, JSON.stringify({ payload: { sourceFile: 'gs://b/x' }, webhookUrl: 'not a url' }));
-    const before = (await client.listTasks({ parent: opts([]).queue }))[0].length;
-    const err = await rejection(submit(opts(['--file', file, '--no-oidc']), client));
+    const before = (await client.listTasks({ parent: queueOf(opts([])) }))[0].length;
+    const err = await rejection(submit(opts(['--file', file, '--no-oidc']), { tasks: client }));
     expect(err).toMatchObject({ code: 'ENVELOPE_INVALID' });
     expect(err.message).toMatch(/not a body the executor accepts, so nothing was enqueued: Invalid JSON envelope: webhookUrl/);
-    expect((await client.listTasks({ parent: opts([]).queue }))[0].length).toBe(before);
+    expect((await client.listTasks({ parent: queueOf(opts([])) }))[0].length).toBe(before);
   });
 
   it('sends a Firebase {"data": …} body from a file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'submit-'));
     const file = join(dir, 'fb.json');
     writeFileSync(file, JSON.stringify({ data: { n: 1 } }));
-    const [created] = await submit(opts(['--file', file, '--no-oidc']), client);
-    const [t] = await client.getTask({ name: created!.task, responseView: 'FULL' });
+    const [created] = await submit(opts(['--file', file, '--no-oidc']), { tasks: client });
+    const [t] = await client.getTask({ name: created!.task!, responseView: 'FULL' });
     expect(decodeBody(Buffer.from(t.httpRequest!.body as Uint8Array)).job).toEqual({ format: 'firebase', payload: { n: 1 } });
   });
 
@@ -108,11 +109,11 @@ describe('executor submit against the emulator', () => {
     const dir = mkdtempSync(join(tmpdir(), 'executor-submit-'));
     const file = join(dir, 'bad.json');
     writeFileSync(file, '{ payload: ');
-    expect(await rejection(submit(opts(['--file', file]), client))).toMatchObject({ code: 'ENVELOPE_INVALID' });
+    expect(await rejection(submit(opts(['--file', file]), { tasks: client }))).toMatchObject({ code: 'ENVELOPE_INVALID' });
   });
 
   it('maps NOT_FOUND to a message naming the queue and how to create it', async () => {
-    const err = await rejection(submit(opts(['--queue', 'no-such-queue']), client));
+    const err = await rejection(submit(opts(['--queue', 'no-such-queue']), { tasks: client }));
     expect(err.code, err.message).toBe('QUEUE_NOT_FOUND');
     expect(err.message).toMatch(/no-such-queue does not exist on the emulator at/);
     expect(err.message).toMatch(/queues file/);
@@ -122,7 +123,7 @@ describe('executor submit against the emulator', () => {
     const address = `127.0.0.1:${await closedPort()}`;
     const lonely = newTasksClient(address);
     try {
-      const err = await rejection(submit(parseSubmitArgs(['--emulator', address], {}) as SubmitOptions, lonely));
+      const err = await rejection(submit(parseSubmitArgs(['--emulator', address], {}) as SubmitOptions, { tasks: lonely }));
       expect(err.code).toBe('TASKS_UNAVAILABLE');
       expect(err.message).toMatch(new RegExp(`Cannot reach the emulator at ${address}.*executor emulator`));
     } finally {
