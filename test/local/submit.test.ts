@@ -105,6 +105,55 @@ describe('executor submit against the emulator', () => {
     expect(decodeBody(Buffer.from(t.httpRequest!.body as Uint8Array)).job).toEqual({ format: 'firebase', payload: { n: 1 } });
   });
 
+  it('sends --header values with the task and --schedule-time as its schedule time', async () => {
+    const now = Date.now();
+    const at = now + 3_600_000;
+    const o = parseSubmitArgs(['--emulator', emulator.address, '--header', 'X-Trace:abc', '--header', 'Content-Type:application/vnd.work', '--schedule-time', '+1h'], {}, now) as SubmitOptions;
+    const [created] = await submit(o, { tasks: client });
+    const [task] = await client.getTask({ name: created!.task!, responseView: 'FULL' });
+    expect(task.httpRequest!.headers).toMatchObject({ 'X-Trace': 'abc', 'Content-Type': 'application/vnd.work' });
+    expect(Number(task.scheduleTime!.seconds) * 1000 + Math.round((task.scheduleTime!.nanos ?? 0) / 1e6)).toBe(at);
+  });
+
+  it('sends a --body-file as raw bytes, unchecked and unchanged, with its content type', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'submit-'));
+    const file = join(dir, 'raw.bin');
+    const bytes = Buffer.from([0x00, 0xff, 0x10, 0x7b, 0x20]);
+    writeFileSync(file, bytes);
+    const [created] = await submit(opts(['--body-file', file, '--content-type', 'application/x-thing']), { tasks: client });
+    const [t] = await bodiesOf([created!.task!]);
+    expect(t!.body.equals(bytes)).toBe(true);
+    expect(t!.headers['Content-Type']).toBe('application/x-thing');
+    const [plain] = await submit(opts(['--body-file', file]), { tasks: client });
+    expect((await bodiesOf([plain!.task!]))[0]!.headers['Content-Type']).toBe('application/octet-stream');
+  });
+
+  it('refuses, with --wait and before sending anything, a body that leads to no notification it could follow', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'submit-'));
+    const garbage = join(dir, 'garbage.bin');
+    writeFileSync(garbage, Buffer.from([0xff, 0xff, 0xff]));
+    const noHook = join(dir, 'nohook.json');
+    writeFileSync(noHook, JSON.stringify({ payload: { sourceFile: 'x' }, id: 'j' }));
+    const noId = join(dir, 'noid.json');
+    writeFileSync(noId, JSON.stringify({ payload: { sourceFile: 'x' }, webhookUrl: 'http://127.0.0.1:8090/notify' }));
+    const before = (await client.listTasks({ parent: QUEUE }))[0].length;
+    const garbageErr = await rejection(submit(opts(['--body-file', garbage, '--wait']), { tasks: client }));
+    expect(garbageErr.code).toBe('SUBMIT_WAIT_IMPOSSIBLE');
+    expect(garbageErr.message).toMatch(/the executor does not decode it .* dead-lettered and no notification comes.*Nothing was sent/);
+    expect((await rejection(submit(opts(['--file', noHook, '--wait']), { tasks: client }))).message).toMatch(/names no webhookUrl/);
+    expect((await rejection(submit(opts(['--body-file', noId, '--wait']), { tasks: client }))).message).toMatch(/names no job id/);
+    expect((await client.listTasks({ parent: QUEUE }))[0].length).toBe(before);
+  });
+
+  it('refuses an invalid --file even with --count, before enqueueing any copy', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'submit-'));
+    const file = join(dir, 'array.json');
+    writeFileSync(file, '[1, 2]');
+    const before = (await client.listTasks({ parent: QUEUE }))[0].length;
+    expect(await rejection(submit(opts(['--file', file, '--count', '5']), { tasks: client }))).toMatchObject({ code: 'ENVELOPE_INVALID' });
+    expect((await client.listTasks({ parent: QUEUE }))[0].length).toBe(before);
+  });
+
   it('says the envelope file is not JSON', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'executor-submit-'));
     const file = join(dir, 'bad.json');
