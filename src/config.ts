@@ -282,14 +282,26 @@ export function parseCommand(value: string): string[] | undefined {
 
 type Env = z.output<typeof envSchema>;
 
+/**
+ * Parses the environment, collecting every bad value into `problems`; a variable with a bad value
+ * is then parsed as if unset (its default), so the checks between variables still run and every
+ * problem is reported at once. `invalid` names the variables that had a bad value.
+ */
+function parseEach(env: NodeJS.ProcessEnv, problems: string[]): { e: Env; invalid: ReadonlySet<keyof Env> } {
+  const parsed = envSchema.safeParse(env);
+  if (parsed.success) return { e: parsed.data, invalid: new Set() };
+  problems.push(...formatIssues(parsed.error.issues, (path) => String(path[0] ?? 'environment')));
+  const invalid = new Set(parsed.error.issues.map((i) => i.path[0]).filter((k): k is keyof Env => typeof k === 'string' && k in envSchema.shape));
+  const rest: NodeJS.ProcessEnv = { ...env };
+  for (const k of invalid) delete rest[k];
+  // Every field parses on its own, so without the bad ones the object parses.
+  return { e: envSchema.parse(rest), invalid };
+}
+
 /** The one unit of work the environment names; pushes a problem unless exactly one is set. */
-function workerOf(e: Env, problems: string[]): WorkerConfig | undefined {
+function workerOf(e: Env, isSet: (k: keyof Env) => boolean, problems: string[]): WorkerConfig | undefined {
   let worker: WorkerConfig | undefined;
-  const workers = [
-    e.WORKER_MODULE !== undefined ? 'WORKER_MODULE' : undefined,
-    e.WORKER_URL !== undefined ? 'WORKER_URL' : undefined,
-    e.WORKER_COMMAND !== undefined ? 'WORKER_COMMAND' : undefined,
-  ].filter((w): w is string => w !== undefined);
+  const workers = (['WORKER_MODULE', 'WORKER_URL', 'WORKER_COMMAND'] as const).filter((w) => isSet(w));
   if (workers.length !== 1) {
     problems.push(
       workers.length === 0
@@ -350,13 +362,11 @@ function authOf(e: Env, problems: string[]): AuthConfig | undefined {
  * {@link ConfigError} (code `EXECUTOR_CONFIG_INVALID`) listing every problem at once.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExecutorConfig {
-  const parsed = envSchema.safeParse(env);
   const problems: string[] = [];
-  if (!parsed.success) {
-    problems.push(...formatIssues(parsed.error.issues, (path) => String(path[0] ?? 'environment')));
-    throw new ConfigError('EXECUTOR_CONFIG_INVALID', problems, 'Invalid executor configuration');
-  }
-  const e = parsed.data;
+  const { e, invalid } = parseEach(env, problems);
+  // A variable with a bad value is still set: the checks between variables see it as present, so a
+  // bad PROBLEM_SERVICE next to a missing PROBLEM_QUEUE is reported together, in one message.
+  const isSet = (k: keyof Env): boolean => e[k] !== undefined || invalid.has(k);
   const project = e.GOOGLE_CLOUD_PROJECT;
   const location = e.TASKS_LOCATION ?? e.NOTIFIER_LOCATION;
 
@@ -372,9 +382,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExecutorConfig
   const deadLetterQueue = resolveQueuePath('DEAD_LETTER_QUEUE', e.DEAD_LETTER_QUEUE, project, location, problems);
   const executorQueue = resolveQueuePath('EXECUTOR_QUEUE', e.EXECUTOR_QUEUE, project, location, problems);
 
-  if ((e.PROBLEM_QUEUE === undefined) !== (e.PROBLEM_SERVICE === undefined)) {
+  if (isSet('PROBLEM_QUEUE') !== isSet('PROBLEM_SERVICE')) {
     problems.push(
-      e.PROBLEM_QUEUE === undefined
+      !isSet('PROBLEM_QUEUE')
         ? 'PROBLEM_SERVICE is set but PROBLEM_QUEUE is not: set both to chain to the next tier, or neither on the last tier'
         : 'PROBLEM_QUEUE is set but PROBLEM_SERVICE is not: set the next tier\'s URL too, or unset PROBLEM_QUEUE on the last tier',
     );
@@ -383,18 +393,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExecutorConfig
   const notifyTopic = resolvePubSubPath('NOTIFY_TOPIC', e.NOTIFY_TOPIC, project, 'topics', problems);
   const nextTopic = resolvePubSubPath('NEXT_TOPIC', e.NEXT_TOPIC, project, 'topics', problems);
   const executorSubscription = resolvePubSubPath('EXECUTOR_SUBSCRIPTION', e.EXECUTOR_SUBSCRIPTION, project, 'subscriptions', problems);
-  if (e.NEXT_TOPIC !== undefined && e.PROBLEM_QUEUE !== undefined) {
+  if (isSet('NEXT_TOPIC') && isSet('PROBLEM_QUEUE')) {
     problems.push('NEXT_TOPIC and PROBLEM_QUEUE are both set: a tier forwards to one next tier, a topic or a queue; unset one');
   }
 
-  if (e.DEAD_LETTER_QUEUE !== undefined && e.DEAD_LETTER_URL === undefined) {
+  if (isSet('DEAD_LETTER_QUEUE') && !isSet('DEAD_LETTER_URL')) {
     problems.push(
       'DEAD_LETTER_QUEUE is set but DEAD_LETTER_URL is not: every task needs a target URL (pause the dead-letter queue to hold tasks for inspection)',
     );
   }
 
-  const worker = workerOf(e, problems);
-  const auth = authOf(e, problems);
+  const worker = workerOf(e, isSet, problems);
+  // Whether inbound auth is configured depends on these two; with a bad value, its own message says enough.
+  const auth = invalid.has('AUTH_DISABLED') || invalid.has('TASKS_SERVICE_ACCOUNT') ? undefined : authOf(e, problems);
 
   if (problems.length > 0 || worker === undefined || auth === undefined) {
     throw new ConfigError('EXECUTOR_CONFIG_INVALID', problems, 'Invalid executor configuration');

@@ -80,6 +80,14 @@ describe('executor serve', () => {
     expect(r.code).toBe(1);
   });
 
+  it('reports every configuration problem in one message, bad values and missing partners alike (exit 1)', async () => {
+    const r = await cli(['serve'], { WORKER_MODULE: 'demo', AUTH_DISABLED: 'true', LOG_LEVEL: 'silent', MAX_ATTEMPTS: 'three', PROBLEM_QUEUE: 'projects/p/locations/l/queues/q' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/MAX_ATTEMPTS must be a positive integer, got 'three'/);
+    expect(r.stderr).toMatch(/PROBLEM_QUEUE is set but PROBLEM_SERVICE is not/);
+    expect(r.stderr.match(/^executor: /gm)).toHaveLength(1);
+  });
+
   it('lists every variable in --help', async () => {
     const r = await cli(['serve', '--help']);
     expect(r.code).toBe(0);

@@ -165,6 +165,27 @@ describe('loadConfig', () => {
     expect(p).toContain('NOTIFIER_QUEUE must be a queue id');
   });
 
+  it('reports bad values and problems between variables in one message (a missing PROBLEM_SERVICE does not wait for the type errors)', () => {
+    const p = problems({ AUTH_DISABLED: 'true', WORKER_MODULE: 'demo', MAX_ATTEMPTS: 'three', PORT: 'x', PROBLEM_QUEUE: 'projects/p/locations/l/queues/q' });
+    expect(p).toEqual([
+      expect.stringContaining('PORT must be an integer'),
+      expect.stringContaining("MAX_ATTEMPTS must be a positive integer, got 'three'"),
+      expect.stringContaining('PROBLEM_QUEUE is set but PROBLEM_SERVICE is not'),
+    ]);
+  });
+
+  it('counts a variable with a bad value as set in the checks between variables, without a second message about it', () => {
+    // PROBLEM_SERVICE is set (badly): no "PROBLEM_QUEUE is set but PROBLEM_SERVICE is not", and no
+    // "No work configured" for a bad WORKER_URL; a bad AUTH_DISABLED does not add "auth is not configured".
+    const p = problems({ AUTH_DISABLED: 'maybe', WORKER_URL: 'ftp://w', PROBLEM_QUEUE: 'projects/p/locations/l/queues/q', PROBLEM_SERVICE: 'nope', DEAD_LETTER_QUEUE: 'projects/p/locations/l/queues/d' });
+    expect(p).toEqual([
+      expect.stringContaining('PROBLEM_SERVICE must be an http(s) URL'),
+      expect.stringContaining('AUTH_DISABLED must be true or false'),
+      expect.stringContaining('WORKER_URL must be an http(s) URL'),
+      expect.stringContaining('DEAD_LETTER_QUEUE is set but DEAD_LETTER_URL is not'),
+    ]);
+  });
+
   it('requires some work', () => {
     expect(problems({ AUTH_DISABLED: 'true' })).toEqual([expect.stringContaining('No work configured')]);
   });

@@ -9,7 +9,7 @@ import { describeArgsError } from '../suggest.js';
 import { integerText, numberText } from '../text-values.js';
 
 /** Raw flag values as parseArgs returns them. */
-export type RawFlags = Record<string, string | boolean | undefined>;
+export type RawFlags = Record<string, string | boolean | string[] | undefined>;
 
 /** Runs parseArgs in strict mode; unknown flags or missing values become a ConfigError. */
 export function parseFlags(command: string, argv: string[], options: ParseArgsConfig['options']): RawFlags {

@@ -77,8 +77,11 @@ export interface ProgressState {
 
 /** One line: `submitted 300/300 │ tier 1: … │ tier 2: … │ webhook: … │ 4.2s`. */
 export function formatProgress(s: ProgressState): string {
+  // Auth rejections show as they happen: a push the tier refuses is retried by the queue forever
+  // (the job never reaches the work), so waiting for the summary would hide why nothing moves.
   const tiers = s.tiers.map(
-    (t, i) => `tier ${i + 1}: ${t.delivered} delivered, ${t.retried} retried${i < s.tiers.length - 1 ? `, ${t.forwarded} forwarded` : ''}`,
+    (t, i) =>
+      `tier ${i + 1}: ${t.delivered} delivered, ${t.retried} retried${i < s.tiers.length - 1 ? `, ${t.forwarded} forwarded` : ''}${t.authRejected > 0 ? `, ${t.authRejected} refused (auth)` : ''}`,
   );
   const w = s.webhook;
   const extra = [w.duplicates > 0 ? `${w.duplicates} duplicate` : '', w.undecodable > 0 ? `${w.undecodable} undecodable` : ''].filter((x) => x !== '');

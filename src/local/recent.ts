@@ -24,22 +24,27 @@ export function notificationText(body: Buffer, n: DecodedNotification): string {
   return JSON.stringify({ ...(n.jobId !== undefined ? { context: { id: n.jobId } } : {}), ...(n.error !== undefined ? { error: n.error } : {}) }, null, 2);
 }
 
+/** What the webhook keeps of one decoded notification and its body. */
+export function notificationView(body: Buffer, n: DecodedNotification, now = Date.now()): RecentNotification {
+  return {
+    receivedAt: now,
+    ...(n.jobId !== undefined ? { jobId: n.jobId } : {}),
+    outcome: n.outcome,
+    format: n.format,
+    ...(n.tier !== undefined ? { tier: n.tier } : {}),
+    ...(n.attempts !== undefined ? { attempts: n.attempts } : {}),
+    ...(n.error !== undefined ? { error: `${n.error.type}: ${n.error.message}` } : {}),
+    body: notificationText(body, n),
+  };
+}
+
 /** A ring of the last {@link RECENT_KEPT} notifications. */
 export class RecentNotifications {
   private readonly items: RecentNotification[] = [];
 
-  /** Keeps one decoded notification and its body. */
-  add(body: Buffer, n: DecodedNotification, now = Date.now()): void {
-    this.items.unshift({
-      receivedAt: now,
-      ...(n.jobId !== undefined ? { jobId: n.jobId } : {}),
-      outcome: n.outcome,
-      format: n.format,
-      ...(n.tier !== undefined ? { tier: n.tier } : {}),
-      ...(n.attempts !== undefined ? { attempts: n.attempts } : {}),
-      ...(n.error !== undefined ? { error: `${n.error.type}: ${n.error.message}` } : {}),
-      body: notificationText(body, n),
-    });
+  /** Keeps one notification as received. */
+  add(view: RecentNotification): void {
+    this.items.unshift(view);
     if (this.items.length > RECENT_KEPT) this.items.length = RECENT_KEPT;
   }
 

@@ -13,20 +13,35 @@
  *   queue then keeps it for inspection rather than the webhook swallowing garbage).
  * - `GET /stats` — the counts as JSON; `GET /notifications` — the last 50 notifications with their
  *   bodies, newest first; `GET /health` — 200.
+ * - `GET /notifications?jobId=A&jobId=B[&wait=S]` — those jobs' (first) notifications and the ids
+ *   still pending; with `wait`, held up to S seconds until one of them is notified: what
+ *   `executor submit --wait` follows its jobs with.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { makeLogger } from '../log.js';
+import { z } from 'zod';
+import { JobNotifications, MAX_WAIT_SECONDS } from './job-notifications.js';
 import { decodeNotification, type DecodedNotification } from './notification.js';
-import { RecentNotifications } from './recent.js';
+import { notificationView, RecentNotifications } from './recent.js';
 import { Tally } from './tally.js';
-import { messageOf } from '../errors.js';
+import { formatIssues, messageOf } from '../errors.js';
 import { unwrapPubSub } from '../executor/pubsub-envelope.js';
+import { integerText } from '../text-values.js';
 import { RESULTS_PATH } from './defaults.js';
 
 /** Notifications are small; anything bigger than Cloud Tasks' task limit is not one. */
 const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Job ids one `GET /notifications?jobId=…` may ask about (the URL stays well under header limits). */
+export const MAX_JOB_IDS_PER_QUERY = 100;
+
+/** The query of `GET /notifications` by job id. */
+const jobsQuery = z.object({
+  jobId: z.array(z.string().min(1, 'jobId must not be empty').max(200, 'jobId is at most 200 characters')).max(MAX_JOB_IDS_PER_QUERY, `at most ${MAX_JOB_IDS_PER_QUERY} jobId per request`),
+  wait: integerText(0, MAX_WAIT_SECONDS, `wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}`).optional(),
+});
 
 /** Options for {@link startWebhook}. */
 export interface WebhookOptions {
@@ -61,6 +76,8 @@ export interface Webhook {
   readonly resultsRedelivered: () => number;
   /** The last notifications with their bodies. */
   readonly recent: RecentNotifications;
+  /** The first notification of each (recent) job, by id. */
+  readonly byJob: JobNotifications;
   /** Stops listening. */
   close(): Promise<void>;
 }
@@ -94,6 +111,18 @@ export async function startWebhook(options: WebhookOptions = {}): Promise<Webhoo
   const events = new Set<string>();
   let redelivered = 0;
   const recent = new RecentNotifications();
+  const byJob = new JobNotifications();
+
+  /** `GET /notifications?jobId=…`: those jobs' notifications, waiting for one with `wait`. */
+  const jobsAnswer = async (res: ServerResponse, params: URLSearchParams): Promise<void> => {
+    const q = jobsQuery.safeParse({ jobId: params.getAll('jobId'), ...(params.has('wait') ? { wait: params.get('wait') } : {}) });
+    if (!q.success) return send(res, 400, { error: formatIssues(q.error.issues, (path) => String(path[0] ?? '')).join('; ') });
+    // A client that gives up (or a webhook that closes) ends the wait instead of leaving it parked.
+    const gone = new AbortController();
+    res.once('close', () => gone.abort());
+    const answer = await byJob.wait(q.data.jobId, (q.data.wait ?? 0) * 1000, gone.signal);
+    if (!res.destroyed) send(res, 200, answer);
+  };
 
   /** One outcome message pushed from the results topic. */
   const handleResult = (res: ServerResponse, body: Buffer): void => {
@@ -135,12 +164,17 @@ export async function startWebhook(options: WebhookOptions = {}): Promise<Webhoo
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const [path = '/', query = ''] = (req.url ?? '/').split('?', 2);
     if (req.method === 'GET' && path === '/health') return send(res, 200, { status: 'ok' });
     if (req.method === 'GET' && path === '/stats') {
       return send(res, 200, { ...tally.snapshot(), jobs: tally.jobsNotified, results: { ...results.snapshot(), jobs: results.jobsNotified, redelivered } });
     }
-    if (req.method === 'GET' && path === '/notifications') return send(res, 200, { notifications: recent.list() });
+    if (req.method === 'GET' && path === '/notifications') {
+      const params = new URLSearchParams(query);
+      if (params.has('jobId')) return jobsAnswer(res, params);
+      if (params.has('wait')) return send(res, 400, { error: 'wait needs at least one jobId: GET /notifications?jobId=ID&wait=SECONDS' });
+      return send(res, 200, { notifications: recent.list() });
+    }
     if (req.method !== 'POST') return send(res, 405, { error: 'POST a notification, or GET /stats, /notifications or /health' });
 
     const body = await readBody(req);
@@ -167,7 +201,9 @@ export async function startWebhook(options: WebhookOptions = {}): Promise<Webhoo
       ...(n.jobId !== undefined ? { jobId: n.jobId } : {}),
       ...(n.tier !== undefined ? { tier: n.tier } : {}),
     });
-    recent.add(body, n);
+    const view = notificationView(body, n);
+    recent.add(view);
+    byJob.add(view);
     // The job id and the error are the client's own bookkeeping, not payload: safe to log.
     logger.info(
       { task, jobId: n.jobId, outcome: n.outcome, format: n.format, tier: n.tier, attempts: n.attempts, error: n.error },
@@ -206,8 +242,10 @@ export async function startWebhook(options: WebhookOptions = {}): Promise<Webhoo
     results,
     resultsRedelivered: () => redelivered,
     recent,
+    byJob,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        byJob.wakeAll();
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
       }),

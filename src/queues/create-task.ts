@@ -34,6 +34,8 @@ export interface TaskDescription {
   serviceAccount?: string;
   /** OIDC audience; the target URL when undefined (as Cloud Tasks does). */
   audience?: string;
+  /** First dispatch time, epoch ms; undefined = as soon as possible. */
+  scheduleTime?: number;
 }
 
 /** What one CreateTask did. */
@@ -65,7 +67,14 @@ export function makeCreateTask(client: TasksApi, options: CreateTaskOptions): Cr
       // Creating a task is not idempotent without a name: one attempt, bounded, so an unreachable
       // Cloud Tasks is reported within the deadline rather than after the client's long default.
       const answer = await client.createTask(
-        { parent: task.queue, task: { ...(name !== undefined ? { name } : {}), httpRequest } },
+        {
+          parent: task.queue,
+          task: {
+            ...(name !== undefined ? { name } : {}),
+            httpRequest,
+            ...(task.scheduleTime !== undefined ? { scheduleTime: { seconds: Math.floor(task.scheduleTime / 1000), nanos: (task.scheduleTime % 1000) * 1e6 } } : {}),
+          },
+        },
         { timeout: options.timeoutMs, retry: null },
       );
       const created = Array.isArray(answer) ? (answer[0] as protos.google.cloud.tasks.v2.ITask | undefined) : undefined;

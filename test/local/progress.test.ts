@@ -61,6 +61,13 @@ describe('the progress line', () => {
     );
   });
 
+  it('shows auth-rejected deliveries on the live line, per tier, as soon as there are any', () => {
+    const rejected = { ...state, tiers: [{ ...state.tiers[0]!, authRejected: 7 }, state.tiers[1]!] };
+    expect(formatProgress(rejected)).toBe(
+      'submitted 200/200 │ tier 1: 280 delivered, 80 retried, 40 forwarded, 7 refused (auth) │ tier 2: 120 delivered, 80 retried │ notified: 160 succeeded, 40 failed │ 4.3s',
+    );
+  });
+
   it('drops the clock once the batch is done and flags duplicates', () => {
     const { seconds: _omit, ...done } = state;
     const line = formatProgress({ ...done, webhook: { ...state.webhook, duplicates: 2 } });

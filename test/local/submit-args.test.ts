@@ -15,12 +15,16 @@ function problems(fn: () => unknown): readonly string[] {
 describe('executor submit flags', () => {
   it('targets the local stack with no flags beyond --emulator', () => {
     expect(parseSubmitArgs(['--emulator', 'localhost:8123'], NO_ENV)).toEqual({
-      queue: 'projects/local-project/locations/us-central1/queues/incoming',
-      url: 'http://127.0.0.1:8081/',
+      target: {
+        kind: 'queue',
+        queue: 'projects/local-project/locations/us-central1/queues/incoming',
+        url: 'http://127.0.0.1:8081/',
+        serviceAccount: 'executor-local@local-project.iam.gserviceaccount.com',
+        headers: {},
+      },
       emulatorHost: 'localhost:8123',
       count: 1,
       payload: { kind: 'request', encoding: 'binary', sourceFile: 'gs://demo-bucket/report.pdf', webhookUrl: 'http://127.0.0.1:8090/notify' },
-      serviceAccount: 'executor-local@local-project.iam.gserviceaccount.com',
       json: false,
     });
   });
@@ -39,9 +43,9 @@ describe('executor submit flags', () => {
 
   it('builds a Google queue path from --project and --location and sends no OIDC token unless asked', () => {
     const o = parseSubmitArgs(['--project', 'my-proj', '--location', 'europe-west1', '--queue', 'incoming-2', '--url', 'https://x.a.run.app/'], NO_ENV);
-    expect(o).toMatchObject({ queue: 'projects/my-proj/locations/europe-west1/queues/incoming-2', url: 'https://x.a.run.app/' });
+    expect(o).toMatchObject({ target: { queue: 'projects/my-proj/locations/europe-west1/queues/incoming-2', url: 'https://x.a.run.app/' } });
     expect(o).not.toHaveProperty('emulatorHost');
-    expect(o).not.toHaveProperty('serviceAccount');
+    expect(o).not.toHaveProperty('target.serviceAccount');
   });
 
   it('names every bad flag at once', () => {
@@ -61,7 +65,7 @@ describe('executor submit flags', () => {
   });
 
   it('omits the token with --no-oidc', () => {
-    expect(parseSubmitArgs(['--emulator', 'h:1', '--no-oidc'], NO_ENV)).not.toHaveProperty('serviceAccount');
+    expect(parseSubmitArgs(['--emulator', 'h:1', '--no-oidc'], NO_ENV)).not.toHaveProperty('target.serviceAccount');
   });
 
   it('answers help', () => {
@@ -72,7 +76,7 @@ describe('executor submit flags', () => {
 describe('executor submit queue names', () => {
   it('accepts a full queue path without --project', () => {
     const o = parseSubmitArgs(['--queue', 'projects/p1/locations/asia-east1/queues/q-1', '--url', 'https://x.run.app/'], {});
-    expect(o).toMatchObject({ queue: 'projects/p1/locations/asia-east1/queues/q-1' });
+    expect(o).toMatchObject({ target: { queue: 'projects/p1/locations/asia-east1/queues/q-1' } });
   });
 
   it('names an invalid queue id as such', () => {
@@ -87,11 +91,116 @@ describe('executor submit queue names', () => {
 describe("gcloud's spellings", () => {
   it('take --oidc-service-account-email and --oidc-token-audience for --service-account and --audience', () => {
     const o = parseSubmitArgs(['--emulator', '127.0.0.1:1', '--oidc-service-account-email', 'a@b.iam.gserviceaccount.com', '--oidc-token-audience', 'https://aud'], {}) as SubmitOptions;
-    expect(o.serviceAccount).toBe('a@b.iam.gserviceaccount.com');
-    expect(o.audience).toBe('https://aud');
+    expect(o.target).toMatchObject({ serviceAccount: 'a@b.iam.gserviceaccount.com', audience: 'https://aud' });
   });
 
   it('refuse both spellings with different values', () => {
     expect(() => parseSubmitArgs(['--emulator', '127.0.0.1:1', '--audience', 'x', '--oidc-token-audience', 'y'], {})).toThrow(/--audience and --oidc-token-audience are the same flag/);
+  });
+});
+
+describe('--header', () => {
+  it("takes gcloud's KEY:VALUE, repeatable, keeping colons and commas in the value", () => {
+    const o = parseSubmitArgs(['--emulator', 'h:1', '--header', 'X-Trace: abc:1,2', '--header', 'X-Other:v'], NO_ENV) as SubmitOptions;
+    expect(o.target).toMatchObject({ headers: { 'X-Trace': 'abc:1,2', 'X-Other': 'v' } });
+  });
+
+  it('refuses a header without a colon, a bad name, one given twice, and those Cloud Tasks sets itself', () => {
+    const p = problems(() =>
+      parseSubmitArgs(['--emulator', 'h:1', '--header', 'novalue', '--header', 'bad name:x', '--header', 'A:1', '--header', 'a:2', '--header', 'X-CloudTasks-TaskRetryCount:0'], NO_ENV),
+    ).join('\n');
+    expect(p).toMatch(/--header must be KEY:VALUE .* got 'novalue'/);
+    expect(p).toMatch(/got 'bad name:x'/);
+    expect(p).toMatch(/--header a is given twice/);
+    expect(p).toMatch(/--header X-CloudTasks-TaskRetryCount: Cloud Tasks sets this header on every push itself/);
+  });
+
+  it('refuses an Authorization header next to the OIDC token that Cloud Tasks sends as Authorization', () => {
+    expect(problems(() => parseSubmitArgs(['--emulator', 'h:1', '--header', 'Authorization:Bearer x'], NO_ENV)).join('\n')).toMatch(/pass --no-oidc to send your own/);
+    expect(parseSubmitArgs(['--emulator', 'h:1', '--no-oidc', '--header', 'Authorization:Bearer x'], NO_ENV)).toMatchObject({ target: { headers: { Authorization: 'Bearer x' } } });
+  });
+});
+
+describe('--schedule-time', () => {
+  const NOW = Date.parse('2026-12-04T10:00:00Z');
+  const at = (value: string): unknown => (parseSubmitArgs(['--emulator', 'h:1', '--schedule-time', value], NO_ENV, NOW) as SubmitOptions).target;
+
+  it('takes an RFC 3339 time with a zone, fractions included', () => {
+    expect(at('2026-12-04T12:30:00Z')).toMatchObject({ scheduleTime: Date.parse('2026-12-04T12:30:00Z') });
+    expect(at('2026-12-04T12:30:00.250+01:00')).toMatchObject({ scheduleTime: Date.parse('2026-12-04T11:30:00.250Z') });
+    expect(at('2026-12-04T12:30:00.123456789Z')).toMatchObject({ scheduleTime: Date.parse('2026-12-04T12:30:00.123Z') });
+  });
+
+  it('takes a delay from now: +30s, +5m, +1h30m, +1d', () => {
+    expect(at('+30s')).toMatchObject({ scheduleTime: NOW + 30_000 });
+    expect(at('+5m')).toMatchObject({ scheduleTime: NOW + 300_000 });
+    expect(at('+1h30m')).toMatchObject({ scheduleTime: NOW + 5_400_000 });
+    expect(at('+1d')).toMatchObject({ scheduleTime: NOW + 86_400_000 });
+  });
+
+  it('says what it takes for anything else, and refuses more than 30 days ahead as Cloud Tasks does', () => {
+    for (const bad of ['tomorrow', '2026-12-04 12:30', '2026-12-04T12:30:00', '+', '+30', '30s']) {
+      expect(problems(() => at(bad)).join('\n'), bad).toMatch(/--schedule-time must be an RFC 3339 time with a zone .* or a delay like \+30s/);
+    }
+    expect(problems(() => at('+31d')).join('\n')).toMatch(/more than 30 days ahead/);
+  });
+});
+
+describe('--body-file', () => {
+  it('sends the file as raw bytes labelled application/octet-stream, or --content-type', () => {
+    expect(parseSubmitArgs(['--emulator', 'h:1', '--body-file', 'b.bin'], NO_ENV)).toMatchObject({ payload: { kind: 'raw', file: 'b.bin', contentType: 'application/octet-stream' } });
+    expect(parseSubmitArgs(['--emulator', 'h:1', '--body-file', 'b.json', '--content-type', 'application/json'], NO_ENV)).toMatchObject({
+      payload: { kind: 'raw', contentType: 'application/json' },
+    });
+  });
+
+  it('refuses it next to --file or request flags, and --content-type without it or next to a Content-Type header', () => {
+    expect(problems(() => parseSubmitArgs(['--emulator', 'h:1', '--body-file', 'a', '--file', 'b'], NO_ENV)).join('\n')).toMatch(/--file and --body-file both give the body/);
+    expect(problems(() => parseSubmitArgs(['--emulator', 'h:1', '--body-file', 'a', '--id', 'x'], NO_ENV)).join('\n')).toMatch(/--body-file sends the body as written; it cannot be combined with --id/);
+    expect(problems(() => parseSubmitArgs(['--emulator', 'h:1', '--content-type', 'text/plain'], NO_ENV)).join('\n')).toMatch(/--content-type labels a --body-file body/);
+    expect(
+      problems(() => parseSubmitArgs(['--emulator', 'h:1', '--body-file', 'a', '--content-type', 'text/plain', '--header', 'content-type:text/csv'], NO_ENV)).join('\n'),
+    ).toMatch(/both set the Content-Type/);
+    expect(problems(() => parseSubmitArgs(['--emulator', 'h:1', '--body-file', 'a', '--content-type', 'nonsense'], NO_ENV)).join('\n')).toMatch(/--content-type must be a media type/);
+  });
+});
+
+describe('--wait', () => {
+  it('follows the jobs on the webhook they notify, for --wait-timeout seconds (default 120)', () => {
+    expect(parseSubmitArgs(['--emulator', 'h:1', '--wait'], NO_ENV)).toMatchObject({ wait: { timeoutMs: 120_000 }, payload: { webhookUrl: 'http://127.0.0.1:8090/notify' } });
+    expect(parseSubmitArgs(['--emulator', 'h:1', '--wait', '--wait-timeout', '5'], NO_ENV)).toMatchObject({ wait: { timeoutMs: 5000 } });
+  });
+
+  it('needs a webhook on Google, one job per --file, at most 10000 jobs, and --wait for --wait-timeout', () => {
+    const google = ['--project', 'p', '--location', 'l', '--url', 'https://x.run.app/'];
+    expect(problems(() => parseSubmitArgs([...google, '--wait'], NO_ENV)).join('\n')).toMatch(/--wait follows the jobs on the webhook they notify: pass --webhook URL/);
+    expect(parseSubmitArgs([...google, '--wait', '--webhook', 'http://127.0.0.1:8090/notify'], NO_ENV)).toMatchObject({ wait: {} });
+    expect(problems(() => parseSubmitArgs(['--emulator', 'h:1', '--wait', '--file', 'j.json', '-n', '2'], NO_ENV)).join('\n')).toMatch(/every copy carries the same job id/);
+    expect(problems(() => parseSubmitArgs(['--emulator', 'h:1', '--wait', '-n', '10001'], NO_ENV)).join('\n')).toMatch(/--wait follows at most 10000 jobs/);
+    expect(problems(() => parseSubmitArgs(['--emulator', 'h:1', '--wait-timeout', '5'], NO_ENV)).join('\n')).toMatch(/--wait-timeout only applies with --wait/);
+    expect(problems(() => parseSubmitArgs(['--emulator', 'h:1', '--wait', '--wait-timeout', '0'], NO_ENV)).join('\n')).toMatch(/--wait-timeout must be an integer from 1 to 86400/);
+  });
+});
+
+describe('--topic', () => {
+  it('publishes to a short topic id in the emulator project, or a full topic path', () => {
+    expect(parseSubmitArgs(['--emulator', 'h:1', '--topic', 'jobs'], NO_ENV)).toMatchObject({ target: { kind: 'topic', topic: 'projects/local-project/topics/jobs' }, emulatorHost: 'h:1' });
+    expect(parseSubmitArgs(['--topic', 'projects/p-1/topics/jobs'], NO_ENV)).toMatchObject({ target: { topic: 'projects/p-1/topics/jobs' } });
+    expect(parseSubmitArgs(['--topic', 'jobs', '--project', 'mine'], NO_ENV)).not.toHaveProperty('emulatorHost');
+  });
+
+  it('finds the emulator in PUBSUB_EMULATOR_HOST first, then CLOUD_TASKS_EMULATOR_HOST (one port serves both)', () => {
+    expect(parseSubmitArgs(['--topic', 'jobs'], { PUBSUB_EMULATOR_HOST: 'ps:1', CLOUD_TASKS_EMULATOR_HOST: 'ct:2' })).toMatchObject({ emulatorHost: 'ps:1' });
+    expect(parseSubmitArgs(['--topic', 'jobs'], { CLOUD_TASKS_EMULATOR_HOST: 'ct:2' })).toMatchObject({ emulatorHost: 'ct:2' });
+    expect(parseSubmitArgs([], { PUBSUB_EMULATOR_HOST: 'ps:1', CLOUD_TASKS_EMULATOR_HOST: 'ct:2' })).toMatchObject({ emulatorHost: 'ct:2' });
+  });
+
+  it('refuses the flags of a Cloud Tasks task, bad topic names and a short id without a project', () => {
+    expect(problems(() => parseSubmitArgs(['--emulator', 'h:1', '--topic', 'jobs', '--url', 'http://x/', '--header', 'a:b', '--schedule-time', '+1s'], NO_ENV)).join('\n')).toMatch(
+      /--topic publishes a Pub\/Sub message .* cannot be combined with --url, --header, --schedule-time/,
+    );
+    expect(problems(() => parseSubmitArgs(['--emulator', 'h:1', '--topic', 'goog-x'], NO_ENV)).join('\n')).toMatch(/--topic must be a topic id/);
+    expect(problems(() => parseSubmitArgs(['--topic', 'projects/p/queues/x'], NO_ENV)).join('\n')).toMatch(/--topic must be projects\/PROJECT\/topics\/TOPIC/);
+    expect(problems(() => parseSubmitArgs(['--topic', 'jobs'], NO_ENV)).join('\n')).toMatch(/short topic id: pass --project/);
   });
 });

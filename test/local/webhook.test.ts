@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startWebhook, type Webhook } from '../../src/local/webhook.js';
 import { decodeNotification } from '../../src/local/notification.js';
 import { Tally } from '../../src/local/tally.js';
+import { JobNotifications } from '../../src/local/job-notifications.js';
 
 const root = protobuf.loadSync(fileURLToPath(new URL('../../proto/work.proto', import.meta.url)));
 const SvcWorkResponse = root.lookupType('morais_protos.SvcWorkResponse');
@@ -96,6 +97,38 @@ describe('webhook receiver', () => {
     expect(notifications[1]).toMatchObject({ error: 'Error: boom' });
     expect(JSON.parse(String(notifications[1]!.body))).toEqual({ context: { id: 'n1' }, error: { type: 'Error', message: 'boom' } });
     expect(JSON.parse(String(notifications[0]!.body))).toEqual({ context: { id: 'n2' } });
+  });
+
+  it('answers by job id with the first notification of each, a duplicate count, and the ids still pending', async () => {
+    await post('/notify', binaryResponse('x', { type: 'Error', message: 'boom' }));
+    await post('/notify', binaryResponse('x'));
+    const r = await fetch(`${webhook.url}/notifications?jobId=x&jobId=y`);
+    expect(r.status).toBe(200);
+    const body = (await r.json()) as { notifications: Array<Record<string, unknown>>; pending: string[] };
+    expect(body.pending).toEqual(['y']);
+    expect(body.notifications).toEqual([expect.objectContaining({ jobId: 'x', outcome: 'failed', error: 'Error: boom', notifications: 2 })]);
+  });
+
+  it('holds a job query with wait until one of the jobs is notified', async () => {
+    const answer = fetch(`${webhook.url}/notifications?jobId=later&wait=30`).then((r) => r.json() as Promise<{ notifications: Array<{ jobId: string }>; pending: string[] }>);
+    // Not notified yet: the request is parked, so it must still be pending after a round trip of another request.
+    expect((await (await fetch(`${webhook.url}/notifications?jobId=later`)).json()) as { pending: string[] }).toMatchObject({ pending: ['later'] });
+    await post('/notify', binaryResponse('later'));
+    expect(await answer).toEqual({ notifications: [expect.objectContaining({ jobId: 'later', outcome: 'succeeded' })], pending: [] });
+  });
+
+  it('ends a parked wait when the webhook closes, and refuses a bad job query with 400', async () => {
+    expect((await fetch(`${webhook.url}/notifications?wait=5`)).status).toBe(400);
+    expect((await fetch(`${webhook.url}/notifications?jobId=a&wait=600`)).status).toBe(400);
+    expect((await fetch(`${webhook.url}/notifications?jobId=`)).status).toBe(400);
+    const parked = fetch(`${webhook.url}/notifications?jobId=never&wait=60`).then(
+      () => 'answered',
+      () => 'connection closed',
+    );
+    await fetch(`${webhook.url}/health`);
+    await webhook.close();
+    expect(['answered', 'connection closed']).toContain(await parked);
+    webhook = await startWebhook({ port: 0 });
   });
 
   it('keeps only the last 50 notifications', async () => {
@@ -216,5 +249,24 @@ describe('the webhook /results (outcome messages pushed from the results topic)'
     expect((await post(envelope(Buffer.from('{not json'), { outcome: 'succeeded', eventId: 'z' }, '1'))).status).toBe(200);
     expect((await post('{"hello": 1}')).status).toBe(200);
     expect(hook.results.snapshot().undecodable).toBe(2);
+  });
+});
+
+describe('notifications by job', () => {
+  const view = (jobId: string) => ({ receivedAt: 0, jobId, outcome: 'succeeded' as const, format: 'proto-json', body: '{}' });
+
+  it('forgets the oldest jobs beyond its bound, and ignores notifications without a job id', () => {
+    const byJob = new JobNotifications(2);
+    byJob.add(view('a'));
+    byJob.add(view('b'));
+    byJob.add({ ...view(''), jobId: undefined } as never);
+    byJob.add(view('c'));
+    expect(byJob.find(['a', 'b', 'c'])).toMatchObject({ pending: ['a'], notifications: [{ jobId: 'b' }, { jobId: 'c' }] });
+  });
+
+  it('answers a wait at once when one of the jobs is already notified', async () => {
+    const byJob = new JobNotifications();
+    byJob.add(view('done'));
+    expect(await byJob.wait(['done', 'other'], 60_000)).toMatchObject({ notifications: [{ jobId: 'done' }], pending: ['other'] });
   });
 });
