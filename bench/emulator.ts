@@ -24,6 +24,8 @@
 // BENCH_EMULATOR_ONLY (servers measured, comma-separated: rest, grpc, firebase, floor; default all),
 // BENCH_EMULATOR_CLI (another build's cli.js to run as our emulator, e.g. a checkout of an earlier
 // commit, to measure a change; default dist/cli.js, built first),
+// BENCH_EMULATOR_VARIANTS (other builds measured as more REST servers in the same rounds:
+// "name=/path/cli.js,…"),
 // BENCH_EMULATOR_NODE_ARGS (extra node flags for our emulator, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -321,14 +323,15 @@ function ensureBuilt(): Promise<void> {
 }
 
 /** An `executor emulator` process (built dist/cli.js) with no queues, and the address it printed. */
-export async function startEmulatorProcess(): Promise<{ host: string; port: number; pid: number | undefined; close: () => Promise<void> }> {
-  const cli = process.env.BENCH_EMULATOR_CLI;
+export async function startEmulatorProcess(
+  cli = process.env.BENCH_EMULATOR_CLI,
+): Promise<{ host: string; port: number; pid: number | undefined; close: () => Promise<void> }> {
   if (cli === undefined || cli === '') await ensureBuilt();
   const dir = await mkdtemp(join(tmpdir(), 'bench-emulator-'));
   const file = join(dir, 'queues.yaml');
   await writeFile(file, 'queues: []\n');
   const nodeArgs = (process.env.BENCH_EMULATOR_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-  const child = spawn(process.execPath, [...nodeArgs, cli || 'dist/cli.js', 'emulator', '--host', '127.0.0.1', '--port', '0', '--queues', file], {
+  const child = spawn(process.execPath, [...nodeArgs, ...(cli?.endsWith('.ts') === true ? ['--import', 'tsx'] : []), cli || 'dist/cli.js', 'emulator', '--host', '127.0.0.1', '--port', '0', '--queues', file], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -655,6 +658,17 @@ export async function run(): Promise<void> {
     closers.push(() => grpcc.close());
     if (keep('rest')) targets.push({ name: 'ours, REST', pid: ours.pid, create: restCreator(oursPool), close: async () => {} });
     if (keep('grpc')) targets.push({ name: 'ours, gRPC (official client)', pid: ours.pid, create: grpcCreator(grpcc), close: async () => {} });
+    // Other builds side by side (BENCH_EMULATOR_VARIANTS=name=path/to/cli.js,…): what a change saved,
+    // measured in the same interleaved rounds rather than in runs minutes apart on a shared machine.
+    for (const spec of (process.env.BENCH_EMULATOR_VARIANTS ?? '').split(',').filter((x) => x.includes('='))) {
+      const [name, cli] = [spec.slice(0, spec.indexOf('=')), spec.slice(spec.indexOf('=') + 1)];
+      const v = await startEmulatorProcess(cli);
+      closers.push(() => v.close());
+      const vPool = pool(v.port, inflight);
+      closers.push(() => vPool.close());
+      await restQueues(vPool, queues, 'ours');
+      targets.push({ name: `${name}, REST`, pid: v.pid, create: restCreator(vPool), close: async () => {} });
+    }
     if (withFirebase && keep('firebase')) {
       const fb = new Child('firebase');
       closers.push(() => fb.close());
