@@ -38,7 +38,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { CloudTasksClient } from '@google-cloud/tasks';
 import { PassThroughClient } from 'google-auth-library';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import { intEnv } from './_env.js';
 import { ensureFirebaseTools } from './_firebase-tools.js';
 
@@ -108,10 +108,31 @@ async function startReceiver(): Promise<Receiver> {
 
 // ---- the floor ------------------------------------------------------------------------------------
 
+/** Parsed push targets of the floor (a few URLs, many tasks). */
+const floorTargets = new Map<string, { origin: string; path: string }>();
+function parseTarget(url: string): { origin: string; path: string } {
+  let t = floorTargets.get(url);
+  if (t === undefined) {
+    const u = new URL(url);
+    floorTargets.set(url, (t = { origin: u.origin, path: `${u.pathname}${u.search}` }));
+  }
+  return t;
+}
+
+/** The floor's push handler: the answer is ignored as it arrives (undici's lowest-level API). */
+const FLOOR_HANDLER: Dispatcher.DispatchHandler = {
+  onRequestStart() {},
+  onResponseStart() {},
+  onResponseData() {},
+  onResponseEnd() {},
+  onResponseError() {},
+};
+
 /**
  * The least a create + dispatch can cost on Node: node:http reads and parses the same CreateTask
- * request and answers a task, then a bare undici Pool per target origin sends the same push. No
- * validation, no scheduling, no retries: the HTTP stacks alone.
+ * request and answers a task, then a bare undici Pool per target origin sends the same push through
+ * undici's lowest-level dispatch API (no response stream, no promise). No validation, no
+ * scheduling, no retries, no bookkeeping of the answer: the HTTP stacks alone.
  */
 async function startFloor(): Promise<{ port: number }> {
   const pools = new Map<string, Pool>();
@@ -134,12 +155,12 @@ async function startFloor(): Promise<{ port: number }> {
       });
       res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(out) });
       res.end(out);
-      const url = new URL(task.httpRequest.url);
-      let pool = pools.get(url.origin);
-      if (pool === undefined) pools.set(url.origin, (pool = new Pool(url.origin, { connections: 256, keepAliveTimeout: 30_000 })));
-      pool
-        .request({
-          path: url.pathname,
+      const target = parseTarget(task.httpRequest.url);
+      let pool = pools.get(target.origin);
+      if (pool === undefined) pools.set(target.origin, (pool = new Pool(target.origin, { connections: 256, keepAliveTimeout: 30_000 })));
+      pool.dispatch(
+        {
+          path: target.path,
           method: 'POST',
           headers: {
             ...task.httpRequest.headers,
@@ -151,11 +172,9 @@ async function startFloor(): Promise<{ port: number }> {
             'x-cloudtasks-tasketa': (Date.now() / 1000).toFixed(6),
           },
           body: Buffer.from(task.httpRequest.body, 'base64'),
-        })
-        .then(
-          (r) => r.body.dump(),
-          () => undefined,
-        );
+        },
+        FLOOR_HANDLER,
+      );
     });
   });
   server.keepAliveTimeout = 65_000;
