@@ -92,11 +92,17 @@ const MAX_REDIRECTS = 10;
  * Pushes tasks over HTTP with a keep-alive connection pool per origin: opening a connection per task
  * would cap throughput far below what a local receiver can take. It uses undici's low-level
  * dispatch API: the response body is discarded as it arrives, without the stream and promise
- * machinery of `request()`, which matters at thousands of pushes per second.
+ * machinery of `request()`, which matters at thousands of pushes per second. One Pusher (one
+ * Agent) serves every Cloud Tasks dispatch and Pub/Sub push of an emulator.
  */
 export class Pusher {
   private readonly agent = new Agent({
     connections: 256,
+    // No pipelining: undici never pipelines a POST anyway (it is not idempotent), and for GET, PUT
+    // or DELETE tasks a pipelined push would wait behind a slow handler's answer on the same
+    // connection while its own dispatch deadline runs — each dispatch must be an independent
+    // request, as in production. Idle connections are reused (keep-alive), which is what saves.
+    pipelining: 1,
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 120_000,
     connect: { timeout: 10_000 },
@@ -121,20 +127,7 @@ export class Pusher {
       return;
     }
     const timeoutMs = Math.max(1, deadlineAt - Date.now());
-    const follow =
-      redirectsLeft > 0
-        ? (location: string): boolean => {
-            let next: string;
-            try {
-              next = new URL(location, url).href;
-            } catch {
-              return false;
-            }
-            if (!next.startsWith('http:') && !next.startsWith('https:')) return false;
-            this.send(req, next, redirectsLeft - 1, deadlineAt, resolve);
-            return true;
-          }
-        : undefined;
+    const follow = redirectsLeft > 0 ? { pusher: this, req, url, redirectsLeft, deadlineAt } : undefined;
     const handler = new PushHandler(resolve, req.timeoutMs, follow, req.settleOnInterim);
     try {
       this.agent.dispatch(
@@ -152,6 +145,22 @@ export class Pusher {
     } catch (err) {
       resolve({ kind: 'unreachable', message: (err as Error).message });
     }
+  }
+
+  /**
+   * Follows a redirect's Location within the same dispatch (false when it cannot be followed).
+   * Reached only on a 3xx, so no push pays for a closure it will not use.
+   */
+  redirect(hop: Redirect, location: string, resolve: (r: PushResult) => void): boolean {
+    let next: string;
+    try {
+      next = new URL(location, hop.url).href;
+    } catch {
+      return false;
+    }
+    if (!next.startsWith('http:') && !next.startsWith('https:')) return false;
+    this.send(hop.req, next, hop.redirectsLeft - 1, hop.deadlineAt, resolve);
+    return true;
   }
 
   /** Closes pooled connections (pushes in flight are aborted). */
@@ -175,6 +184,15 @@ export class Pusher {
   }
 }
 
+/** Where a push stands when its answer is a redirect: what {@link Pusher.redirect} needs to go on. */
+interface Redirect {
+  pusher: Pusher;
+  req: PushRequest;
+  url: string;
+  redirectsLeft: number;
+  deadlineAt: number;
+}
+
 /**
  * Collects one push's outcome. A class rather than an object of closures: one small allocation per
  * push. undici's Agent drives it through the controller-based handler API (undici 7+).
@@ -187,8 +205,8 @@ class PushHandler implements Dispatcher.DispatchHandler {
   constructor(
     private readonly resolve: (r: PushResult) => void,
     private readonly timeoutMs: number,
-    /** Follows a redirect's Location; false when it cannot be followed. Absent: no more hops. */
-    private readonly follow: ((location: string) => boolean) | undefined,
+    /** The push, for following a redirect's Location. Absent: no more hops. */
+    private readonly follow: Redirect | undefined,
     /** An interim (1xx) status that settles the push as an answer (Pub/Sub acks on 102). */
     private readonly settleOnInterim?: number,
   ) {}
@@ -212,7 +230,7 @@ class PushHandler implements Dispatcher.DispatchHandler {
   onResponseData(): void {}
 
   onResponseEnd(): void {
-    if (this.location !== undefined && this.follow?.(this.location) === true) return;
+    if (this.location !== undefined && this.follow !== undefined && this.follow.pusher.redirect(this.follow, this.location, this.resolve)) return;
     this.resolve(this.answered());
   }
 

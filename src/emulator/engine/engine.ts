@@ -155,6 +155,16 @@ class QueueRuntime {
   wakeAt = Infinity;
   /** Heap entries known to be stale, to decide when compaction pays. */
   stale = 0;
+  /**
+   * The queue's tasks in creation order (ListTasks' order), removed ones left behind until there
+   * are many: a page token's position is found by binary search, so a page costs O(page + log n)
+   * wherever it starts, not a walk over every earlier task.
+   */
+  order: TaskRecord[] = [];
+  /** Where the live part of `order` starts (removed tasks before it are skipped for good). */
+  orderStart = 0;
+  /** Removed tasks still in `order` after `orderStart`. */
+  orderGone = 0;
   deleted = false;
   /** The queue's IAM policy (stored, not enforced). */
   policy: IamPolicy = emptyPolicy();
@@ -166,6 +176,52 @@ class QueueRuntime {
     this.project = record.name.split('/')[1]!;
     this.bucket = new TokenBucket(record.rateLimits.maxDispatchesPerSecond, record.rateLimits.maxBurstSize, now);
     this.throttle = new Throttle(record.rateLimits.maxDispatchesPerSecond, mode, params);
+  }
+
+  /** Appends a new (or restored, in creation order) task to the listing order. */
+  addToOrder(task: TaskRecord): void {
+    this.order.push(task);
+  }
+
+  /** A task left the queue: skip it at the front, or rebuild the order once removed ones dominate. */
+  removedFromOrder(): void {
+    this.orderGone++;
+    while (this.orderStart < this.order.length && this.order[this.orderStart]!.gone) {
+      this.orderStart++;
+      this.orderGone--;
+    }
+    const span = this.order.length - this.orderStart;
+    if (this.orderStart === this.order.length) {
+      this.order = [];
+      this.orderStart = 0;
+      this.orderGone = 0;
+    } else if (this.orderGone > 1024 && this.orderGone * 2 > span) {
+      this.order = this.order.slice(this.orderStart).filter((t) => !t.gone);
+      this.orderStart = 0;
+      this.orderGone = 0;
+    } else if (this.orderStart > 1024 && this.orderStart * 2 > this.order.length) {
+      this.order = this.order.slice(this.orderStart);
+      this.orderStart = 0;
+    }
+  }
+
+  /** Forgets the listing order (every task was removed at once). */
+  clearOrder(): void {
+    this.order = [];
+    this.orderStart = 0;
+    this.orderGone = 0;
+  }
+
+  /** Index in `order` of the first task created after sequence number `seq`. */
+  orderIndexAfter(seq: number): number {
+    let lo = this.orderStart;
+    let hi = this.order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.order[mid]!.seq <= seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** Feeds the enforced rate to the bucket; the burst shrinks with it, so a throttled queue cannot spend 100 tokens at once. */
@@ -278,6 +334,7 @@ export class Engine {
     this.counters.deleted += q.tasks.size;
     for (const t of q.tasks.values()) t.gone = true;
     q.tasks.clear();
+    q.clearOrder();
     q.due.clear();
     q.deleted = true;
     this.queues.delete(q.record.name);
@@ -297,6 +354,7 @@ export class Engine {
     }
     this.counters.deleted += q.tasks.size;
     q.tasks.clear();
+    q.clearOrder();
     q.due.clear();
     q.stale = 0;
     if (this.options.resetNamesOnPurge) this.remembered.forgetPrefix(`${q.record.name}/tasks/`);
@@ -400,6 +458,7 @@ export class Engine {
       ]);
     }
     q.tasks.set(name, task);
+    q.addToOrder(task);
     this.counters.created++;
     if (this.listeners.size > 0) this.emit({ kind: 'task-created', queue: q.record.name, task: name });
     this.schedule(q, task);
@@ -421,8 +480,10 @@ export class Engine {
     const after = token ? Number(decodePageToken(token, q.record.name)) : 0;
     const items: TaskRecord[] = [];
     let more = false;
-    for (const t of q.tasks.values()) {
-      if (t.seq <= after) continue;
+    const order = q.order;
+    for (let i = q.orderIndexAfter(after); i < order.length; i++) {
+      const t = order[i]!;
+      if (t.gone) continue;
       if (items.length === size) {
         more = true;
         break;
@@ -471,6 +532,7 @@ export class Engine {
       if (q === undefined) continue;
       Object.assign(task, { gen: 0, scheduled: false, inFlight: 0, gone: false });
       q.tasks.set(task.name, task);
+      q.addToOrder(task);
       this.seq = Math.max(this.seq, task.seq);
       this.schedule(q, task);
     }
@@ -615,7 +677,10 @@ export class Engine {
         if (q.stale > 0) q.stale--;
         continue;
       }
-      if (top.at > now) {
+      // Due within the current millisecond counts as due: the clock has whole milliseconds, and a
+      // schedule time of "now" from a client (with its sub-millisecond part) would otherwise wait
+      // for a 1 ms timer, which Node rounds up to the next tick of its timer list.
+      if (top.at >= now + 1) {
         this.wakeAt(q, top.at);
         break;
       }
@@ -804,6 +869,7 @@ export class Engine {
       q.stale++;
     }
     q.tasks.delete(task.name);
+    q.removedFromOrder();
     if (task.named) this.remembered.remember(task.name, now);
     if (this.listeners.size > 0) this.emit({ kind: 'task-removed', queue: q.record.name, task: task.name });
   }
