@@ -29,8 +29,16 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Run> }> = 
     load: async () => (await import('./local/dev.js')).runDev,
   },
   submit: {
-    summary: 'send work requests into a queue through the official client',
+    summary: 'send work requests into a queue (or a Pub/Sub topic) through the official client',
     load: async () => (await import('./local/submit.js')).runSubmit,
+  },
+  queues: {
+    summary: 'list, describe, create, update, pause, resume, purge or delete queues (gcloud tasks queues …)',
+    load: async () => (await import('./admin/queues-cli.js')).runQueuesCli,
+  },
+  tasks: {
+    summary: 'list, describe, run or delete tasks (gcloud tasks …)',
+    load: async () => (await import('./admin/tasks-cli.js')).runTasksCli,
   },
   simulate: {
     summary: 'compare tier configurations on a scenario, on the emulator engine with a virtual clock',

@@ -60,6 +60,52 @@ describe('the executor command', () => {
   });
 });
 
+describe('executor queues and tasks', () => {
+  let closed: number;
+  beforeAll(async () => {
+    // A port nothing listens on: the call fails at once, a runtime failure.
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closed = (server.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it('exits 2 with every usage problem on stderr, before any call', async () => {
+    const r = await cli(['queues', 'update', 'q', '--max-attempts', 'many', '--format', 'xml'], { CLOUD_TASKS_EMULATOR_HOST: `127.0.0.1:${closed}` });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/--max-attempts must be a positive integer or -1 \(unlimited\), got 'many'/);
+    expect(r.stderr).toMatch(/--format must be one of/);
+  });
+
+  it('exits 2 on a misspelled subcommand, naming the nearest', async () => {
+    const r = await cli(['tasks', 'lst', '--queue', 'q']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/did you mean list\?/);
+  });
+
+  it('exits 1 with what to do when the emulator cannot be reached', async () => {
+    const r = await cli(['queues', 'list', '--emulator', `127.0.0.1:${closed}`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Cannot reach the emulator at 127\.0\.0\.1:\d+/);
+  });
+
+  it('exits 2 when purge has no terminal to confirm on and no --quiet', async () => {
+    const r = await cli(['queues', 'purge', 'incoming', '--emulator', `127.0.0.1:${closed}`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/pass --quiet/);
+  });
+
+  it('prints its help with every flag and exits 0', async () => {
+    const r = await cli(['queues', '--help']);
+    expect(r.code).toBe(0);
+    for (const flag of ['--max-attempts', '--max-retry-duration', '--min-backoff', '--max-backoff', '--max-doublings', '--max-dispatches-per-second', '--max-concurrent-dispatches', '--quiet', '--format']) {
+      expect(r.stdout).toContain(flag);
+    }
+    expect((await cli(['help', 'tasks'])).stdout).toMatch(/--response-view/);
+  });
+});
+
 describe('executor serve', () => {
   let busy: Server;
   let port: number;
