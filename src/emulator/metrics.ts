@@ -73,7 +73,7 @@ export function makeEmulatorMetrics(): EmulatorMetrics {
     events: {
       dispatched: (queue, result) => {
         let byClass = dispatchCounts.get(queue);
-        if (byClass === undefined) dispatchCounts.set(queue, (byClass = new Map()));
+        if (byClass === undefined) dispatchCounts.set(queue, (byClass = new Map<ResponseClass, number>()));
         const c = responseClass(result);
         byClass.set(c, (byClass.get(c) ?? 0) + 1);
       },

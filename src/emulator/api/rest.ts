@@ -300,10 +300,10 @@ export function readJson(req: IncomingMessage): Promise<unknown> {
       try {
         resolve(parseJsonBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
       } catch (err) {
-        reject(err);
+        reject(err instanceof Error ? err : new Error(String(err)));
       }
     });
-    req.once('error', reject);
+    req.once('error', (err: Error) => reject(err));
   });
 }
 
