@@ -7,8 +7,9 @@
  * injected Publish operation (src/queues/publish.ts), after the task: Pub/Sub cannot deduplicate,
  * so the message carries a deterministic `eventId` instead. A spent budget goes to NEXT_TOPIC when
  * the next tier is a topic. A failed enqueue or publish throws {@link HandoffError}: the caller
- * answers 503, and the redelivery runs the work again and redoes the handoff — the tasks it already
- * created are found by name, the publish happens again with the same `eventId`.
+ * answers 503 and remembers the outcome (unfinished-handoffs.ts), and the redelivery redoes the
+ * handoff — the tasks it already created are found by name, the publish happens again with the
+ * same `eventId`.
  */
 import { CodedError, messageOf } from '../errors.js';
 import { createHash } from 'node:crypto';

@@ -17,6 +17,7 @@ import { decodeBody, UndecodableBodyError, type DecodedBody } from './codecs.js'
 import { decide, type Action, type DecideOutcome } from './decide.js';
 import { readDelivery, readPubSubDelivery, type Delivery } from './delivery.js';
 import { unwrapPubSub } from './pubsub-envelope.js';
+import { deliveryKey, makeUnfinishedHandoffs, type UnfinishedHandoffs } from './unfinished-handoffs.js';
 import type { PushGate } from './gate.js';
 import { recordHandoff, type ExecutorMetrics } from './metrics.js';
 import { endDeliverySpan, startDeliverySpan, startHandoffSpan } from './spans.js';
@@ -49,6 +50,8 @@ export interface PushAnswer {
   handoff?: { kind: string; task?: string; result: string; message?: { topic: string; messageId: string; eventId?: string } };
   /** Why the push failed or was refused. */
   error?: { code?: string; type?: string; message: string };
+  /** The work did not run again: this instance remembered its outcome from the delivery whose handoff failed. */
+  remembered?: true;
 }
 
 /** What the push lifecycle needs; built once per app. */
@@ -77,6 +80,8 @@ export interface PushDeps {
   onFirstQueue?: (queueId: string) => void;
   /** Called once with the subscription of the first authenticated Pub/Sub push. */
   onFirstSubscription?: (subscription: string) => void;
+  /** Outcomes whose handoff failed, so their redelivery redoes only the handoff (default: a fresh store). */
+  unfinished?: UnfinishedHandoffs;
 }
 
 /**
@@ -168,6 +173,8 @@ class Push implements RunContext {
   child: Logger | undefined;
   /** False until the push is authenticated: until then its headers are not logged. */
   trusted = false;
+  /** The outcome came from {@link UnfinishedHandoffs}: the work did not run on this delivery. */
+  remembered = false;
   // Truly private (#): runners that pass their context on see only RunContext's facts.
   readonly #headers: FastifyRequest['headers'];
   readonly #base: Logger;
@@ -240,6 +247,7 @@ class Push implements RunContext {
 export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: FastifyReply) => void {
   const { tier, auth: authConfig, verifier, runner, apply, gate, metrics, logger, clock } = deps;
   const logDeliveries = deps.logDeliveries ?? 'all';
+  const unfinished = deps.unfinished ?? makeUnfinishedHandoffs();
   let onFirstQueue = deps.onFirstQueue;
   let onFirstSubscription = deps.onFirstSubscription;
   let warnedUncounted = false;
@@ -278,6 +286,10 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
   ): void {
     const seconds = (performance.now() - push.started) / 1000;
     countDelivery(outcome, status, seconds);
+    if (push.remembered) {
+      answer.remembered = true;
+      extra = { ...extra, remembered: true };
+    }
     endDeliverySpan(push, status, outcome, answer.action);
     if (logsDelivery(logDeliveries, level, outcome, answer.action) && logger.isLevelEnabled(level)) {
       const durationMs = Math.round(seconds * 1000);
@@ -354,9 +366,10 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
   }
 
   /**
-   * Runs the work. Always, even on a redelivery after a failed handoff: an earlier run's outcome
-   * is not known here, and deciding without running would report work that never ran. The outcome
-   * itself when the runner finished synchronously, else a promise of it.
+   * Runs the work: the outcome itself when the runner finished synchronously, else a promise of it.
+   * A redelivery after a failed handoff skips it only when this instance remembers the outcome
+   * (see {@link recalled}); nothing else may decide without running, or work that never ran would
+   * be reported.
    */
   function run(push: Push, decoded: DecodedBody): DecideOutcome | Promise<DecideOutcome> {
     try {
@@ -397,6 +410,16 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
     }
     if (delivery.warnings.length > 0) push.logger.warn({ warnings: delivery.warnings }, 'ignored malformed x-executor-* attributes');
     return { raw, body: unwrapped.data, pubsub: true };
+  }
+
+  /** The outcome of this delivery's earlier run whose handoff failed, when this instance remembers it. */
+  function recalled(push: Push, body: Buffer): DecideOutcome | undefined {
+    // Nothing to look up (and no key to build) unless a handoff failed recently.
+    if (unfinished.size === 0) return undefined;
+    const key = deliveryKey(push.delivery);
+    const outcome = key === undefined ? undefined : unfinished.recall(key, body);
+    if (outcome !== undefined) push.remembered = true;
+    return outcome;
   }
 
   function firstSubscription(subscription: string): void {
@@ -447,6 +470,8 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
       if (!(err instanceof UndecodableBodyError)) throw err;
       return decided(push, reply, req.headers, received, undefined, { kind: 'undecodable', error: { type: 'UndecodableBody', message: err.message } });
     }
+    const remembered = recalled(push, received.body);
+    if (remembered !== undefined) return decided(push, reply, req.headers, received, decoded, remembered);
     const outcome = run(push, decoded);
     if (isThenable(outcome)) return outcome.then((o) => decided(push, reply, req.headers, received, decoded, o));
     return decided(push, reply, req.headers, received, decoded, outcome);
@@ -493,11 +518,18 @@ export function makePushHandler(deps: PushDeps): (req: FastifyRequest, reply: Fa
       if ('unexpected' in result) action = { kind: 'reject', status: 400, error };
     }
     if ('failed' in result) {
+      // The work ran (or was remembered): its redelivery to this instance need only redo the handoff.
+      const key = decoded !== undefined ? deliveryKey(delivery) : undefined;
+      if (key !== undefined) unfinished.remember(key, body, outcome);
       const err = result.failed;
       const failure: PushAnswer = { outcome: label, action: action.kind, attempt: delivery.attempt, error: { code: err.code, message: err.message } };
       const errorFields = error !== undefined ? { errorType: error.type, errorMessage: error.message } : undefined;
       finish(push, reply, PUSH_ERROR_STATUS.HANDOFF_FAILED, label, failure, { ...errorFields, handoff: { kind: err.kind, result: 'failed' }, err }, 'error');
       return;
+    }
+    if (unfinished.size > 0) {
+      const key = deliveryKey(delivery);
+      if (key !== undefined) unfinished.forget(key);
     }
     answer(push, reply, action.kind === 'reject' ? action.status : 200, action, label, error, 'handoff' in result ? result.handoff : undefined);
   }

@@ -243,7 +243,7 @@ describe('handoffs', () => {
     expect(await emulated.tasks()).toHaveLength(1);
   });
 
-  it('answers 503 when the enqueue fails, and its redelivery (not counted as an execution) runs the work again at the same attempt', async () => {
+  it('answers 503 when the enqueue fails, and its redelivery (not counted as an execution) redoes only the handoff, at the same attempt', async () => {
     runner.respond(() => ({ kind: 'retryable', error: { type: 'Error', message: 'x' } }));
     emulated.fail({ count: 1 });
     const failed = await push(envelope(), pushHeaders({ retryCount: 2, executionCount: 2 }));
@@ -256,11 +256,47 @@ describe('handoffs', () => {
     // Cloud Tasks redelivers: RetryCount 3, but ExecutionCount stays 2 (a 503 is not an execution).
     const redelivered = await push(envelope(), pushHeaders({ retryCount: 3, executionCount: 2 }));
     expect(redelivered.statusCode).toBe(200);
-    expect(redelivered.json()).toMatchObject({ outcome: 'retryable', action: 'forward', attempt: 3, handoff: { kind: 'forward', result: 'created' } });
-    expect(runner.calls).toHaveLength(2);
-    expect(runner.calls[1]!.ctx.attempt).toBe(3);
+    expect(redelivered.json()).toMatchObject({ outcome: 'retryable', action: 'forward', attempt: 3, handoff: { kind: 'forward', result: 'created' }, remembered: true });
+    expect(runner.calls).toHaveLength(1);
     expect(await emulated.tasks()).toHaveLength(1);
     expect((await emulated.tasks())[0]!.httpRequest.headers['X-Executor-Path']).toBe('incoming=3');
+
+    // Done: a later duplicate of the task is run like any other delivery.
+    const duplicate = await push(envelope(), pushHeaders({ retryCount: 4, executionCount: 2 }));
+    expect(duplicate.json()).toMatchObject({ handoff: { kind: 'forward', result: 'exists' } });
+    expect(duplicate.json().remembered).toBeUndefined();
+    expect(runner.calls).toHaveLength(2);
+  });
+
+  it('runs the work again when the redelivery reaches another instance, which does not remember the outcome', async () => {
+    emulated.fail({ count: 1 });
+    expect((await push(envelope())).statusCode).toBe(503);
+    expect(runner.calls).toHaveLength(1);
+    await makeApp();
+    const redelivered = await push(envelope());
+    expect(redelivered.json()).toMatchObject({ outcome: 'success', action: 'notify', handoff: { result: 'created' } });
+    expect(redelivered.json().remembered).toBeUndefined();
+    expect(runner.calls).toHaveLength(1);
+  });
+
+  it('runs the work when a task name whose handoff failed comes back with other bytes', async () => {
+    emulated.fail({ count: 1 });
+    expect((await push(envelope({ payload: 'first' }))).statusCode).toBe(503);
+    const other = await push(envelope({ payload: 'second' }));
+    expect(other.statusCode).toBe(200);
+    expect(other.json().remembered).toBeUndefined();
+    expect(runner.calls.map((c) => c.job.payload)).toEqual(['first', 'second']);
+  });
+
+  it('logs a delivery whose outcome was remembered with remembered: true', async () => {
+    emulated.fail({ count: 1 });
+    await push(envelope());
+    await push(envelope());
+    const deliveries = log.lines.filter((l) => l.message === 'delivery');
+    expect(deliveries.map((l) => [l.status, l.remembered])).toEqual([
+      [503, undefined],
+      [200, true],
+    ]);
   });
 
   it('asks for the Retry-After of RETRY_AFTER_SECONDS when a handoff cannot be enqueued', async () => {

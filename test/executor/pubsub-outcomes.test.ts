@@ -156,7 +156,7 @@ describe('outcomes on NOTIFY_TOPIC', () => {
 });
 
 describe('the publish is part of the handoff', () => {
-  it('answers 503 when the publish fails; the redelivery finds the notification task by name and publishes once', async () => {
+  it('answers 503 when the publish fails; the redelivery does not run the work again, finds the notification task by name and publishes once', async () => {
     const missing = `projects/test-project/topics/later-${++topicSeq}` as TopicPath;
     await makeApp({ notifyTopic: missing });
     const first = await push(envelope());
@@ -172,6 +172,8 @@ describe('the publish is part of the handoff', () => {
     const again = await push(envelope());
     expect(again.statusCode).toBe(200);
     expect(again.json().handoff).toMatchObject({ kind: 'notify-success', result: 'exists', message: { topic: missing } });
+    expect(again.json().remembered).toBe(true);
+    expect(runner.calls).toHaveLength(1);
     expect(await emulated.tasks(Q.notifier)).toHaveLength(1);
     const messages = await topics.drain(missing);
     expect(messages).toHaveLength(1);

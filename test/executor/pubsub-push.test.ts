@@ -265,7 +265,7 @@ describe('forward and ack at the budget', () => {
     expect(message!.attributes).toEqual({ 'x-executor-tier': '2', 'x-executor-path': 'incoming=3', 'x-executor-origin': 'incoming/task-1' });
   });
 
-  it('answers 503 when the forward cannot be published; the redelivery forwards', async () => {
+  it('answers 503 when the forward cannot be published; the redelivery forwards without running the work again', async () => {
     const missing = 'projects/test-project/topics/not-yet-there' as TopicPath;
     await makeApp({ next: undefined, nextTopic: missing });
     failing();
@@ -273,7 +273,10 @@ describe('forward and ack at the budget', () => {
     expect(res.statusCode).toBe(503);
     expect(res.json()).toMatchObject({ action: 'forward', error: { code: 'HANDOFF_FAILED' } });
     await topics.createTopic(missing);
-    expect((await push(envelopeOf(job, { deliveryAttempt: 4 }))).statusCode).toBe(200);
+    const again = await push(envelopeOf(job, { deliveryAttempt: 4 }));
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toMatchObject({ action: 'forward', remembered: true });
+    expect(runner.calls).toHaveLength(1);
     expect(await topics.drain(missing)).toHaveLength(1);
   });
 });
