@@ -48,6 +48,7 @@
  * machine).
  */
 import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createSign, generateKeyPairSync } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -69,7 +70,8 @@ import { makeModuleRunner } from '../src/work/module.js';
 import { intEnv } from './_env.js';
 import { ensureFirebaseFunctions } from './_firebase-functions.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
+// A compiled copy of this file (see compileTargets) lives elsewhere and is told where the checkout is.
+const ROOT = process.env.BENCH_EXECUTOR_ROOT ?? resolve(import.meta.dirname, '..');
 const SERVICE_ACCOUNT = 'bench-pusher@bench-project.iam.gserviceaccount.com';
 const ISSUER = 'https://bench-issuer.invalid';
 
@@ -263,11 +265,47 @@ interface Spawned {
   stop: () => Promise<void>;
 }
 
-async function spawnTarget(target: Target, profileDir: string | undefined, root = ROOT): Promise<Spawned> {
+/**
+ * Compiles this file and the modules it imports with tsc, as `npm run build` compiles src/, into
+ * node_modules/.cache of `root` (resolving packages from there), and returns the compiled entry.
+ * The targets run that, with plain node: users run the executor from dist/, and tsx would measure
+ * something else — its esbuild transform wraps every function a module defines at run time (the
+ * push path's callbacks included) in a keep-names helper call. BENCH_EXECUTOR_RUN=tsx runs the
+ * sources through tsx instead (a baseline checkout older than this option needs it).
+ */
+function compileTargets(root: string): Promise<string> {
+  const out = join(root, 'node_modules', '.cache', 'cte-bench-executor');
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  // Modules find their data files relative to themselves (src/executor/work-proto.ts: ../../proto).
+  for (const data of ['proto', 'local', 'package.json']) symlinkSync(join(root, data), join(out, data));
+  const config = {
+    extends: join(root, 'tsconfig.json'),
+    compilerOptions: { rootDir: root, outDir: out, noEmit: false, declaration: false, sourceMap: false, incremental: false },
+    files: [join(root, 'bench', 'executor.ts')],
+    include: [],
+  };
+  writeFileSync(join(out, 'tsconfig.json'), JSON.stringify(config));
+  return new Promise<string>((done, fail) => {
+    const child = spawn(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(out, 'tsconfig.json')], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('error', fail);
+    child.on('exit', (code) => (code === 0 ? done(join(out, 'bench', 'executor.js')) : fail(new Error(`compiling the benchmark targets in ${root} failed (tsc exited ${code})`))));
+  });
+}
+
+/** How the targets run: compiled (default, as users run the executor) or through tsx. */
+function runMode(): 'built' | 'tsx' {
+  const mode = process.env.BENCH_EXECUTOR_RUN ?? 'built';
+  if (mode !== 'built' && mode !== 'tsx') throw new Error(`BENCH_EXECUTOR_RUN must be built or tsx, got '${mode}'`);
+  return mode;
+}
+
+async function spawnTarget(target: Target, profileDir: string | undefined, root: string, entry: string | undefined): Promise<Spawned> {
   const flags = profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${target}.cpuprofile`] : [];
-  const child = spawn(process.execPath, [...flags, '--import', 'tsx', join(root, 'bench', 'executor.ts')], {
+  const args = entry !== undefined ? [...flags, entry] : [...flags, '--import', 'tsx', join(root, 'bench', 'executor.ts')];
+  const child = spawn(process.execPath, args, {
     cwd: root,
-    env: { ...process.env, BENCH_EXECUTOR_ROLE: 'target', BENCH_EXECUTOR_TARGET: target },
+    env: { ...process.env, BENCH_EXECUTOR_ROLE: 'target', BENCH_EXECUTOR_TARGET: target, BENCH_EXECUTOR_ROOT: root },
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
@@ -317,16 +355,19 @@ export async function run(): Promise<void> {
 
   const baselineDir = process.env.BENCH_EXECUTOR_BASELINE;
   /** What is loaded: every target, and each executor target once more from the baseline checkout. */
-  const runs: { label: string; target: Target; root?: string }[] = targets.map((target) => ({ label: target, target }));
+  const runs: { label: string; target: Target; root: string }[] = targets.map((target) => ({ label: target, target, root: ROOT }));
   if (baselineDir !== undefined) {
     for (const target of targets) if (target.startsWith('executor')) runs.push({ label: `${target}@baseline`, target, root: resolve(baselineDir) });
   }
+  const mode = runMode();
+  const entries = new Map<string, string | undefined>();
+  for (const root of new Set(runs.map((r) => r.root))) entries.set(root, mode === 'built' ? await compileTargets(root) : undefined);
 
   // Installed before any target starts, so the install's CPU is never measured.
   if (targets.includes('firebase')) await ensureFirebaseFunctions(print);
   const spawned = new Map<string, Spawned>();
   try {
-    for (const r of runs) spawned.set(r.label, await spawnTarget(r.target, r.label === profile ? profileDir : undefined, r.root));
+    for (const r of runs) spawned.set(r.label, await spawnTarget(r.target, r.label === profile ? profileDir : undefined, r.root, entries.get(r.root)));
     const token = spawned.get('executor+oidc')?.ready.token;
     const baselineToken = spawned.get('executor+oidc@baseline')?.ready.token;
     const bodies = { plain: workRequest(false), webhook: workRequest(true), firebase: Buffer.from(JSON.stringify({ data: job(false) })) };
@@ -349,7 +390,7 @@ export async function run(): Promise<void> {
     print('== executor ==');
     print(
       `CPU per push, each target in its own process: binary SvcWorkRequest with X-CloudTasks-* headers, handler returning at once; ` +
-        `${connections} connections, ${rounds} interleaved rounds of ${seconds} s per target; Node ${process.version}`,
+        `${connections} connections, ${rounds} interleaved rounds of ${seconds} s per target; Node ${process.version}; targets ${mode === 'built' ? 'compiled by tsc' : 'run through tsx'}`,
     );
     // Warm-up: JIT, connection pools and the OIDC cache, not measured.
     for (const r of runs) await load(r.label, r.target, 1);
