@@ -271,7 +271,9 @@ interface Spawned {
  * The targets run that, with plain node: users run the executor from dist/, and tsx would measure
  * something else — its esbuild transform wraps every function a module defines at run time (the
  * push path's callbacks included) in a keep-names helper call. BENCH_EXECUTOR_RUN=tsx runs the
- * sources through tsx instead (a baseline checkout older than this option needs it).
+ * sources through tsx instead; BENCH_EXECUTOR_BASELINE_RUN=tsx does so for the baseline only (a
+ * checkout older than this option needs it, and `BENCH_EXECUTOR_BASELINE=.` with it measures what
+ * tsx costs).
  */
 function compileTargets(root: string): Promise<string> {
   const out = join(root, 'node_modules', '.cache', 'cte-bench-executor');
@@ -293,10 +295,10 @@ function compileTargets(root: string): Promise<string> {
   });
 }
 
-/** How the targets run: compiled (default, as users run the executor) or through tsx. */
-function runMode(): 'built' | 'tsx' {
-  const mode = process.env.BENCH_EXECUTOR_RUN ?? 'built';
-  if (mode !== 'built' && mode !== 'tsx') throw new Error(`BENCH_EXECUTOR_RUN must be built or tsx, got '${mode}'`);
+/** How targets run (BENCH_EXECUTOR_RUN, or BENCH_EXECUTOR_BASELINE_RUN for the baseline's): compiled (default, as users run the executor) or through tsx. */
+function runMode(variable: string, fallback: 'built' | 'tsx' = 'built'): 'built' | 'tsx' {
+  const mode = process.env[variable] ?? fallback;
+  if (mode !== 'built' && mode !== 'tsx') throw new Error(`${variable} must be built or tsx, got '${mode}'`);
   return mode;
 }
 
@@ -355,19 +357,21 @@ export async function run(): Promise<void> {
 
   const baselineDir = process.env.BENCH_EXECUTOR_BASELINE;
   /** What is loaded: every target, and each executor target once more from the baseline checkout. */
-  const runs: { label: string; target: Target; root: string }[] = targets.map((target) => ({ label: target, target, root: ROOT }));
+  const mode = runMode('BENCH_EXECUTOR_RUN');
+  const baselineMode = runMode('BENCH_EXECUTOR_BASELINE_RUN', mode);
+  const runs: { label: string; target: Target; root: string; mode: 'built' | 'tsx' }[] = targets.map((target) => ({ label: target, target, root: ROOT, mode }));
   if (baselineDir !== undefined) {
-    for (const target of targets) if (target.startsWith('executor')) runs.push({ label: `${target}@baseline`, target, root: resolve(baselineDir) });
+    for (const target of targets) if (target.startsWith('executor')) runs.push({ label: `${target}@baseline`, target, root: resolve(baselineDir), mode: baselineMode });
   }
-  const mode = runMode();
-  const entries = new Map<string, string | undefined>();
-  for (const root of new Set(runs.map((r) => r.root))) entries.set(root, mode === 'built' ? await compileTargets(root) : undefined);
+  // The compiled entry of each checkout that runs built (undefined: through tsx).
+  const entries = new Map<string, string>();
+  for (const root of new Set(runs.filter((r) => r.mode === 'built').map((r) => r.root))) entries.set(root, await compileTargets(root));
 
   // Installed before any target starts, so the install's CPU is never measured.
   if (targets.includes('firebase')) await ensureFirebaseFunctions(print);
   const spawned = new Map<string, Spawned>();
   try {
-    for (const r of runs) spawned.set(r.label, await spawnTarget(r.target, r.label === profile ? profileDir : undefined, r.root, entries.get(r.root)));
+    for (const r of runs) spawned.set(r.label, await spawnTarget(r.target, r.label === profile ? profileDir : undefined, r.root, r.mode === 'built' ? entries.get(r.root) : undefined));
     const token = spawned.get('executor+oidc')?.ready.token;
     const baselineToken = spawned.get('executor+oidc@baseline')?.ready.token;
     const bodies = { plain: workRequest(false), webhook: workRequest(true), firebase: Buffer.from(JSON.stringify({ data: job(false) })) };
@@ -390,7 +394,7 @@ export async function run(): Promise<void> {
     print('== executor ==');
     print(
       `CPU per push, each target in its own process: binary SvcWorkRequest with X-CloudTasks-* headers, handler returning at once; ` +
-        `${connections} connections, ${rounds} interleaved rounds of ${seconds} s per target; Node ${process.version}; targets ${mode === 'built' ? 'compiled by tsc' : 'run through tsx'}`,
+        `${connections} connections, ${rounds} interleaved rounds of ${seconds} s per target; Node ${process.version}; targets ${mode === 'built' ? 'compiled by tsc' : 'run through tsx'}${baselineDir !== undefined ? `, baseline ${baselineMode === 'built' ? 'compiled' : 'through tsx'}` : ''}`,
     );
     // Warm-up: JIT, connection pools and the OIDC cache, not measured.
     for (const r of runs) await load(r.label, r.target, 1);
