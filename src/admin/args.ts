@@ -4,9 +4,9 @@
  * and location as defaults) or Google with Application Default Credentials.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError, messageOf } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { LOCAL_LOCATION, LOCAL_PROJECT } from '../local/defaults.js';
-import { parseHostPort } from '../queues/index.js';
+import { checkHostPort } from '../queues/index.js';
 import { describeArgsError, nearest } from '../suggest.js';
 import { FORMATS, type Format } from './format.js';
 
@@ -54,13 +54,7 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim
 /** The target of the common flags; problems are pushed, not thrown. */
 export function resolveTarget(flags: Flags, env: NodeJS.ProcessEnv, problems: string[]): Target {
   const emulatorHost = str(flags.emulator) ?? str(env.CLOUD_TASKS_EMULATOR_HOST);
-  if (emulatorHost !== undefined) {
-    try {
-      parseHostPort(emulatorHost);
-    } catch (err) {
-      problems.push(messageOf(err));
-    }
-  }
+  if (emulatorHost !== undefined) checkHostPort(emulatorHost, problems);
   const local = emulatorHost !== undefined;
   const project = str(flags.project) ?? str(env.GOOGLE_CLOUD_PROJECT) ?? (local ? LOCAL_PROJECT : undefined);
   const location = str(flags.location) ?? str(env.TASKS_LOCATION) ?? (local ? LOCAL_LOCATION : undefined);

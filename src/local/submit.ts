@@ -23,7 +23,7 @@ import {
   WEBHOOK_PATH,
   WEBHOOK_PORT,
 } from './defaults.js';
-import { makeCreateTask, newTasksClient, parseHostPort, resolveQueuePath, type TasksApi } from '../queues/index.js';
+import { makeCreateTask, newTasksClient, checkHostPort, resolveQueuePath, type TasksApi } from '../queues/index.js';
 import type { PublishMessage } from '../queues/publish-message.js';
 import { resolveTopicPath, type TopicPath } from '../queues/topic-path.js';
 import { followJobs } from './follow.js';
@@ -244,13 +244,7 @@ export function parseSubmitArgs(argv: string[], env: NodeJS.ProcessEnv = process
   // The project's emulator serves Cloud Tasks and Pub/Sub on one port, so either variable finds it.
   const fromEnv = (name: string): string | undefined => env[name]?.trim() || undefined;
   const emulatorHost = f.emulator ?? (toTopic ? (fromEnv('PUBSUB_EMULATOR_HOST') ?? fromEnv('CLOUD_TASKS_EMULATOR_HOST')) : fromEnv('CLOUD_TASKS_EMULATOR_HOST'));
-  if (emulatorHost !== undefined) {
-    try {
-      parseHostPort(emulatorHost);
-    } catch (err) {
-      problems.push(messageOf(err));
-    }
-  }
+  if (emulatorHost !== undefined) checkHostPort(emulatorHost, problems);
   const local = emulatorHost !== undefined;
   const project = f.project ?? fromEnv('GOOGLE_CLOUD_PROJECT') ?? (local ? LOCAL_PROJECT : undefined);
 

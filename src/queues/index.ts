@@ -1,5 +1,5 @@
 /** Talking to Cloud Tasks and Pub/Sub: paths, clients, the operations, and their errors explained. */
-export { makeTasksClient, newEmulatorClient, newTasksClient, closeTasksClients, parseHostPort, type TasksClientOptions } from './tasks-client.js';
+export { makeTasksClient, newEmulatorClient, newTasksClient, closeTasksClients, checkHostPort, parseHostPort, type TasksClientOptions } from './tasks-client.js';
 export { handoffTaskId, outcomeEventId, outcomeTaskId, taskPath, shortName, type HandoffKind } from './names.js';
 export { queuePath, parseQueuePath, queueParent, resolveQueuePath, isQueueId, type QueuePath, type QueueParts } from './paths.js';
 export { makeCreateTask, type CreateTask, type CreatedTask, type TaskDescription, type TasksApi } from './create-task.js';

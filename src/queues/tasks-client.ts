@@ -6,7 +6,7 @@
 import { credentials } from '@grpc/grpc-js';
 import { CloudTasksClient } from '@google-cloud/tasks';
 import { PassThroughClient } from 'google-auth-library';
-import { CodedError } from '../errors.js';
+import { CodedError, messageOf } from '../errors.js';
 
 /** Options for {@link makeTasksClient}. */
 export interface TasksClientOptions {
@@ -23,6 +23,17 @@ export function parseHostPort(value: string): { host: string; port: number } {
   }
   // grpc-js wants a bare IPv6 address as servicePath; the brackets belong to the address syntax.
   return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+/** Whether `value` is a valid emulator `host:port`; when it is not, why goes on `problems` (a CLI reports them all at once). */
+export function checkHostPort(value: string, problems: string[]): boolean {
+  try {
+    parseHostPort(value);
+    return true;
+  } catch (err) {
+    problems.push(messageOf(err));
+    return false;
+  }
 }
 
 type ClientOptions = NonNullable<ConstructorParameters<typeof CloudTasksClient>[0]>;
