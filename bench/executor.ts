@@ -23,7 +23,10 @@
  *                        express with its JSON body parser, as the Functions framework mounts it
  *                        (installed on demand by bench/_firebase-functions.ts, never a dependency);
  *   - executor-silent    diagnostic, only when named in BENCH_EXECUTOR_ONLY: `executor` with its
- *                        logger at `silent` (what the line costs; not the executor as deployed).
+ *                        logger at `silent` (what the line costs; not the executor as deployed);
+ *   - executor-sonic     diagnostic, likewise: `executor` writing its lines through pino's default
+ *                        destination (an asynchronous sonic-boom, a write per line) instead of the
+ *                        project's per-turn one (src/log-destination.ts): what that saves.
  * Every push is a realistic delivery: a binary SvcWorkRequest (as the original client sent it,
  * labelled application/json) with Cloud Tasks' X-CloudTasks-* and traceparent headers; the Firebase
  * peer gets the same job as its `{"data": …}` JSON body and the same headers. autocannon drives the
@@ -32,8 +35,9 @@
  *
  * Reported per target: the median over rounds of **CPU µs per push** (user + system time of the
  * target's process, from process.cpuUsage around the round, divided by the pushes answered), the
- * lowest and highest round, and requests/s; the CPU ratio bare Fastify / target (1.0 = free); and
- * the targets: executor ≥ 0.6, executor-failures ≥ 0.7, OIDC with a cached token ≤ 10 µs more than
+ * lowest and highest round, and requests/s; the CPU ratio bare Fastify / target (1.0 = free), the
+ * median of the per-round ratios (each round's targets ran next to each other, so the machine's
+ * drift between rounds cancels); and the targets: executor ≥ 0.6, executor-failures ≥ 0.7, OIDC with a cached token ≤ 10 µs more than
  * auth off (the median of the per-round differences).
  *
  * Run: `npm run bench -- executor`. Knobs: BENCH_EXECUTOR_SECONDS (per round, default 2),
@@ -66,6 +70,7 @@ import { decide, type TierPolicy } from '../src/executor/decide.js';
 import { readDelivery } from '../src/executor/delivery.js';
 import type { TasksApi } from '../src/queues/create-task.js';
 import { makeLogger } from '../src/log.js';
+import { stdoutDestination } from '../src/log-destination.js';
 import { makeModuleRunner } from '../src/work/module.js';
 import { intEnv } from './_env.js';
 import { ensureFirebaseFunctions } from './_firebase-functions.js';
@@ -76,10 +81,10 @@ const SERVICE_ACCOUNT = 'bench-pusher@bench-project.iam.gserviceaccount.com';
 const ISSUER = 'https://bench-issuer.invalid';
 
 /** The targets, in the order of the report. */
-const TARGETS = ['fastify', 'node-http', 'executor', 'executor+oidc', 'executor+notify', 'executor-failures', 'firebase', 'executor-silent'] as const;
+const TARGETS = ['fastify', 'node-http', 'executor', 'executor+oidc', 'executor+notify', 'executor-failures', 'firebase', 'executor-silent', 'executor-sonic'] as const;
 type Target = (typeof TARGETS)[number];
 /** Loaded only when named in BENCH_EXECUTOR_ONLY. */
-const DIAGNOSTIC_TARGETS: readonly Target[] = ['executor-silent'];
+const DIAGNOSTIC_TARGETS: readonly Target[] = ['executor-silent', 'executor-sonic'];
 
 /** What a target process prints once it listens. */
 interface TargetReady {
@@ -170,9 +175,11 @@ async function startTarget(target: Target): Promise<TargetReady & { close(): Pro
     return done({ url });
   }
 
-  // Logs are produced and serialised as in production, then discarded.
+  // Logs are produced, serialised and written as in production (the default destination, pointed at /dev/null).
   const logger =
-    target === 'executor-silent' ? makeLogger({ level: 'silent' }) : makeLogger({ level: 'info', destination: pino.destination({ dest: '/dev/null', sync: false }) });
+    target === 'executor-silent'
+      ? makeLogger({ level: 'silent' })
+      : makeLogger({ level: 'info', destination: target === 'executor-sonic' ? pino.destination({ dest: '/dev/null', sync: false }) : stdoutDestination('/dev/null') });
   const runner = makeModuleRunner({ handler: () => undefined }, { timeoutMs: 300_000, maxOutputBytes: 65_536, logger });
   closers.push(() => runner.close());
   let created = 0;
@@ -414,24 +421,25 @@ export async function run(): Promise<void> {
       }
     }
 
-    const bare = median(cpu.get('fastify')!);
     const fixed = (x: number, d = 0) => x.toFixed(d);
     /** The median of per-round differences a − b: the two ran next to each other, so the machine's drift cancels. */
     const paired = (a: string, b: string) => median(cpu.get(a)!.map((c, i) => c - cpu.get(b)![i]!));
+    /** The median of per-round ratios bare Fastify / target, for the same reason. */
+    const ratioOf = (label: string) => median(cpu.get(label)!.map((c, i) => cpu.get('fastify')![i]! / c));
     for (const { label } of runs) {
       const xs = cpu.get(label)!;
       const c = median(xs);
-      const ratio = label === 'fastify' ? '' : `   CPU ratio ${(bare / c).toFixed(2)}   (+${fixed(c - bare)} µs over bare Fastify)`;
+      const ratio = label === 'fastify' ? '' : `   CPU ratio ${ratioOf(label).toFixed(2)}   (+${fixed(paired(label, 'fastify'))} µs over bare Fastify)`;
       print(`  ${label.padEnd(27)} ${fixed(c, 1).padStart(6)} µs CPU/push (rounds ${fixed(Math.min(...xs))}–${fixed(Math.max(...xs))})   ${fixed(median(rps.get(label)!)).padStart(6)} req/s${ratio}`);
     }
-    print('  (CPU ratio = bare Fastify CPU per push / target CPU per push: 1.0 would mean the push path is free)');
+    print('  (CPU ratio = bare Fastify CPU per push / target CPU per push, median of per-round ratios: 1.0 would mean the push path is free; µs over bare Fastify likewise per round)');
     const verdict = (met: boolean) => (met ? 'met' : 'NOT met');
     if (cpu.has('executor')) {
-      const r = bare / median(cpu.get('executor')!);
+      const r = ratioOf('executor');
       print(`  target: executor (a line per delivery) CPU ratio >= 0.60: ${r.toFixed(2)} — ${verdict(r >= 0.6)}`);
     }
     if (cpu.has('executor-failures')) {
-      const r = bare / median(cpu.get('executor-failures')!);
+      const r = ratioOf('executor-failures');
       print(`  target: executor, LOG_DELIVERIES=failures CPU ratio >= 0.70: ${r.toFixed(2)} — ${verdict(r >= 0.7)}`);
     }
     if (cpu.has('executor+oidc') && cpu.has('executor')) {

@@ -1,5 +1,6 @@
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import pretty from 'pino-pretty';
+import { stdoutDestination } from './log-destination.js';
 
 /** Pino levels mapped to Google Cloud Logging severities. */
 const SEVERITY: Record<string, string> = {
@@ -31,7 +32,7 @@ export function chooseLogFormat(explicit: LogFormat | undefined, where: { isTTY:
 export interface LoggerConfig {
   /** Minimum level: trace | debug | info | warn | error | fatal | silent. */
   level?: string;
-  /** Where lines go (tests pass a sink); stdout by default. */
+  /** Where lines go (tests pass a sink); stdout by default, a turn's lines in one write (see log-destination.ts). */
   destination?: DestinationStream;
   /** Fields bound to every line, e.g. `{ component: 'emulator' }`. */
   base?: Record<string, unknown>;
@@ -91,7 +92,7 @@ export function makeLogger(config: LoggerConfig = {}): Logger {
     if (config.destination !== undefined) return pino(options, pretty({ ...PRETTY, colorize: false, sync: true, destination: config.destination }));
     return pino({ ...options, transport: { target: 'pino-pretty', options: PRETTY } });
   }
-  return config.destination ? pino(options, config.destination) : pino(options);
+  return pino(options, config.destination ?? stdoutDestination());
 }
 
 /** The levels a {@link LineWriter} writes at. */
