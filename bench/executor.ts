@@ -37,8 +37,8 @@
  * target's process, from process.cpuUsage around the round, divided by the pushes answered), the
  * lowest and highest round, and requests/s; the CPU ratio bare Fastify / target (1.0 = free), the
  * median of the per-round ratios (each round's targets ran next to each other, so the machine's
- * drift between rounds cancels); and the targets: executor ≥ 0.6, executor-failures ≥ 0.7, OIDC with a cached token ≤ 10 µs more than
- * auth off (the median of the per-round differences).
+ * drift between rounds cancels); and the targets: executor ≥ 0.6, executor-failures ≥ 0.7, OIDC
+ * with a cached token ≤ 10 µs more than auth off (the median of the per-round differences).
  *
  * Run: `npm run bench -- executor`. Knobs: BENCH_EXECUTOR_SECONDS (per round, default 2),
  * BENCH_EXECUTOR_ROUNDS (default 7), BENCH_EXECUTOR_CONNECTIONS (default 32),
